@@ -1,0 +1,42 @@
+# The README's two commands: `make test` (whole suite) and `make run` (the product on local emulators).
+# Every target installs what it needs first, so both work on a fresh clone.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: test lint typecheck unit run bench deps clean
+
+deps: $(VENV)/.stamp node_modules/.stamp
+
+$(VENV)/.stamp: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Azurite (Table Storage, AzureWebJobsStorage) comes from npm, pinned in package-lock.json.
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.stamp
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.stamp
+	$(VENV)/bin/mypy connector
+	$(VENV)/bin/mypy function_app.py triggers orchestrators activities
+
+# The whole suite. Tests start the services they need (emulators in-process, Azurite by PID) themselves.
+test: deps lint typecheck
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.stamp
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

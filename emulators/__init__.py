@@ -1,0 +1,1 @@
+"""Local stand-ins for Azure Resource Manager, Kubernetes and Service Bus."""
