@@ -1,0 +1,157 @@
+"""The shapes of the target catalog: specs, id patterns, configuration items and value rules (data only)."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from connector.vocabulary import AuthType, ClientType
+
+# A pseudo auth mode: Key Vault through the Secrets Store CSI driver (no auth type is chosen by the user).
+CSI: Literal["csi"] = "csi"
+AuthMode = AuthType | Literal["csi"]
+
+# Value names every render can use, filled from ResolvedValues and the matched id (see targets.py).
+#   name, subscription, resourceGroup, database, resource_id: from the target id
+#   secret: list-keys value or the request's password; user: authInfo.name (database user)
+#   client_id, client_secret, tenant_id: identity / service principal
+# Each spec adds its own values derived from the target's ARM properties (TargetSpec.values).
+SECRET_VALUE_NAMES = frozenset({"secret", "client_secret"})
+
+
+class CatalogError(ValueError):
+    """A request for something the catalog does not know or does not support (kind, auth, client type)."""
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    """Where secret material comes from for `secret` auth.
+
+    `action` is an ARM POST action path relative to the id of the resource whose keys are read
+    (TargetMatch.parts["resource_id"]), e.g. "listKeys" or
+    "authorizationRules/RootManageSharedAccessKey/listKeys";
+    `value_path` is the JSON path of the value in the action's response, e.g. "keys[0].value".
+    Both are None when the secret comes from the request (database passwords).
+    """
+
+    action: str | None
+    value_path: str | None
+    api_version: str | None = None
+
+    @property
+    def from_request(self) -> bool:
+        """True when the secret is supplied in the request (authInfo.secretInfo), not fetched from ARM."""
+        return self.action is None
+
+
+FROM_REQUEST = SecretSource(action=None, value_path=None)
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    """An Azure built-in role granted to the workload identity on the target."""
+
+    name: str
+    guid: str
+
+    def definition_id(self, subscription: str) -> str:
+        """The role definition's ARM id in a subscription (the form role assignments carry)."""
+        return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{self.guid}"
+
+
+@dataclass(frozen=True)
+class ConfigItem:
+    """One configuration (Secret) key and the str.format template of its value over value names."""
+
+    key: str
+    template: str
+
+    @property
+    def value_names(self) -> frozenset[str]:
+        """The value names the template refers to."""
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(self.template) if f)
+
+    @property
+    def is_secret(self) -> bool:
+        """True when the value carries credential material (hidden by listConfigurations)."""
+        return bool(self.value_names & SECRET_VALUE_NAMES)
+
+
+Transform = Literal["as_is", "url_host", "strip_slash", "with_slash"]
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """How a value derives from the target's ARM `properties` (dotted path), with a fallback template."""
+
+    path: str | None
+    fallback: str | None = None
+    transform: Transform = "as_is"
+
+
+_SEGMENT_VAR = re.compile(r"^\{(\w+)\}$")
+
+
+@dataclass(frozen=True)
+class IdPattern:
+    """An ARM id pattern, e.g. /subscriptions/{subscription}/.../storageAccounts/{name}/blobServices/default.
+
+    `resource_depth` is the number of leading segments that form the id of the ARM resource whose properties
+    and keys are read (e.g. the storage account for a blob service id).
+    """
+
+    pattern: str
+    resource_depth: int
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        """The pattern split into path segments."""
+        return tuple(self.pattern.strip("/").split("/"))
+
+    def match(self, target_id: str) -> dict[str, str] | None:
+        """Match an ARM id case-insensitively (as ARM does): the variables and `resource_id`, or None."""
+        given = target_id.strip().strip("/").split("/")
+        if len(given) != len(self.segments) or any(not s for s in given):
+            return None
+        parts: dict[str, str] = {}
+        for want, got in zip(self.segments, given, strict=True):
+            var = _SEGMENT_VAR.match(want)
+            if var:
+                parts[var.group(1)] = got
+            elif want.lower() != got.lower():
+                return None
+        parts["resource_id"] = "/" + "/".join(given[: self.resource_depth])
+        return parts
+
+
+# For each auth mode: the items per client type; the `None` entry serves every other allowed client type.
+KeyTable = Mapping[str, Mapping[ClientType | None, tuple[ConfigItem, ...]]]
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Everything the product knows about one kind of target service."""
+
+    kind: str
+    display_name: str
+    auth_types: frozenset[AuthType]
+    supports_csi: bool
+    secret_source: SecretSource | None
+    role: RoleSpec | None
+    source_url: str
+    id_pattern: IdPattern
+    values: Mapping[str, ValueRule]
+    keys: KeyTable
+    client_types: frozenset[ClientType]
+    # Set on a kind sharing another kind's id pattern: the ARM `kind` of the resource that selects it
+    # (see targets.kind_for_resource).
+    resource_kind: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+def items(*pairs: tuple[str, str]) -> tuple[ConfigItem, ...]:
+    """Build configuration items from (key, template) pairs."""
+    return tuple(ConfigItem(k, t) for k, t in pairs)
