@@ -1,0 +1,257 @@
+"""Request validation: the ARM-style 400 error and the small checks every request goes through.
+
+A request that fails here ends with `{"error": {"code", "message", "target", "details": [...]}}` and nothing
+is written anywhere. `target` is the JSON path of the offending field (for example
+`properties.authInfo.clientId`), or the name of the URL part (`linkerId`, `api-version`) when the mistake is
+in the URL. When a request has several problems, the top-level code and message are those of the first one
+and `details` lists every problem (the first included), so a client can fix them all in one round.
+
+Stable error codes (clients may switch on them; never rename one):
+
+| Code                          | Meaning                                                                    |
+|-------------------------------|----------------------------------------------------------------------------|
+| InvalidRequestBody            | The body is not a JSON object, a field has the wrong JSON type, or a      |
+|                               | field is not supported by this connector or this api-version               |
+| MissingRequiredField          | A required field is absent, null or empty                                  |
+| InvalidFieldValue             | A field has a value outside its allowed set or format (GUID, enum, ...)    |
+| UnsupportedApiVersion         | The api-version is not one of 2022-05-01, 2024-04-01                       |
+| InvalidSourceResourceId       | The linker's source is not a managedCluster ARM id                         |
+| InvalidLinkerName             | The linker name breaks the ServiceLinker naming rules                      |
+| InvalidNamespace              | `scope` is not a DNS-1123 label (a Kubernetes namespace name)              |
+| InvalidTargetResourceId       | `targetService.id` is not a well-formed ARM resource id                    |
+| UnsupportedTarget             | The target id is well formed but no supported target matches it, or the   |
+|                               | target service type / resource properties do not fit the target           |
+| UnsupportedAuthType           | The auth type is unknown or not supported for this target on AKS          |
+| UnsupportedSecretType         | `secretInfo.secretType` is unknown or not usable with an AKS source        |
+| UnknownClientType             | `clientType` is not a ServiceLinker client type                            |
+| UnsupportedClientType         | A known client type that the target's catalog entry does not support       |
+| InvalidCustomizedKey          | A customized key renames an unknown key, or to an invalid or duplicate     |
+|                               | environment variable name                                                  |
+| InvalidKubernetesName         | A generated Kubernetes name would not be a valid DNS-1123 name             |
+| SecretNameCollision           | Two linkers would write the same Secret in one namespace                   |
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+INVALID_REQUEST_BODY = "InvalidRequestBody"
+MISSING_REQUIRED_FIELD = "MissingRequiredField"
+INVALID_FIELD_VALUE = "InvalidFieldValue"
+UNSUPPORTED_API_VERSION = "UnsupportedApiVersion"
+INVALID_SOURCE_RESOURCE_ID = "InvalidSourceResourceId"
+INVALID_LINKER_NAME = "InvalidLinkerName"
+INVALID_NAMESPACE = "InvalidNamespace"
+INVALID_TARGET_RESOURCE_ID = "InvalidTargetResourceId"
+UNSUPPORTED_TARGET = "UnsupportedTarget"
+UNSUPPORTED_AUTH_TYPE = "UnsupportedAuthType"
+UNSUPPORTED_SECRET_TYPE = "UnsupportedSecretType"
+UNKNOWN_CLIENT_TYPE = "UnknownClientType"
+UNSUPPORTED_CLIENT_TYPE = "UnsupportedClientType"
+INVALID_CUSTOMIZED_KEY = "InvalidCustomizedKey"
+INVALID_KUBERNETES_NAME = "InvalidKubernetesName"
+SECRET_NAME_COLLISION = "SecretNameCollision"
+
+ALL_CODES = frozenset(
+    {
+        INVALID_REQUEST_BODY,
+        MISSING_REQUIRED_FIELD,
+        INVALID_FIELD_VALUE,
+        UNSUPPORTED_API_VERSION,
+        INVALID_SOURCE_RESOURCE_ID,
+        INVALID_LINKER_NAME,
+        INVALID_NAMESPACE,
+        INVALID_TARGET_RESOURCE_ID,
+        UNSUPPORTED_TARGET,
+        UNSUPPORTED_AUTH_TYPE,
+        UNSUPPORTED_SECRET_TYPE,
+        UNKNOWN_CLIENT_TYPE,
+        UNSUPPORTED_CLIENT_TYPE,
+        INVALID_CUSTOMIZED_KEY,
+        INVALID_KUBERNETES_NAME,
+        SECRET_NAME_COLLISION,
+    }
+)
+
+# Echoed user input is cut so an error body stays small whatever the request carried.
+_MAX_ECHO = 120
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a request: a stable code, a message for humans, the JSON path of the field."""
+
+    code: str
+    message: str
+    target: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ARM error-detail shape of this problem."""
+        return {"code": self.code, "message": self.message, "target": self.target, "details": []}
+
+
+class RequestValidationError(Exception):
+    """A request that cannot be accepted; `to_arm_body()` is the 400 response body."""
+
+    def __init__(
+        self, code: str, message: str, target: str | None = None, details: Sequence[Problem] = ()
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.target = target
+        self.details: tuple[Problem, ...] = tuple(details) or (Problem(code, message, target),)
+
+    @classmethod
+    def from_problems(cls, problems: Sequence[Problem]) -> RequestValidationError:
+        """One error naming the first problem, with every problem in `details`."""
+        if not problems:
+            raise ValueError("from_problems needs at least one problem")
+        first = problems[0]
+        message = first.message
+        if len(problems) > 1:
+            message = f"{first.message} (and {len(problems) - 1} more problem(s), see details)"
+        return cls(first.code, message, first.target, problems)
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        """Every problem found, in the order they were found."""
+        return self.details
+
+    def to_arm_body(self) -> dict[str, Any]:
+        """The ARM error response: `{"error": {"code", "message", "target", "details": [...]}}`."""
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "target": self.target,
+                "details": [problem.to_dict() for problem in self.details],
+            }
+        }
+
+
+def echo(value: object) -> str:
+    """A short, safe rendering of user input for an error message (never used for secret fields)."""
+    text = value if isinstance(value, str) else type(value).__name__
+    return repr(text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO] + "...")
+
+
+class ProblemList:
+    """Collects problems while a request is read, then raises them all at once."""
+
+    def __init__(self) -> None:
+        self._problems: list[Problem] = []
+
+    def add(self, code: str, message: str, target: str | None) -> None:
+        """Record one problem."""
+        self._problems.append(Problem(code, message, target))
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Record several problems."""
+        self._problems.extend(problems)
+
+    def __bool__(self) -> bool:
+        return bool(self._problems)
+
+    def raise_if_any(self) -> None:
+        """Raise a RequestValidationError carrying every recorded problem, if there is any."""
+        if self._problems:
+            raise RequestValidationError.from_problems(self._problems)
+
+
+# --- Names -----------------------------------------------------------------------------------------------
+
+# The Azure CLI refuses other characters in a connection name ("Resource name can only contain letters
+# (A-Z, a-z), numbers (0-9), periods ('.'), and underscores ('_')": azure-cli serviceconnector
+# _validators.validate_connection_name); the RP refuses '-' (azure-cli#30268). The REST spec sets no pattern.
+LINKER_NAME_PATTERN = re.compile(r"[A-Za-z0-9._]+")
+# The spec sets no length either. The Secret `sc-<alphanumerics>-secret` must stay a 253-char DNS subdomain,
+# which leaves 243 characters for the name.
+MAX_LINKER_NAME_LENGTH = 243
+
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_ENV_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_ENV_VAR_NAME_LENGTH = 253  # a Secret data key is at most 253 characters
+
+
+def is_dns1123_label(value: str) -> bool:
+    """True if `value` is a DNS-1123 label (Kubernetes namespace names): <= 63 chars, [a-z0-9-]."""
+    return len(value) <= 63 and _DNS1123_LABEL.fullmatch(value) is not None
+
+
+def is_dns1123_subdomain(value: str) -> bool:
+    """True if `value` is a DNS-1123 subdomain (Secret, ServiceAccount names): <= 253 chars."""
+    if not value or len(value) > 253:
+        return False
+    return all(_DNS1123_LABEL.fullmatch(part) is not None for part in value.split("."))
+
+
+def is_env_var_name(value: str) -> bool:
+    """True if `value` can be an environment variable name and a Secret data key."""
+    return len(value) <= MAX_ENV_VAR_NAME_LENGTH and _ENV_VAR_NAME.fullmatch(value) is not None
+
+
+def is_guid(value: str) -> bool:
+    """True if `value` is a GUID in the 8-4-4-4-12 form ARM uses for client and subscription ids."""
+    if len(value) != 36 or value.count("-") != 4:
+        return False
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def linker_name_problems(name: str, target: str = "name") -> list[Problem]:
+    """What is wrong with a linker name, if anything."""
+    if not name:
+        return [Problem(MISSING_REQUIRED_FIELD, "The linker name is empty.", target)]
+    if len(name) > MAX_LINKER_NAME_LENGTH:
+        return [
+            Problem(
+                INVALID_LINKER_NAME,
+                f"The linker name is {len(name)} characters long; "
+                f"at most {MAX_LINKER_NAME_LENGTH} are allowed.",
+                target,
+            )
+        ]
+    if LINKER_NAME_PATTERN.fullmatch(name) is None:
+        hint = " Use '_' instead of '-'." if "-" in name else ""
+        return [
+            Problem(
+                INVALID_LINKER_NAME,
+                f"The linker name {echo(name)} may contain only letters (A-Z, a-z), digits (0-9), "
+                "periods ('.') "
+                f"and underscores ('_').{hint}",
+                target,
+            )
+        ]
+    if not any(ch.isalnum() for ch in name):
+        return [
+            Problem(
+                INVALID_LINKER_NAME,
+                f"The linker name {echo(name)} needs at least one letter or digit: the Kubernetes Secret is "
+                "named after its letters and digits.",
+                target,
+            )
+        ]
+    return []
+
+
+def namespace_problems(namespace: str, target: str = "properties.scope") -> list[Problem]:
+    """What is wrong with a Kubernetes namespace name, if anything."""
+    if is_dns1123_label(namespace):
+        return []
+    return [
+        Problem(
+            INVALID_NAMESPACE,
+            f"The namespace {echo(namespace)} is not a valid Kubernetes namespace name: "
+            "use at most 63 lower-case "
+            "letters, digits and '-', starting and ending with a letter or digit.",
+            target,
+        )
+    ]

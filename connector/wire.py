@@ -1,0 +1,813 @@
+"""The ServiceLinker linker wire format for a managedCluster source, both directions.
+
+API versions 2022-05-01 and 2024-04-01 (Azure/azure-rest-api-specs,
+specification/servicelinker/resource-manager/Microsoft.ServiceLinker/ServiceLinker/stable/*/servicelinker.json).
+2024-04-01 adds `configurationInfo` (customizedKeys, deleteOrUpdateBehavior, ...); with 2022-05-01 a body
+that sends it is refused rather than silently ignored.
+
+`parse_linker` turns a PUT body into a validated `Connection` or raises `RequestValidationError` (never
+anything else, whatever the body holds), listing every problem it found. `to_linker_body` renders a
+connection back; a secret value is accepted but never emitted (`secretInfo` keeps its type, not its value;
+a service principal's `secret` is left out). Unknown properties are ignored, as ARM does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import SecretStr
+
+from connector import targets
+from connector.model import (
+    LINKER_PROVIDER_SEGMENT,
+    LINKER_RESOURCE_TYPE,
+    ClusterRef,
+    Connection,
+    DeleteOrUpdateBehavior,
+    SecretAuth,
+    SecretKind,
+    ServicePrincipalAuth,
+    WorkloadIdentityAuth,
+)
+from connector.validation import (
+    INVALID_CUSTOMIZED_KEY,
+    INVALID_FIELD_VALUE,
+    INVALID_REQUEST_BODY,
+    INVALID_SOURCE_RESOURCE_ID,
+    INVALID_TARGET_RESOURCE_ID,
+    MISSING_REQUIRED_FIELD,
+    UNKNOWN_CLIENT_TYPE,
+    UNSUPPORTED_API_VERSION,
+    UNSUPPORTED_AUTH_TYPE,
+    UNSUPPORTED_CLIENT_TYPE,
+    UNSUPPORTED_SECRET_TYPE,
+    UNSUPPORTED_TARGET,
+    ProblemList,
+    RequestValidationError,
+    echo,
+    is_env_var_name,
+    is_guid,
+    linker_name_problems,
+    namespace_problems,
+)
+from connector.vocabulary import AuthType, ClientType
+
+API_2022_05_01 = "2022-05-01"
+API_2024_04_01 = "2024-04-01"
+SUPPORTED_API_VERSIONS = (API_2022_05_01, API_2024_04_01)
+
+_CLUSTER_ID = re.compile(
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)",
+    re.IGNORECASE,
+)
+# A well-formed ARM resource id: subscription, resource group, provider namespace, then type/name pairs.
+_ARM_RESOURCE_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+(/[^/]+/[^/]+)+", re.IGNORECASE
+)
+# Auth types the API knows but an AKS source cannot use.
+_NOT_ON_AKS = frozenset(
+    {
+        AuthType.SYSTEM_ASSIGNED_IDENTITY,
+        AuthType.SERVICE_PRINCIPAL_CERTIFICATE,
+        AuthType.ACCESS_KEY,
+        AuthType.USER_ACCOUNT,
+    }
+)
+# configurationInfo features this connector does not implement; a non-empty value is refused, not ignored.
+_UNSUPPORTED_CONFIGURATION_FIELDS = (
+    "additionalConfigurations",
+    "additionalConnectionStringProperties",
+    "configurationStore",
+    "daprProperties",
+)
+_MAX_PATH_KEY = 100
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+# --- Ids -------------------------------------------------------------------------------------------------
+
+
+def parse_cluster_id(source_id: str) -> ClusterRef | None:
+    """The cluster named by a managedCluster ARM id, or None if `source_id` is not one."""
+    match = _CLUSTER_ID.fullmatch(source_id)
+    if match is None or not is_guid(match["sub"]):
+        return None
+    return ClusterRef(subscription_id=match["sub"], resource_group=match["rg"], name=match["name"])
+
+
+def split_linker_id(linker_id: str) -> tuple[ClusterRef, str]:
+    """The cluster and linker name of a linker id; RequestValidationError if it is not a valid one."""
+    problems = ProblemList()
+    cluster, name = _split_linker_id(linker_id, problems)
+    problems.raise_if_any()
+    assert cluster is not None and name is not None
+    return cluster, name
+
+
+def linker_id_of(cluster: ClusterRef, linker_name: str) -> str:
+    """The linker id of a linker name on a cluster."""
+    return f"{cluster.id}{LINKER_PROVIDER_SEGMENT}{linker_name}"
+
+
+def _split_linker_id(linker_id: object, problems: ProblemList) -> tuple[ClusterRef | None, str | None]:
+    if not isinstance(linker_id, str):
+        problems.add(INVALID_SOURCE_RESOURCE_ID, "The linker id must be a string.", "linkerId")
+        return None, None
+    cut = linker_id.lower().rfind(LINKER_PROVIDER_SEGMENT.lower())
+    if cut < 0:
+        problems.add(
+            INVALID_SOURCE_RESOURCE_ID,
+            f"The linker id {echo(linker_id)} does not end in "
+            "'/providers/Microsoft.ServiceLinker/linkers/{linkerName}'.",
+            "linkerId",
+        )
+        return None, None
+    source_id, name = linker_id[:cut], linker_id[cut + len(LINKER_PROVIDER_SEGMENT) :]
+    cluster = parse_cluster_id(source_id)
+    if cluster is None:
+        problems.add(
+            INVALID_SOURCE_RESOURCE_ID,
+            f"The source {echo(source_id)} is not an AKS cluster id: expected "
+            "/subscriptions/{subscriptionGuid}/resourceGroups/{group}/providers/"
+            "Microsoft.ContainerService/managedClusters/{cluster}.",
+            "linkerId",
+        )
+    name_problems = linker_name_problems(name)
+    problems.extend(name_problems)
+    return cluster, (None if name_problems else name)
+
+
+# --- Reading helpers -------------------------------------------------------------------------------------
+
+
+def _path_key(key: str) -> str:
+    return key if len(key) <= _MAX_PATH_KEY else key[:_MAX_PATH_KEY] + "..."
+
+
+def _mapping(
+    parent: Mapping[str, Any], key: str, path: str, problems: ProblemList, *, required: bool
+) -> Mapping[str, Any] | None:
+    value = parent.get(key)
+    if value is None:
+        if required:
+            problems.add(MISSING_REQUIRED_FIELD, f"'{path}' is required.", path)
+        return None
+    if not isinstance(value, Mapping):
+        problems.add(
+            INVALID_REQUEST_BODY, f"'{path}' must be a JSON object, not {type(value).__name__}.", path
+        )
+        return None
+    return value
+
+
+def _string(
+    parent: Mapping[str, Any], key: str, path: str, problems: ProblemList, *, required: bool
+) -> str | None:
+    value = parent.get(key)
+    if value is None or (required and value == ""):
+        if required:
+            problems.add(MISSING_REQUIRED_FIELD, f"'{path}' is required.", path)
+        return None
+    if not isinstance(value, str):
+        problems.add(INVALID_REQUEST_BODY, f"'{path}' must be a string, not {type(value).__name__}.", path)
+        return None
+    return value
+
+
+def _guid(parent: Mapping[str, Any], key: str, path: str, problems: ProblemList) -> str | None:
+    value = _string(parent, key, path, problems, required=True)
+    if value is not None and not is_guid(value):
+        problems.add(INVALID_FIELD_VALUE, f"'{path}' must be a GUID, not {echo(value)}.", path)
+        return None
+    return value
+
+
+def _boolean(parent: Mapping[str, Any], key: str, path: str, problems: ProblemList) -> bool:
+    value = parent.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        problems.add(
+            INVALID_REQUEST_BODY, f"'{path}' must be true or false, not {type(value).__name__}.", path
+        )
+        return False
+    return value
+
+
+def _is_set(value: object) -> bool:
+    """True unless the value is null, empty, or an object whose every member is null (what clients send)."""
+    if isinstance(value, Mapping):
+        return any(member is not None for member in value.values())
+    return value is not None and value != [] and value != ""
+
+
+def _enum(enum: type[_E], raw: str) -> _E | None:
+    """The enum member for a wire value; ARM enums compare case-insensitively."""
+    for member in enum:
+        if member.value.lower() == raw.lower():
+            return member
+    return None
+
+
+# --- Parsing ---------------------------------------------------------------------------------------------
+
+
+class _Target:
+    def __init__(
+        self, target_id: str, spec: targets.TargetSpec, csi: bool, app_config_extension: bool
+    ) -> None:
+        self.target_id = target_id
+        self.spec = spec
+        self.csi = csi
+        self.app_config_extension = app_config_extension
+
+
+def _check_api_version(api_version: object) -> str:
+    if not isinstance(api_version, str) or api_version not in SUPPORTED_API_VERSIONS:
+        shown = echo(api_version) if isinstance(api_version, str) else "missing"
+        raise RequestValidationError(
+            UNSUPPORTED_API_VERSION,
+            f"The api-version {shown} is not supported. Supported: {', '.join(SUPPORTED_API_VERSIONS)}.",
+            "api-version",
+        )
+    return api_version
+
+
+def _read_target(props: Mapping[str, Any], problems: ProblemList) -> _Target | None:
+    path = "properties.targetService"
+    service = _mapping(props, "targetService", path, problems, required=True)
+    if service is None:
+        return None
+    service_type = _string(service, "type", f"{path}.type", problems, required=True)
+    if service_type is not None and service_type.lower() != "azureresource":
+        problems.add(
+            UNSUPPORTED_TARGET,
+            f"Target service type {echo(service_type)} is not supported on AKS by this connector; "
+            "use 'AzureResource'.",
+            f"{path}.type",
+        )
+    target_id = _string(service, "id", f"{path}.id", problems, required=True)
+    resource_properties = _mapping(
+        service, "resourceProperties", f"{path}.resourceProperties", problems, required=False
+    )
+    if target_id is None:
+        return None
+    if _ARM_RESOURCE_ID.fullmatch(target_id) is None:
+        problems.add(
+            INVALID_TARGET_RESOURCE_ID,
+            f"The target {echo(target_id)} is not an ARM resource id "
+            "(/subscriptions/{id}/resourceGroups/{group}/providers/{namespace}/{type}/{name}...).",
+            f"{path}.id",
+        )
+        return None
+    match = targets.match_target_id(target_id)
+    if match is None:
+        kinds = ", ".join(sorted(spec.kind for spec in targets.all_specs()))
+        problems.add(
+            UNSUPPORTED_TARGET,
+            f"The target {echo(target_id)} is not a supported target service. Supported kinds: {kinds}.",
+            f"{path}.id",
+        )
+        return None
+    csi, app_config_extension = _read_resource_properties(resource_properties, match.spec, problems)
+    return _Target(target_id, match.spec, csi, app_config_extension)
+
+
+def _read_resource_properties(
+    resource_properties: Mapping[str, Any] | None, spec: targets.TargetSpec, problems: ProblemList
+) -> tuple[bool, bool]:
+    if resource_properties is None:
+        return False, False
+    path = "properties.targetService.resourceProperties"
+    kind = _string(resource_properties, "type", f"{path}.type", problems, required=True)
+    if kind is None:
+        return False, False
+    if kind.lower() == "keyvault":
+        csi = _boolean(
+            resource_properties,
+            "connectAsKubernetesCsiDriver",
+            f"{path}.connectAsKubernetesCsiDriver",
+            problems,
+        )
+        if not spec.supports_csi:
+            problems.add(
+                UNSUPPORTED_TARGET,
+                f"Key Vault resource properties were sent for a {spec.kind} target.",
+                f"{path}.type",
+            )
+            return False, False
+        return csi, False
+    if kind.lower() == "appconfig":
+        extension = _boolean(
+            resource_properties,
+            "connectWithKubernetesExtension",
+            f"{path}.connectWithKubernetesExtension",
+            problems,
+        )
+        if spec.kind != "appconfig":
+            problems.add(
+                UNSUPPORTED_TARGET,
+                f"App Configuration resource properties were sent for a {spec.kind} target.",
+                f"{path}.type",
+            )
+            return False, False
+        return False, extension
+    problems.add(
+        UNSUPPORTED_TARGET,
+        f"Resource properties of type {echo(kind)} are not supported; use 'KeyVault' or 'AppConfig'.",
+        f"{path}.type",
+    )
+    return False, False
+
+
+def _read_client_type(
+    props: Mapping[str, Any], spec: targets.TargetSpec | None, problems: ProblemList
+) -> ClientType | None:
+    path = "properties.clientType"
+    raw = _string(props, "clientType", path, problems, required=False)
+    if raw is None:
+        return ClientType.NONE if "clientType" not in props or props["clientType"] is None else None
+    client_type = _enum(ClientType, raw)
+    if client_type is None:
+        known = ", ".join(member.value for member in ClientType)
+        problems.add(UNKNOWN_CLIENT_TYPE, f"Client type {echo(raw)} is unknown. Known: {known}.", path)
+        return None
+    if spec is not None and client_type not in spec.client_types:
+        supported = ", ".join(sorted(member.value for member in spec.client_types))
+        problems.add(
+            UNSUPPORTED_CLIENT_TYPE,
+            f"Client type '{client_type.value}' is not supported for a {spec.kind} target. "
+            f"Supported: {supported}.",
+            path,
+        )
+        return None
+    return client_type
+
+
+def _read_auth(
+    props: Mapping[str, Any],
+    target: _Target | None,
+    existing: Connection | None,
+    problems: ProblemList,
+) -> WorkloadIdentityAuth | ServicePrincipalAuth | SecretAuth | None:
+    path = "properties.authInfo"
+    auth = _mapping(props, "authInfo", path, problems, required=True)
+    if auth is None:
+        return None
+    raw_type = _string(auth, "authType", f"{path}.authType", problems, required=True)
+    if raw_type is None:
+        return None
+    auth_type = _enum(AuthType, raw_type)
+    type_path = f"{path}.authType"
+    if auth_type is None:
+        problems.add(UNSUPPORTED_AUTH_TYPE, f"Auth type {echo(raw_type)} is unknown.", type_path)
+        return None
+    if auth_type in _NOT_ON_AKS:
+        problems.add(
+            UNSUPPORTED_AUTH_TYPE,
+            f"Auth type '{auth_type.value}' is not supported with an AKS cluster as the source. "
+            "Use userAssignedIdentity (workload identity), servicePrincipalSecret or secret.",
+            type_path,
+        )
+        return None
+    if target is not None:
+        if target.csi and auth_type is not AuthType.USER_ASSIGNED_IDENTITY:
+            problems.add(
+                UNSUPPORTED_AUTH_TYPE,
+                "With connectAsKubernetesCsiDriver the Key Vault add-on's own identity is used: "
+                f"send authType 'userAssignedIdentity', not '{auth_type.value}'.",
+                type_path,
+            )
+            return None
+        if not target.csi and auth_type not in target.spec.auth_types:
+            supported = ", ".join(sorted(a.value for a in target.spec.auth_types))
+            problems.add(
+                UNSUPPORTED_AUTH_TYPE,
+                f"Auth type '{auth_type.value}' is not supported for a {target.spec.kind} target on AKS. "
+                f"Supported: {supported}.",
+                type_path,
+            )
+            return None
+    if auth_type is AuthType.USER_ASSIGNED_IDENTITY:
+        return _read_workload_identity(auth, target, problems)
+    if auth_type is AuthType.SERVICE_PRINCIPAL_SECRET:
+        return _read_service_principal(auth, existing, problems)
+    return _read_secret_auth(props, auth, target, existing, problems)
+
+
+def _read_workload_identity(
+    auth: Mapping[str, Any], target: _Target | None, problems: ProblemList
+) -> WorkloadIdentityAuth | None:
+    path = "properties.authInfo"
+    if target is not None and target.csi:
+        # The add-on's identity is resolved on the cluster; the CLI sends no client id (or an empty one).
+        _string(auth, "clientId", f"{path}.clientId", problems, required=False)
+        return WorkloadIdentityAuth()
+    client_id = _guid(auth, "clientId", f"{path}.clientId", problems)
+    subscription_id = _guid(auth, "subscriptionId", f"{path}.subscriptionId", problems)
+    if client_id is None or subscription_id is None:
+        return None
+    return WorkloadIdentityAuth(client_id=client_id.lower(), subscription_id=subscription_id.lower())
+
+
+def _read_service_principal(
+    auth: Mapping[str, Any], existing: Connection | None, problems: ProblemList
+) -> ServicePrincipalAuth | None:
+    path = "properties.authInfo"
+    client_id = _guid(auth, "clientId", f"{path}.clientId", problems)
+    principal_id = _guid(auth, "principalId", f"{path}.principalId", problems)
+    secret = _string(auth, "secret", f"{path}.secret", problems, required=False)
+    if client_id is None or principal_id is None:
+        return None
+    if secret:
+        return ServicePrincipalAuth(client_id=client_id, principal_id=principal_id, secret=SecretStr(secret))
+    previous = existing.auth if existing is not None else None
+    if (
+        isinstance(previous, ServicePrincipalAuth)
+        and previous.client_id.lower() == client_id.lower()
+        and (previous.secret is not None or previous.sealed_secret is not None)
+    ):
+        # A GET-modify-PUT round trip cannot resend the secret (it is never emitted): keep the stored one.
+        return previous.model_copy(update={"principal_id": principal_id})
+    if "secret" not in auth or auth["secret"] in (None, ""):
+        problems.add(MISSING_REQUIRED_FIELD, f"'{path}.secret' is required.", f"{path}.secret")
+    return None
+
+
+def _read_secret_auth(
+    props: Mapping[str, Any],
+    auth: Mapping[str, Any],
+    target: _Target | None,
+    existing: Connection | None,
+    problems: ProblemList,
+) -> SecretAuth | None:
+    path = "properties.authInfo"
+    user_name = _string(auth, "name", f"{path}.name", problems, required=False) or None
+    info = _mapping(auth, "secretInfo", f"{path}.secretInfo", problems, required=False)
+    secret_from_request = (
+        target is not None
+        and target.spec.secret_source is not None
+        and target.spec.secret_source.from_request
+    )
+    if secret_from_request and user_name is None:
+        problems.add(
+            MISSING_REQUIRED_FIELD,
+            f"A {target.spec.kind if target else ''} target needs the database user in '{path}.name'.",
+            f"{path}.name",
+        )
+    if info is None:
+        if secret_from_request:
+            problems.add(
+                MISSING_REQUIRED_FIELD,
+                f"A {target.spec.kind if target else ''} target needs its password in '{path}.secretInfo' "
+                "(secretType rawValue or keyVaultSecretReference).",
+                f"{path}.secretInfo",
+            )
+            return None
+        return SecretAuth(kind=SecretKind.AUTO, user_name=user_name)
+    raw_kind = _string(info, "secretType", f"{path}.secretInfo.secretType", problems, required=True)
+    if raw_kind is None:
+        return None
+    kind = _enum(SecretKind, raw_kind)
+    if kind is None or kind is SecretKind.AUTO:
+        problems.add(
+            UNSUPPORTED_SECRET_TYPE,
+            f"Secret type {echo(raw_kind)} is not supported with an AKS source; use 'rawValue' or "
+            "'keyVaultSecretReference', or leave secretInfo out to have the target's keys listed.",
+            f"{path}.secretInfo.secretType",
+        )
+        return None
+    if kind is SecretKind.RAW_VALUE:
+        return _read_raw_value(info, user_name, existing, problems)
+    return _read_key_vault_reference(props, info, user_name, problems)
+
+
+def _read_raw_value(
+    info: Mapping[str, Any], user_name: str | None, existing: Connection | None, problems: ProblemList
+) -> SecretAuth | None:
+    path = "properties.authInfo.secretInfo.value"
+    value = info.get("value")
+    if isinstance(value, str) and value:
+        return SecretAuth(kind=SecretKind.RAW_VALUE, user_name=user_name, value=SecretStr(value))
+    if value is not None and not isinstance(value, str):
+        problems.add(INVALID_REQUEST_BODY, f"'{path}' must be a string, not {type(value).__name__}.", path)
+        return None
+    previous = existing.auth if existing is not None else None
+    if (
+        isinstance(previous, SecretAuth)
+        and previous.kind is SecretKind.RAW_VALUE
+        and previous.user_name == user_name
+        and (previous.value is not None or previous.sealed_secret is not None)
+    ):
+        # The value is never emitted back, so an update that resends the linker keeps the stored secret.
+        return previous
+    problems.add(MISSING_REQUIRED_FIELD, f"'{path}' is required.", path)
+    return None
+
+
+def _read_key_vault_reference(
+    props: Mapping[str, Any], info: Mapping[str, Any], user_name: str | None, problems: ProblemList
+) -> SecretAuth | None:
+    path = "properties.authInfo.secretInfo"
+    name = _string(info, "name", f"{path}.name", problems, required=True)
+    version = _string(info, "version", f"{path}.version", problems, required=False) or None
+    store = _mapping(props, "secretStore", "properties.secretStore", problems, required=False) or {}
+    vault_id = _string(store, "keyVaultId", "properties.secretStore.keyVaultId", problems, required=True)
+    if vault_id is not None:
+        match = targets.match_target_id(vault_id)
+        if match is None or match.spec.kind != "keyvault":
+            problems.add(
+                INVALID_TARGET_RESOURCE_ID,
+                f"'properties.secretStore.keyVaultId' must be a Key Vault resource id, not {echo(vault_id)}.",
+                "properties.secretStore.keyVaultId",
+            )
+            return None
+    if name is None or vault_id is None:
+        return None
+    return SecretAuth(
+        kind=SecretKind.KEY_VAULT_SECRET_REFERENCE,
+        user_name=user_name,
+        key_vault_secret_name=name,
+        key_vault_secret_version=version,
+        key_vault_id=vault_id,
+    )
+
+
+def _read_namespace(props: Mapping[str, Any], problems: ProblemList) -> str | None:
+    namespace = _string(props, "scope", "properties.scope", problems, required=False)
+    if namespace is None:
+        return "default" if props.get("scope") is None else None
+    found = namespace_problems(namespace)
+    problems.extend(found)
+    return None if found else namespace
+
+
+class _ConfigurationInfo:
+    def __init__(self, customized_keys: dict[str, str], behavior: DeleteOrUpdateBehavior) -> None:
+        self.customized_keys = customized_keys
+        self.behavior = behavior
+
+
+def _read_configuration_info(props: Mapping[str, Any], problems: ProblemList) -> _ConfigurationInfo | None:
+    path = "properties.configurationInfo"
+    info = _mapping(props, "configurationInfo", path, problems, required=False)
+    if info is None:
+        return _ConfigurationInfo({}, DeleteOrUpdateBehavior.DEFAULT)
+    ok = True
+    behavior = DeleteOrUpdateBehavior.DEFAULT
+    raw_behavior = _string(
+        info, "deleteOrUpdateBehavior", f"{path}.deleteOrUpdateBehavior", problems, required=False
+    )
+    if raw_behavior is not None:
+        found = _enum(DeleteOrUpdateBehavior, raw_behavior)
+        if found is None:
+            problems.add(
+                INVALID_FIELD_VALUE,
+                f"'{path}.deleteOrUpdateBehavior' must be 'Default' or 'ForcedCleanup', "
+                f"not {echo(raw_behavior)}.",
+                f"{path}.deleteOrUpdateBehavior",
+            )
+            ok = False
+        else:
+            behavior = found
+    action = _string(info, "action", f"{path}.action", problems, required=False)
+    if action is not None and action.lower() != "enable":
+        problems.add(
+            INVALID_REQUEST_BODY,
+            f"'{path}.action' {echo(action)} is not supported: an AKS connection always writes its Secret.",
+            f"{path}.action",
+        )
+        ok = False
+    for field in _UNSUPPORTED_CONFIGURATION_FIELDS:
+        if _is_set(info.get(field)):
+            problems.add(
+                INVALID_REQUEST_BODY,
+                f"'{path}.{field}' is not supported by this connector.",
+                f"{path}.{field}",
+            )
+            ok = False
+    customized = _mapping(info, "customizedKeys", f"{path}.customizedKeys", problems, required=False) or {}
+    keys: dict[str, str] = {}
+    for key, value in customized.items():
+        key_path = f"{path}.customizedKeys.{_path_key(str(key))}"
+        if not isinstance(key, str) or not isinstance(value, str):
+            problems.add(INVALID_REQUEST_BODY, "Customized keys map key names to strings.", key_path)
+            ok = False
+            continue
+        keys[key] = value
+    return _ConfigurationInfo(keys, behavior) if ok else None
+
+
+def _check_customized_keys(
+    customized: Mapping[str, str],
+    target: _Target,
+    auth_type: AuthType,
+    client_type: ClientType,
+    problems: ProblemList,
+) -> None:
+    mode: targets.AuthMode = targets.CSI if target.csi else auth_type
+    try:
+        defaults = targets.configuration_keys(target.spec.kind, mode, client_type)
+        accepted = targets.accepted_keys(target.spec.kind, mode, client_type)
+    except targets.CatalogError as error:
+        problems.add(UNSUPPORTED_AUTH_TYPE, str(error), "properties.authInfo.authType")
+        return
+    path = "properties.configurationInfo.customizedKeys"
+    for key, value in customized.items():
+        key_path = f"{path}.{_path_key(key)}"
+        if key not in accepted:
+            problems.add(
+                INVALID_CUSTOMIZED_KEY,
+                f"{echo(key)} is not a configuration key of this connection. "
+                f"Its keys: {', '.join(defaults)}.",
+                key_path,
+            )
+        elif not is_env_var_name(value):
+            problems.add(
+                INVALID_CUSTOMIZED_KEY,
+                f"{echo(value)} is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*).",
+                key_path,
+            )
+    final = [customized.get(key, key) for key in defaults]
+    for name in sorted({n for n in final if final.count(n) > 1}):
+        problems.add(
+            INVALID_CUSTOMIZED_KEY,
+            f"Several configuration keys would be named {echo(name)}; each key needs its own name.",
+            path,
+        )
+
+
+def _read_properties(
+    linker_id: object, body: object, existing: Connection | None, allow_configuration_info: bool
+) -> Connection:
+    problems = ProblemList()
+    cluster, name = _split_linker_id(linker_id, problems)
+    if not isinstance(body, Mapping):
+        problems.add(INVALID_REQUEST_BODY, "The request body must be a JSON object.", None)
+        problems.raise_if_any()
+        raise AssertionError("unreachable")
+    props = _mapping(body, "properties", "properties", problems, required=True)
+    if props is None:
+        problems.raise_if_any()
+        raise AssertionError("unreachable")
+    if not allow_configuration_info and props.get("configurationInfo") is not None:
+        problems.add(
+            INVALID_REQUEST_BODY,
+            f"'properties.configurationInfo' needs api-version {API_2024_04_01}.",
+            "properties.configurationInfo",
+        )
+    target = _read_target(props, problems)
+    client_type = _read_client_type(props, target.spec if target else None, problems)
+    auth = _read_auth(props, target, existing, problems)
+    namespace = _read_namespace(props, problems)
+    _mapping(props, "secretStore", "properties.secretStore", problems, required=False)
+    configuration = (
+        _read_configuration_info(props, problems)
+        if allow_configuration_info
+        else _ConfigurationInfo({}, DeleteOrUpdateBehavior.DEFAULT)
+    )
+    if configuration and configuration.customized_keys and target and auth and client_type:
+        _check_customized_keys(configuration.customized_keys, target, auth.auth_type, client_type, problems)
+    problems.raise_if_any()
+    assert cluster and name and target and auth and client_type and namespace and configuration
+    return Connection(
+        linker_name=name,
+        cluster=cluster,
+        target_id=target.target_id,
+        target_kind=target.spec.kind,
+        key_vault_csi=target.csi,
+        app_config_extension=target.app_config_extension,
+        auth=auth,
+        client_type=client_type,
+        namespace=namespace,
+        customized_keys=configuration.customized_keys,
+        delete_or_update_behavior=configuration.behavior,
+    )
+
+
+def parse_linker(
+    linker_id: str, body: Mapping[str, Any], api_version: str, *, existing: Connection | None = None
+) -> Connection:
+    """Validate a linker PUT body into a Connection; RequestValidationError listing every problem otherwise.
+
+    `existing` is the stored connection being replaced, if any: a body that resends the linker as GET
+    returned it (without the secret value, which is never emitted) keeps the stored secret.
+    """
+    version = _check_api_version(api_version)
+    return _read_properties(linker_id, body, existing, allow_configuration_info=version == API_2024_04_01)
+
+
+# Top-level properties a PATCH may replace (each replaces the whole sub-object, as LinkerPatch does).
+_PATCHABLE = (
+    "targetService",
+    "authInfo",
+    "clientType",
+    "scope",
+    "secretStore",
+    "vNetSolution",
+    "configurationInfo",
+)
+
+
+def parse_patch(existing: Connection, body: Mapping[str, Any], api_version: str) -> Connection:
+    """Apply a LinkerPatch body to an existing connection; RequestValidationError if the result is invalid."""
+    version = _check_api_version(api_version)
+    if not isinstance(body, Mapping):
+        raise RequestValidationError(INVALID_REQUEST_BODY, "The request body must be a JSON object.", None)
+    patch = body.get("properties")
+    if patch is None:
+        return existing
+    if not isinstance(patch, Mapping):
+        raise RequestValidationError(
+            INVALID_REQUEST_BODY, "'properties' must be a JSON object.", "properties"
+        )
+    if version == API_2022_05_01 and patch.get("configurationInfo") is not None:
+        raise RequestValidationError(
+            INVALID_REQUEST_BODY,
+            f"'properties.configurationInfo' needs api-version {API_2024_04_01}.",
+            "properties.configurationInfo",
+        )
+    merged = _properties(existing, API_2024_04_01)
+    for key in _PATCHABLE:
+        if key in patch:
+            merged[key] = patch[key]
+    return _read_properties(
+        existing.linker_id, {"properties": merged}, existing, allow_configuration_info=True
+    )
+
+
+# --- Emitting --------------------------------------------------------------------------------------------
+
+
+def _target_body(connection: Connection) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "AzureResource", "id": connection.target_id}
+    if connection.key_vault_csi:
+        body["resourceProperties"] = {"type": "KeyVault", "connectAsKubernetesCsiDriver": True}
+    elif connection.app_config_extension:
+        body["resourceProperties"] = {"type": "AppConfig", "connectWithKubernetesExtension": True}
+    return body
+
+
+def _auth_body(connection: Connection) -> dict[str, Any]:
+    auth = connection.auth
+    if isinstance(auth, WorkloadIdentityAuth):
+        return {
+            "authType": auth.auth_type.value,
+            "clientId": auth.client_id,
+            "subscriptionId": auth.subscription_id,
+        }
+    if isinstance(auth, ServicePrincipalAuth):
+        # `secret` is write-only: ARM never returns it.
+        return {
+            "authType": auth.auth_type.value,
+            "clientId": auth.client_id,
+            "principalId": auth.principal_id,
+        }
+    body: dict[str, Any] = {"authType": auth.auth_type.value}
+    if auth.user_name is not None:
+        body["name"] = auth.user_name
+    if auth.kind is SecretKind.RAW_VALUE:
+        body["secretInfo"] = {"secretType": SecretKind.RAW_VALUE.value}  # the value is write-only
+    elif auth.kind is SecretKind.KEY_VAULT_SECRET_REFERENCE:
+        body["secretInfo"] = {
+            "secretType": SecretKind.KEY_VAULT_SECRET_REFERENCE.value,
+            "name": auth.key_vault_secret_name,
+            "version": auth.key_vault_secret_version,
+        }
+    return body
+
+
+def _properties(connection: Connection, api_version: str) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "targetService": _target_body(connection),
+        "authInfo": _auth_body(connection),
+        "clientType": connection.client_type.value,
+        "scope": connection.namespace,
+    }
+    if isinstance(connection.auth, SecretAuth) and connection.auth.key_vault_id:
+        props["secretStore"] = {"keyVaultId": connection.auth.key_vault_id}
+    if api_version == API_2024_04_01:
+        props["configurationInfo"] = {
+            "customizedKeys": dict(connection.customized_keys),
+            "deleteOrUpdateBehavior": connection.delete_or_update_behavior.value,
+        }
+    return props
+
+
+def to_linker_body(connection: Connection, api_version: str) -> dict[str, Any]:
+    """The linker resource as GET returns it; secret values are never included."""
+    version = _check_api_version(api_version)
+    props = _properties(connection, version)
+    if connection.provisioning_state is not None:
+        props["provisioningState"] = connection.provisioning_state
+    return {
+        "id": connection.linker_id,
+        "name": connection.linker_name,
+        "type": LINKER_RESOURCE_TYPE,
+        "properties": props,
+    }
