@@ -1,0 +1,324 @@
+"""The one place that builds clients from settings: ARM (azure-mgmt-*), Kubernetes per cluster, Table,
+Service Bus.
+
+Decisions (see activities/README.md):
+- The management SDKs' automatic provider registration (on `MissingSubscriptionRegistration`) is removed from
+  every ARM pipeline: it blocks an activity in an unbounded 10 s sleep loop and hides a write. Registration is
+  an explicit, observable step (activities.provider) that the orchestrator drives.
+- Retries: bounded, on 408, 429 and 5xx only, honouring Retry-After; never on other 4xx (a 409 from a busy
+  cluster is the orchestrator's to wait out with a durable timer). A Retry-After longer than
+  `arm_max_inline_retry_after_seconds` is not slept through: the call fails as THROTTLED with retry_after.
+- Clients are cached per process: one ARM client per (class, subscription), one Kubernetes client per cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import yaml
+from azure.core.credentials import AccessToken, TokenCredential
+from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline.policies import RetryPolicy
+from azure.core.rest import HttpRequest
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy
+from azure.mgmt.kubernetesconfiguration.extensions import KubernetesConfigurationExtensionsMgmtClient
+from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.resource.resources import ResourceManagementClient
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from activities.ids import ClusterRef
+from activities.settings import Settings
+
+_LOG = logging.getLogger(__name__)
+
+# The AKS server application: Entra-enabled clusters accept tokens for it (what kubelogin requests).
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_SERVER_SCOPE = f"{AKS_SERVER_APP_ID}/.default"
+ARM_SCOPE = "https://management.azure.com/.default"
+
+ClientT = TypeVar("ClientT")
+Sleeper = Callable[[float], None]
+
+
+class StaticTokenCredential:
+    """A credential that always returns one fixed token (for the local emulators only)."""
+
+    def __init__(self, token: str, lifetime_seconds: int = 3600) -> None:
+        self._token = token
+        self._lifetime = lifetime_seconds
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """Return the fixed token, valid for an hour from now."""
+        return AccessToken(self._token, int(time.time()) + self._lifetime)
+
+    def __repr__(self) -> str:
+        return "StaticTokenCredential(<hidden>)"
+
+
+class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
+    """The SDK retry policy, narrowed to 408, 429 and 5xx; waits go through an injectable sleeper."""
+
+    def __init__(self, *, sleeper: Sleeper, max_inline_retry_after: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sleeper = sleeper
+        self._max_inline_retry_after = max_inline_retry_after
+
+    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
+        """Retry 408/429/5xx within the budget; never other 4xx, even when they carry Retry-After."""
+        status = response.http_response.status_code
+        if status not in (408, 429) and status < 500:
+            return False
+        if not settings["total"]:
+            return False
+        retry_after = self.get_retry_after(response)
+        if retry_after is not None and retry_after > self._max_inline_retry_after:
+            return False  # too long to hold a worker: surface THROTTLED and let the orchestrator wait
+        if status == 429:
+            return True  # a throttled request was not processed, whatever its method
+        return super().is_retry(settings, response)
+
+    def _sleep_for_retry(self, response: PipelineResponse[Any, Any], transport: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after:
+            self._sleeper(retry_after)
+            return True
+        return False
+
+    def _sleep_backoff(self, settings: dict[str, Any], transport: Any) -> None:
+        backoff = self.get_backoff_time(settings)
+        if backoff > 0:
+            self._sleeper(backoff)
+
+
+def remove_auto_registration(arm_client: Any) -> Any:
+    """Take the SDK's automatic resource-provider registration out of an ARM client's pipeline."""
+    pipeline = arm_client._client._pipeline
+    chain = pipeline._impl_policies
+    kept = [p for p in chain if not isinstance(p, ARMAutoResourceProviderRegistrationPolicy)]
+    if len(kept) != len(chain):
+        for index in range(len(kept) - 1):
+            kept[index].next = kept[index + 1]
+        kept[-1].next = chain[-1].next  # the transport runner
+        pipeline._impl_policies = kept
+    return arm_client
+
+
+@dataclass
+class _CachedToken:
+    token: AccessToken | None = None
+
+
+class Clients:
+    """Builds and caches every client the activities use, from one Settings object."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        credential: TokenCredential | None = None,
+        sleeper: Sleeper = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.sleeper = sleeper
+        self._credential = credential
+        self._lock = threading.RLock()
+        self._arm: dict[tuple[type, str], Any] = {}
+        self._kube: dict[str, k8s.ApiClient] = {}
+        self._table: Any = None
+
+    # ---- credential -------------------------------------------------------------------------------
+    @property
+    def credential(self) -> TokenCredential:
+        """The Azure credential: a static token for the emulators, DefaultAzureCredential on Azure."""
+        with self._lock:
+            if self._credential is None:
+                if self.settings.arm_static_token:
+                    self._credential = StaticTokenCredential(self.settings.arm_static_token)
+                else:
+                    from azure.identity import DefaultAzureCredential
+
+                    self._credential = DefaultAzureCredential()
+            return self._credential
+
+    # ---- ARM --------------------------------------------------------------------------------------
+    def _arm_kwargs(self) -> dict[str, Any]:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "polling_interval": s.arm_polling_interval_seconds,
+            "retry_policy": BoundedRetryPolicy(
+                sleeper=self.sleeper,
+                max_inline_retry_after=s.arm_max_inline_retry_after_seconds,
+                retry_total=s.arm_retry_total,
+                retry_backoff_factor=s.arm_retry_backoff_factor,
+            ),
+        }
+        if not s.uses_public_cloud:
+            kwargs["base_url"] = s.arm_endpoint
+            kwargs["credential_scopes"] = [ARM_SCOPE]
+        if s.arm_ca_bundle:
+            kwargs["connection_verify"] = s.arm_ca_bundle
+        return kwargs
+
+    def arm(self, client_class: type[ClientT], subscription_id: str) -> ClientT:
+        """A cached management client of the given class for a subscription."""
+        key = (client_class, subscription_id.lower())
+        with self._lock:
+            found = self._arm.get(key)
+            if found is None:
+                found = remove_auto_registration(
+                    client_class(self.credential, subscription_id, **self._arm_kwargs())  # type: ignore[call-arg]
+                )
+                self._arm[key] = found
+            return found  # type: ignore[no-any-return]
+
+    def resources(self, subscription_id: str) -> ResourceManagementClient:
+        """Providers and generic ARM requests."""
+        return self.arm(ResourceManagementClient, subscription_id)
+
+    def container_service(self, subscription_id: str) -> ContainerServiceClient:
+        """Managed clusters."""
+        return self.arm(ContainerServiceClient, subscription_id)
+
+    def extensions(self, subscription_id: str) -> KubernetesConfigurationExtensionsMgmtClient:
+        """Cluster extensions (Microsoft.KubernetesConfiguration)."""
+        return self.arm(KubernetesConfigurationExtensionsMgmtClient, subscription_id)
+
+    def msi(self, subscription_id: str) -> ManagedServiceIdentityClient:
+        """User-assigned identities and their federated credentials."""
+        return self.arm(ManagedServiceIdentityClient, subscription_id)
+
+    def authorization(self, subscription_id: str) -> AuthorizationManagementClient:
+        """Role assignments."""
+        return self.arm(AuthorizationManagementClient, subscription_id)
+
+    def arm_request(
+        self, method: str, resource_path: str, api_version: str, body: Any = None
+    ) -> Any:
+        """One ARM request on a resource path (target properties, list-keys actions); returns its JSON."""
+        from activities.failures import raise_for_arm_response
+
+        subscription = resource_path.strip("/").split("/")[1]
+        request = HttpRequest(method, resource_path, params={"api-version": api_version}, json=body)
+        response = self.resources(subscription).send_request(request)
+        raise_for_arm_response(response, resource_path)
+        return response.json() if response.content else None
+
+    # ---- Kubernetes -------------------------------------------------------------------------------
+    def kube(self, cluster: ClusterRef) -> k8s.ApiClient:
+        """A cached Kubernetes client for a cluster, built from listClusterUserCredential."""
+        key = cluster.id.lower()
+        with self._lock:
+            found = self._kube.get(key)
+        if found is not None:
+            return found
+        kubeconfig = self._user_kubeconfig(cluster)
+        built = kube_client_from_kubeconfig(kubeconfig, self.credential)
+        with self._lock:
+            return self._kube.setdefault(key, built)
+
+    def forget_kube(self, cluster: ClusterRef) -> None:
+        """Drop a cached Kubernetes client (after a 401: credentials rotated, cluster recreated)."""
+        with self._lock:
+            self._kube.pop(cluster.id.lower(), None)
+
+    def _user_kubeconfig(self, cluster: ClusterRef) -> dict[str, Any]:
+        result = self.container_service(cluster.subscription).managed_clusters.list_cluster_user_credentials(
+            cluster.resource_group, cluster.name
+        )
+        kubeconfigs = result.kubeconfigs or []
+        if not kubeconfigs or not kubeconfigs[0].value:
+            raise RuntimeError(f"listClusterUserCredential returned no kubeconfig for {cluster.id}")
+        raw = kubeconfigs[0].value
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else base64.b64decode(raw).decode("utf-8")
+        loaded = yaml.safe_load(text)
+        if not isinstance(loaded, dict):
+            raise RuntimeError(f"listClusterUserCredential gave an unreadable kubeconfig for {cluster.id}")
+        return loaded
+
+    # ---- storage and messaging --------------------------------------------------------------------
+    def table(self) -> Any:
+        """The registry's Table client (created on first use)."""
+        from azure.core.exceptions import ResourceExistsError
+        from azure.data.tables import TableServiceClient
+
+        with self._lock:
+            if self._table is None:
+                service = TableServiceClient.from_connection_string(self.settings.storage_connection)
+                with contextlib.suppress(ResourceExistsError):
+                    service.create_table(self.settings.registry_table)
+                self._table = service.get_table_client(self.settings.registry_table)
+            return self._table
+
+    def servicebus(self) -> Any:
+        """A Service Bus client from SERVICEBUS_CONNECTION (not cached: senders are short-lived)."""
+        from azure.servicebus import ServiceBusClient
+
+        return ServiceBusClient.from_connection_string(self.settings.servicebus_connection)
+
+
+def _is_plugin_user(user: dict[str, Any]) -> bool:
+    return "exec" in user or "auth-provider" in user
+
+
+def kube_client_from_kubeconfig(kubeconfig: dict[str, Any], credential: TokenCredential) -> k8s.ApiClient:
+    """A Kubernetes client from a kubeconfig; exec/auth-provider users get a bearer token from the credential.
+
+    Entra-enabled clusters return a kubeconfig that runs kubelogin. Instead of running a binary, the user is
+    replaced by a token for the AKS server application from the same credential, refreshed before it expires.
+    """
+    config = yaml.safe_load(yaml.safe_dump(kubeconfig))  # a deep copy we may edit
+    context_name = config.get("current-context")
+    contexts = {c["name"]: c["context"] for c in config.get("contexts", [])}
+    context: dict[str, Any] = contexts.get(context_name) or next(iter(contexts.values()), {})
+    user_name = context.get("user")
+    users = config.get("users", [])
+    user_entry = next((u for u in users if u.get("name") == user_name), None)
+    uses_entra = user_entry is not None and _is_plugin_user(user_entry.get("user") or {})
+    if uses_entra and user_entry is not None:
+        user_entry["user"] = {"token": "pending"}
+    configuration = type.__call__(k8s.Configuration)
+    k8s_config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]
+        config_dict=config, client_configuration=configuration, persist_config=False
+    )
+    if uses_entra:
+        cached = _CachedToken()
+
+        def refresh(cfg: k8s.Configuration) -> None:
+            token = cached.token
+            if token is None or token.expires_on - time.time() < 300:
+                token = credential.get_token(AKS_SERVER_SCOPE)
+                cached.token = token
+            cfg.api_key["BearerToken"] = f"Bearer {token.token}"
+
+        configuration.refresh_api_key_hook = refresh
+    return k8s.ApiClient(configuration=configuration)
+
+
+_current: Clients | None = None
+_current_lock = threading.Lock()
+
+
+def get_clients() -> Clients:
+    """The process-wide Clients, built from the environment on first use."""
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Clients(Settings.from_env())
+        return _current
+
+
+def use_clients(clients: Clients | None) -> None:
+    """Replace the process-wide Clients (tests; None rebuilds from the environment on next use)."""
+    global _current
+    with _current_lock:
+        _current = clients

@@ -1,0 +1,92 @@
+"""The activities' settings, read once from the environment (app settings; see local.settings.sample.json)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sealing import key_from_setting
+
+PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
+DEFAULT_EXTENSION_TYPE = "microsoft.servicelinker.connection"
+
+
+def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, default).strip()
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _text(env, name)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"Setting {name} must be a number, got {raw!r}") from None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _text(env, name).lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"Setting {name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything an activity needs to reach Azure, Kubernetes and storage."""
+
+    arm_endpoint: str = PUBLIC_ARM_ENDPOINT
+    arm_ca_bundle: str | None = None
+    # A fixed bearer token for the emulators; empty on Azure, where DefaultAzureCredential is used.
+    arm_static_token: str | None = field(default=None, repr=False)
+    arm_polling_interval_seconds: float = 30.0
+    arm_retry_total: int = 5
+    arm_retry_backoff_factor: float = 0.8
+    # A throttling Retry-After longer than this is not slept through inside an activity: the activity fails as
+    # THROTTLED with retry_after, and the orchestrator waits on a durable timer instead of holding a worker.
+    arm_max_inline_retry_after_seconds: float = 30.0
+    tenant_id: str = ""
+    storage_connection: str = field(default="UseDevelopmentStorage=true", repr=False)
+    registry_table: str = "connections"
+    sealing_key: bytes | None = field(default=None, repr=False)
+    extension_type: str = DEFAULT_EXTENSION_TYPE
+    extension_release_train: str = "stable"
+    # Empty: auto-upgrade minor versions; otherwise the pinned version.
+    extension_version: str = ""
+    create_missing_namespace: bool = True
+    servicebus_connection: str = field(default="", repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from environment variables (the Functions app settings)."""
+        env = os.environ if env is None else env
+        sealing = _text(env, "SECRET_SEALING_KEY")
+        return cls(
+            arm_endpoint=(_text(env, "ARM_ENDPOINT") or PUBLIC_ARM_ENDPOINT).rstrip("/"),
+            arm_ca_bundle=_text(env, "ARM_CA_BUNDLE") or None,
+            arm_static_token=_text(env, "ARM_STATIC_TOKEN") or None,
+            arm_polling_interval_seconds=_number(env, "ARM_POLLING_INTERVAL_SECONDS", 30.0),
+            arm_retry_total=int(_number(env, "ARM_RETRY_TOTAL", 5)),
+            arm_retry_backoff_factor=_number(env, "ARM_RETRY_BACKOFF_FACTOR", 0.8),
+            arm_max_inline_retry_after_seconds=_number(env, "ARM_MAX_INLINE_RETRY_AFTER_SECONDS", 30.0),
+            tenant_id=_text(env, "AZURE_TENANT_ID"),
+            storage_connection=_text(env, "AzureWebJobsStorage") or "UseDevelopmentStorage=true",
+            registry_table=_text(env, "REGISTRY_TABLE") or "connections",
+            sealing_key=key_from_setting(sealing) if sealing else None,
+            extension_type=_text(env, "EXTENSION_TYPE") or DEFAULT_EXTENSION_TYPE,
+            extension_release_train=_text(env, "EXTENSION_RELEASE_TRAIN") or "stable",
+            extension_version=_text(env, "EXTENSION_VERSION"),
+            create_missing_namespace=_flag(env, "CREATE_MISSING_NAMESPACE", True),
+            servicebus_connection=_text(env, "SERVICEBUS_CONNECTION"),
+        )
+
+    @property
+    def uses_public_cloud(self) -> bool:
+        """True when ARM is the public Azure endpoint (no emulator or sovereign override)."""
+        return self.arm_endpoint.rstrip("/") == PUBLIC_ARM_ENDPOINT
