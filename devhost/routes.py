@@ -73,8 +73,9 @@ def _constraint(text: str, template: str) -> Callable[[str], bool]:
         raise RouteError(f"unclosed constraint '{text}' in '{template}'")
     argument = argument[:-1]
     if name == "regex":
-        # ASP.NET tests regex constraints with IsMatch (unanchored), ignoring case.
-        pattern = re.compile(argument, re.IGNORECASE)
+        # ASP.NET tests regex constraints with IsMatch (unanchored), ignoring case; braces are doubled in
+        # templates (`{{2}}`) so they are not read as parameters.
+        pattern = re.compile(argument.replace("{{", "{").replace("}}", "}"), re.IGNORECASE)
         return lambda v: pattern.search(v) is not None
     numbers = [int(a) for a in argument.split(",")]
     if name == "minlength":
