@@ -201,9 +201,7 @@ class Clients:
         """Role assignments."""
         return self.arm(AuthorizationManagementClient, subscription_id)
 
-    def arm_request(
-        self, method: str, resource_path: str, api_version: str, body: Any = None
-    ) -> Any:
+    def arm_request(self, method: str, resource_path: str, api_version: str, body: Any = None) -> Any:
         """One ARM request on a resource path (target properties, list-keys actions); returns its JSON."""
         from activities.failures import raise_for_arm_response
 

@@ -98,7 +98,10 @@ def enable_cluster_features(
         security = props.setdefault("securityProfile", {})
         security.setdefault("workloadIdentity", {})["enabled"] = True
     poller = managed_clusters.begin_create_or_update(
-        ref.resource_group, ref.name, body, polling=False  # type: ignore[call-overload]
+        ref.resource_group,
+        ref.name,
+        body,
+        polling=False,  # type: ignore[call-overload]
     )
     updated = summarize(ref.id, dict(poller.result().as_dict()))
     return {**updated, "changed": changes}

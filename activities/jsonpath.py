@@ -39,3 +39,17 @@ def value_at(data: Any, dotted: str) -> Any:
             steps.append(int(index))
             rest = rest.lstrip("[")
     return dig(data, *steps)
+
+
+def wire(sdk_model: Any) -> dict[str, Any]:
+    """An SDK model as its ARM wire JSON (camelCase, nested), for both SDK generations.
+
+    msrest-based models (msi, authorization, resources) serialize with `serialize(keep_readonly=True)`;
+    TypeSpec-based models (containerservice, extensions) are mappings over the wire JSON (`as_dict()`).
+    """
+    if sdk_model is None:
+        return {}
+    serialize = getattr(sdk_model, "serialize", None)
+    if callable(serialize):
+        return dict(serialize(keep_readonly=True))
+    return dict(sdk_model.as_dict())

@@ -1,0 +1,103 @@
+"""Role assignments: the catalog's built-in role for the workload identity on the target's scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreateParameters
+
+from activities.clients import Clients, get_clients
+from activities.failures import classified
+from activities.ids import subscription_of
+from activities.jsonpath import wire
+from connector import naming
+
+
+def role_definition_id(scope: str, role_guid: str) -> str:
+    """The role definition id in the scope's subscription (the form assignments carry)."""
+    subscription = subscription_of(scope)
+    return f"/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{role_guid}"
+
+
+def _summary(body: dict[str, Any]) -> dict[str, Any]:
+    props = body.get("properties") or {}
+    return {
+        "name": body.get("name"),
+        "scope": props.get("scope"),
+        "principalId": props.get("principalId"),
+        "roleDefinitionId": props.get("roleDefinitionId"),
+    }
+
+
+def _covers(assignment_scope: str | None, scope: str) -> bool:
+    """True when an assignment at `assignment_scope` applies to `scope` (the same scope or a parent)."""
+    if not assignment_scope:
+        return False
+    parent = assignment_scope.rstrip("/").lower()
+    child = scope.rstrip("/").lower()
+    return child == parent or child.startswith(parent + "/")
+
+
+def _same_role(a: str | None, b: str) -> bool:
+    # Compare by the definition GUID: the same role may be written with another subscription prefix.
+    return (
+        bool(a) and str(a).rstrip("/").rsplit("/", 1)[-1].lower() == b.rstrip("/").rsplit("/", 1)[-1].lower()
+    )
+
+
+@classified
+def list_role_assignments(
+    scope: str, principal_id: str, *, clients: Clients | None = None
+) -> list[dict[str, Any]]:
+    """One list: the principal's role assignments that apply at a scope (inherited ones included)."""
+    clients = clients or get_clients()
+    ops = clients.authorization(subscription_of(scope)).role_assignments
+    found = ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'")
+    return [_summary(wire(a)) for a in found]
+
+
+@classified
+def ensure_role_assignment(
+    scope: str,
+    principal_id: str,
+    role_guid: str,
+    *,
+    principal_type: str = "ServicePrincipal",
+    clients: Clients | None = None,
+) -> dict[str, Any]:
+    """Grant a role to a principal on a scope; an equivalent assignment (any name, same or parent scope) is
+    success.
+
+    One list, then at most one PUT with a deterministic GUID name.
+    """
+    clients = clients or get_clients()
+    definition = role_definition_id(scope, role_guid)
+    name = naming.role_assignment_name(scope, principal_id, definition)
+    result = {"scope": scope, "principalId": principal_id, "roleDefinitionId": definition, "name": name}
+    ops = clients.authorization(subscription_of(scope)).role_assignments
+    for existing in ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
+        found = _summary(wire(existing))
+        if _same_role(found["roleDefinitionId"], definition) and _covers(found["scope"], scope):
+            return {**result, "name": found["name"], "action": "none"}
+    parameters = RoleAssignmentCreateParameters(
+        role_definition_id=definition, principal_id=principal_id, principal_type=principal_type
+    )
+    try:
+        ops.create(scope, name, parameters)
+    except HttpResponseError as exc:
+        if exc.error is not None and (exc.error.code or "").lower() == "roleassignmentexists":
+            return {**result, "action": "none"}
+        raise
+    return {**result, "action": "create"}
+
+
+@classified
+def delete_role_assignment(scope: str, name: str, *, clients: Clients | None = None) -> dict[str, Any]:
+    """Delete a role assignment by scope and name; an absent one is success."""
+    clients = clients or get_clients()
+    try:
+        deleted = clients.authorization(subscription_of(scope)).role_assignments.delete(scope, name)
+    except ResourceNotFoundError:
+        deleted = None
+    return {"scope": scope, "name": name, "deleted": deleted is not None}
