@@ -1,0 +1,444 @@
+"""The plan: a pure diff between what one cluster's connections want and what ARM and the cluster hold.
+
+The observe step reads the cluster with a fixed number of calls and reports plain data (`ObservedCluster`);
+`compute_plan` turns connections plus observation into an ordered tuple of actions, empty when nothing
+drifted. Actions and observations carry ids, names and hashes only, and round-trip through JSON
+(`to_dict` / `from_dict`) so they can cross the orchestration boundary.
+
+The Secret's content depends on keys fetched at apply time (a storage key may have been regenerated), so
+the plan cannot render it. The observe activity does: for each Secret it reports the hash of the Secret on
+the cluster and the hash of the Secret rendered now from fresh values (`manifests.content_hash`). They
+differ when a key was rotated, a value edited or a key deleted, and the plan then asks for ApplySecret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from connector import manifests, naming, targets
+from connector.model import Connection, WorkloadIdentityAuth
+
+KUBERNETES_CONFIGURATION_PROVIDER = "Microsoft.KubernetesConfiguration"
+EXTENSION_NAME = "sc-extension"
+EXTENSION_TYPE = "microsoft.servicelinker.connection"
+EXTENSION_RELEASE_NAMESPACE = "sc-system"
+# Extension states from which only a (re)install converges; Creating/Updating are waited on instead.
+_EXTENSION_NEEDS_INSTALL = frozenset({"failed", "canceled", "deleting"})
+
+
+# --- Observed state --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObservedSecret:
+    """A Secret the connector owns: its hash on the cluster and the hash of its content rendered now."""
+
+    namespace: str
+    name: str
+    hash_on_cluster: str
+    hash_rendered_now: str | None  # None: the observe step could not render it (treated as drift)
+    linker_id: str | None = None  # from the ownership annotation
+
+
+@dataclass(frozen=True)
+class ObservedServiceAccount:
+    """A ServiceAccount the connector owns, with the content hash of what is on the cluster."""
+
+    namespace: str
+    name: str
+    hash_on_cluster: str
+
+
+@dataclass(frozen=True)
+class ObservedIdentity:
+    """A user-assigned identity as read from ARM (by client id)."""
+
+    client_id: str
+    resource_id: str
+    principal_id: str
+    tenant_id: str
+
+
+@dataclass(frozen=True)
+class ObservedFederatedCredential:
+    """A federated identity credential on a user-assigned identity."""
+
+    identity_client_id: str
+    name: str
+    issuer: str
+    subject: str
+    audiences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ObservedRoleAssignment:
+    """A role assignment: scope, principal (object id) and role definition id."""
+
+    scope: str
+    principal_id: str
+    role_definition_id: str
+
+
+@dataclass(frozen=True)
+class ObservedCluster:
+    """Everything the plan needs to know about one cluster, as plain data."""
+
+    cluster_id: str
+    provider_registration_state: str = "NotRegistered"
+    provisioning_state: str = "Succeeded"
+    oidc_issuer_enabled: bool = False
+    oidc_issuer_url: str | None = None
+    workload_identity_enabled: bool = False
+    key_vault_addon_enabled: bool = False
+    key_vault_addon_client_id: str | None = None
+    extension_provisioning_state: str | None = None  # None: the extension is not installed
+    tenant_id: str | None = None
+    secrets: tuple[ObservedSecret, ...] = ()
+    service_accounts: tuple[ObservedServiceAccount, ...] = ()
+    identities: tuple[ObservedIdentity, ...] = ()
+    federated_credentials: tuple[ObservedFederatedCredential, ...] = ()
+    role_assignments: tuple[ObservedRoleAssignment, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data."""
+        data: dict[str, Any] = _jsonable(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ObservedCluster:
+        """The observation back from `to_dict()` data."""
+        nested: dict[str, Any] = {
+            "secrets": tuple(ObservedSecret(**item) for item in data.get("secrets", ())),
+            "service_accounts": tuple(ObservedServiceAccount(**i) for i in data.get("service_accounts", ())),
+            "identities": tuple(ObservedIdentity(**item) for item in data.get("identities", ())),
+            "federated_credentials": tuple(
+                ObservedFederatedCredential(**{**item, "audiences": tuple(item.get("audiences", ()))})
+                for item in data.get("federated_credentials", ())
+            ),
+            "role_assignments": tuple(ObservedRoleAssignment(**i) for i in data.get("role_assignments", ())),
+        }
+        return cls(**{**data, **nested})
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+# --- Actions ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """One step of a plan; `to_dict()` carries the action's name under "action"."""
+
+    name: ClassVar[str] = "Action"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data, with the action's name."""
+        return {"action": self.name, **_jsonable(self)}
+
+
+@dataclass(frozen=True)
+class RegisterProvider(Action):
+    """Register a resource provider on the cluster's subscription and wait until Registered."""
+
+    name: ClassVar[str] = "RegisterProvider"
+    subscription_id: str
+    namespace: str = KUBERNETES_CONFIGURATION_PROVIDER
+
+
+@dataclass(frozen=True)
+class InstallExtension(Action):
+    """Install (or reinstall) the Service Connector cluster extension."""
+
+    name: ClassVar[str] = "InstallExtension"
+    cluster_id: str
+    extension_name: str = EXTENSION_NAME
+    extension_type: str = EXTENSION_TYPE
+    release_namespace: str = EXTENSION_RELEASE_NAMESPACE
+
+
+@dataclass(frozen=True)
+class EnableKeyVaultAddon(Action):
+    """Enable the azureKeyvaultSecretsProvider add-on (Key Vault through the CSI driver)."""
+
+    name: ClassVar[str] = "EnableKeyVaultAddon"
+    cluster_id: str
+
+
+@dataclass(frozen=True)
+class EnableWorkloadIdentity(Action):
+    """Enable the OIDC issuer and workload identity on the cluster (one managedCluster update)."""
+
+    name: ClassVar[str] = "EnableWorkloadIdentity"
+    cluster_id: str
+    enable_oidc_issuer: bool = True
+    enable_workload_identity: bool = True
+
+
+@dataclass(frozen=True)
+class CreateFederatedCredential(Action):
+    """Create or update a federated credential on an identity for a ServiceAccount's tokens."""
+
+    name: ClassVar[str] = "CreateFederatedCredential"
+    identity_client_id: str
+    identity_subscription_id: str
+    identity_resource_id: str | None  # None: resolve from the client id at apply time
+    credential_name: str
+    issuer: str | None  # None: the OIDC issuer is being enabled; read its URL from the cluster at apply time
+    subject: str
+    audiences: tuple[str, ...] = (naming.FEDERATED_CREDENTIAL_AUDIENCE,)
+
+
+@dataclass(frozen=True)
+class AssignRole(Action):
+    """Grant an identity a built-in role on the target."""
+
+    name: ClassVar[str] = "AssignRole"
+    scope: str
+    identity_client_id: str
+    principal_id: str | None  # None: resolve from the client id at apply time
+    role_definition_id: str
+    role_name: str
+    assignment_name: str | None  # deterministic GUID; None until the principal is known
+
+
+@dataclass(frozen=True)
+class ApplySecret(Action):
+    """Render (with freshly fetched values) and server-side apply a linker's Secret."""
+
+    name: ClassVar[str] = "ApplySecret"
+    linker_id: str
+    namespace: str
+    secret_name: str
+
+
+@dataclass(frozen=True)
+class ApplyServiceAccount(Action):
+    """Server-side apply a workload-identity ServiceAccount."""
+
+    name: ClassVar[str] = "ApplyServiceAccount"
+    namespace: str
+    service_account_name: str
+    identity_client_id: str
+
+
+ACTION_TYPES: Mapping[str, type[Action]] = {
+    cls.name: cls
+    for cls in (
+        RegisterProvider,
+        InstallExtension,
+        EnableKeyVaultAddon,
+        EnableWorkloadIdentity,
+        CreateFederatedCredential,
+        AssignRole,
+        ApplySecret,
+        ApplyServiceAccount,
+    )
+}
+
+
+def action_from_dict(data: Mapping[str, Any]) -> Action:
+    """The action back from `to_dict()` data; ValueError for an unknown action."""
+    fields = dict(data)
+    name = fields.pop("action", None)
+    cls = ACTION_TYPES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise ValueError(f"unknown plan action {name!r}")
+    if "audiences" in fields:
+        fields["audiences"] = tuple(fields["audiences"])
+    return cls(**fields)
+
+
+# --- The diff --------------------------------------------------------------------------------------------
+
+
+def _same(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a.lower() == b.lower()
+
+
+def _identity(observed: ObservedCluster, client_id: str) -> ObservedIdentity | None:
+    return next((i for i in observed.identities if _same(i.client_id, client_id)), None)
+
+
+def _needs_provider(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    if observed.provider_registration_state.lower() != "registered":
+        yield RegisterProvider(subscription_id=connections[0].cluster.subscription_id)
+
+
+def _needs_extension(observed: ObservedCluster) -> Iterable[Action]:
+    state = observed.extension_provisioning_state
+    if state is None or state.lower() in _EXTENSION_NEEDS_INSTALL:
+        yield InstallExtension(cluster_id=observed.cluster_id)
+
+
+def _needs_cluster_features(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    if any(c.key_vault_csi for c in connections) and not observed.key_vault_addon_enabled:
+        yield EnableKeyVaultAddon(cluster_id=observed.cluster_id)
+    if any(c.is_workload_identity for c in connections) and not (
+        observed.oidc_issuer_enabled and observed.workload_identity_enabled
+    ):
+        yield EnableWorkloadIdentity(
+            cluster_id=observed.cluster_id,
+            enable_oidc_issuer=not observed.oidc_issuer_enabled,
+            enable_workload_identity=not observed.workload_identity_enabled,
+        )
+
+
+def _workload_identities(connections: Sequence[Connection]) -> list[tuple[Connection, WorkloadIdentityAuth]]:
+    return [
+        (c, c.auth)
+        for c in connections
+        if c.is_workload_identity and isinstance(c.auth, WorkloadIdentityAuth)
+    ]
+
+
+def _needs_federated_credentials(
+    connections: Sequence[Connection], observed: ObservedCluster
+) -> Iterable[Action]:
+    issuer = observed.oidc_issuer_url if observed.oidc_issuer_enabled else None
+    seen: set[tuple[str, str]] = set()
+    for connection, auth in _workload_identities(connections):
+        key = (auth.client_id.lower(), connection.namespace)
+        if key in seen:
+            # Linkers sharing an identity and a namespace share the ServiceAccount and its credential.
+            continue
+        seen.add(key)
+        account = naming.service_account_name(auth.client_id)
+        subject = naming.service_account_subject(connection.namespace, account)
+        present = issuer is not None and any(
+            _same(fc.identity_client_id, auth.client_id)
+            and fc.issuer.rstrip("/") == issuer.rstrip("/")
+            and fc.subject == subject
+            and naming.FEDERATED_CREDENTIAL_AUDIENCE in fc.audiences
+            for fc in observed.federated_credentials
+        )
+        if present:
+            continue
+        identity = _identity(observed, auth.client_id)
+        yield CreateFederatedCredential(
+            identity_client_id=auth.client_id,
+            identity_subscription_id=auth.subscription_id,
+            identity_resource_id=identity.resource_id if identity else auth.identity_resource_id,
+            credential_name=naming.federated_credential_name(
+                connection.cluster, connection.namespace, account
+            ),
+            issuer=issuer,
+            subject=subject,
+        )
+
+
+def _needs_roles(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    seen: set[tuple[str, str, str]] = set()
+    for connection, auth in _workload_identities(connections):
+        match = targets.match_target_id(connection.target_id)
+        if match is None:
+            continue
+        for role in match.spec.roles:
+            key = (connection.target_id.lower(), auth.client_id.lower(), role.guid.lower())
+            if key in seen:
+                continue
+            seen.add(key)
+            yield from _needs_role(connection, auth, role, match, observed)
+
+
+def _needs_role(
+    connection: Connection,
+    auth: WorkloadIdentityAuth,
+    role: targets.RoleSpec,
+    match: targets.TargetMatch,
+    observed: ObservedCluster,
+) -> Iterable[Action]:
+    subscription = match.parts.get("subscription", connection.cluster.subscription_id)
+    role_definition_id = role.definition_id(subscription)
+    identity = _identity(observed, auth.client_id)
+    principal = identity.principal_id if identity else None
+    present = principal is not None and any(
+        _same(ra.scope, connection.target_id)
+        and _same(ra.principal_id, principal)
+        and ra.role_definition_id.lower().rstrip("/").endswith("/" + role.guid.lower())
+        for ra in observed.role_assignments
+    )
+    if present:
+        return
+    yield AssignRole(
+        scope=connection.target_id,
+        identity_client_id=auth.client_id,
+        principal_id=principal,
+        role_definition_id=role_definition_id,
+        role_name=role.name,
+        assignment_name=(
+            naming.role_assignment_name(connection.target_id, principal, role_definition_id)
+            if principal
+            else None
+        ),
+    )
+
+
+def _needs_secrets(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    for connection in connections:
+        name = naming.secret_name(connection.linker_name)
+        found = next(
+            (s for s in observed.secrets if s.namespace == connection.namespace and s.name == name),
+            None,
+        )
+        if (
+            found is None
+            or found.hash_rendered_now is None
+            or found.hash_rendered_now != found.hash_on_cluster
+        ):
+            yield ApplySecret(
+                linker_id=connection.linker_id, namespace=connection.namespace, secret_name=name
+            )
+
+
+def _needs_service_accounts(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    seen: set[tuple[str, str]] = set()
+    for connection, auth in _workload_identities(connections):
+        identity = _identity(observed, auth.client_id)
+        tenant_id = identity.tenant_id if identity else observed.tenant_id
+        desired = manifests.build_service_account(connection, tenant_id)
+        if desired is None:
+            continue
+        name = desired["metadata"]["name"]
+        if (connection.namespace, name) in seen:
+            continue
+        seen.add((connection.namespace, name))
+        found = next(
+            (s for s in observed.service_accounts if s.namespace == connection.namespace and s.name == name),
+            None,
+        )
+        if found is None or found.hash_on_cluster != manifests.content_hash(desired):
+            yield ApplyServiceAccount(
+                namespace=connection.namespace, service_account_name=name, identity_client_id=auth.client_id
+            )
+
+
+def compute_plan(connections: Sequence[Connection], observed: ObservedCluster) -> tuple[Action, ...]:
+    """The ordered actions that bring one cluster to what its connections want; empty when converged.
+
+    Order: provider registration, extension, cluster features (Key Vault add-on, OIDC + workload identity),
+    federated credentials, role assignments, Secrets, ServiceAccounts.
+    """
+    for connection in connections:
+        if not _same(connection.cluster.id, observed.cluster_id):
+            raise ValueError(f"connection {connection.linker_id} is not on cluster {observed.cluster_id}")
+    if not connections:
+        return ()
+    ordered = sorted(connections, key=lambda c: c.linker_id.lower())
+    return (
+        *_needs_provider(ordered, observed),
+        *_needs_extension(observed),
+        *_needs_cluster_features(ordered, observed),
+        *_needs_federated_credentials(ordered, observed),
+        *_needs_roles(ordered, observed),
+        *_needs_secrets(ordered, observed),
+        *_needs_service_accounts(ordered, observed),
+    )
