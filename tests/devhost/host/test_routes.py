@@ -21,7 +21,8 @@ from devhost.routes import RouteError, RouteTemplate, join_route
         ("codes/{c:regex(^[a-z]{{2}}-\\d+$)}", "codes/ab-12", {"c": "ab-12"}),
         ("codes/{c:regex(^[a-z]{{2}}-\\d+$)}", "codes/abc-12", None),
         ("t/{x:regex(^a:b$)}", "t/a:b", {"x": "a:b"}),
-        ("ids/{g:guid}", "ids/0f8fad5b-d9cb-469f-a165-70867728950e", {"g": "0f8fad5b-d9cb-469f-a165-70867728950e"}),
+        ("ids/{g:guid}", "ids/0f8fad5b-d9cb-469f-a165-70867728950e",
+         {"g": "0f8fad5b-d9cb-469f-a165-70867728950e"}),
         ("ids/{g:guid}", "ids/nope", None),
         ("flags/{b:bool}", "flags/True", {"b": "True"}),
         ("n/{v:min(10)}", "n/9", None),
@@ -45,7 +46,8 @@ def test_templates_match_paths(template: str, path: str, expected: dict[str, str
 
 
 def test_literal_segments_take_precedence_over_parameters_and_catch_all_comes_last() -> None:
-    templates = [RouteTemplate(t) for t in ("items/{*rest}", "items/{name}", "items/{id:int}", "items/special")]
+    texts = ("items/{*rest}", "items/{name}", "items/{id:int}", "items/special")
+    templates = [RouteTemplate(t) for t in texts]
     ordered = [t.template for t in sorted(templates, key=lambda t: t.precedence)]
     assert ordered == ["items/special", "items/{id:int}", "items/{name}", "items/{*rest}"]
 
