@@ -1,7 +1,135 @@
-"""Catalog entries: messaging (to be filled)."""
+"""Catalog entries: Azure Service Bus and Azure Event Hubs (namespace targets).
+
+Key names come from MicrosoftDocs/azure-docs articles/service-connector/how-to-integrate-service-bus.md
+(10/25/2023) and how-to-integrate-event-hubs.md (08/11/2022); roles from concept-microsoft-entra-roles.md
+(2025). The secret is the namespace's RootManageSharedAccessKey connection string
+(`Endpoint=sb://<ns>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…`), used as is. Not
+covered: `kafka-springBoot` (Event Hubs) and `jms-springBoot` (Service Bus), whose keys are not on those
+pages.
+"""
 
 from __future__ import annotations
 
-from connector._catalog_types import TargetSpec
+from connector._catalog_types import (
+    ClientKeys,
+    IdPattern,
+    RoleSpec,
+    SecretSource,
+    TargetSpec,
+    ValueRule,
+    items,
+)
+from connector.vocabulary import AuthType, ClientType
 
-MESSAGING_SPECS: tuple[TargetSpec, ...] = ()
+_RG = "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers"
+_SECRET = AuthType.SECRET.value
+_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
+_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
+_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
+_ROOT_RULE = "authorizationRules/RootManageSharedAccessKey/listKeys"
+_CLIENTS = frozenset(
+    {
+        ClientType.DOTNET,
+        ClientType.GO,
+        ClientType.JAVA,
+        ClientType.SPRING_BOOT,
+        ClientType.NODEJS,
+        ClientType.PYTHON,
+        ClientType.NONE,
+    }
+)
+# Namespaces - Get: properties.serviceBusEndpoint = "https://<ns>.servicebus.windows.net:443/" (both
+# services).
+_NAMESPACE_VALUES = {
+    "namespace": ValueRule(
+        "serviceBusEndpoint", fallback="https://{name}.servicebus.windows.net:443/", transform="url_host"
+    )
+}
+
+
+def _identity_keys(prefix: str, spring_namespace_key: str) -> dict[str, ClientKeys]:
+    return {
+        _UAMI: {
+            None: items(
+                (f"{prefix}_FULLYQUALIFIEDNAMESPACE", "{namespace}"), (f"{prefix}_CLIENTID", "{client_id}")
+            ),
+            ClientType.SPRING_BOOT: items(
+                (spring_namespace_key, "{namespace}"), ("spring.cloud.azure.client-id", "{client_id}")
+            ),
+        },
+        _SP: {
+            None: items(
+                (f"{prefix}_FULLYQUALIFIEDNAMESPACE", "{namespace}"),
+                (f"{prefix}_CLIENTID", "{client_id}"),
+                (f"{prefix}_CLIENTSECRET", "{client_secret}"),
+                (f"{prefix}_TENANTID", "{tenant_id}"),
+            ),
+            # The pages swap the descriptions of tenant-id and client-secret; the names are unambiguous.
+            ClientType.SPRING_BOOT: items(
+                (spring_namespace_key, "{namespace}"),
+                ("spring.cloud.azure.client-id", "{client_id}"),
+                ("spring.cloud.azure.tenant-id", "{tenant_id}"),
+                ("spring.cloud.azure.client-secret", "{client_secret}"),
+            ),
+        },
+    }
+
+
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-service-bus
+# Namespaces - List Keys of an authorization rule (Microsoft.ServiceBus 2021-11-01):
+# {"primaryConnectionString", ...}
+SERVICEBUS = TargetSpec(
+    kind="servicebus",
+    display_name="Azure Service Bus",
+    auth_types=_ALL_AUTH,
+    supports_csi=False,
+    secret_source=SecretSource(_ROOT_RULE, "primaryConnectionString", api_version="2021-11-01"),
+    roles=(
+        RoleSpec("Azure Service Bus Data Receiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+        RoleSpec("Azure Service Bus Data Sender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+    ),
+    source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-service-bus",
+    id_pattern=IdPattern(_RG + "/Microsoft.ServiceBus/namespaces/{name}", resource_depth=8),
+    values=_NAMESPACE_VALUES,
+    keys={
+        _SECRET: {
+            None: items(("AZURE_SERVICEBUS_CONNECTIONSTRING", "{secret}")),
+            ClientType.SPRING_BOOT: items(("spring.cloud.azure.servicebus.connection-string", "{secret}")),
+        },
+        **_identity_keys("AZURE_SERVICEBUS", "spring.cloud.azure.servicebus.namespace"),
+    },
+    client_types=_CLIENTS,
+)
+
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-event-hubs
+# The 2022 page names the Spring Boot connection-string property `spring.cloud.azure.storage.connection-
+# string`, an
+# evident copy error from the storage pages; the Event Hubs property of Spring Cloud Azure 4 is used here
+# (`spring.cloud.azure.eventhubs.connection-string`): unconfirmed. The namespace property is as the page
+# writes it.
+# Namespaces - List Keys of an authorization rule (Microsoft.EventHub 2024-01-01): {"primaryConnectionString",
+# ...}
+EVENTHUB = TargetSpec(
+    kind="eventhub",
+    display_name="Azure Event Hubs",
+    auth_types=_ALL_AUTH,
+    supports_csi=False,
+    secret_source=SecretSource(_ROOT_RULE, "primaryConnectionString", api_version="2024-01-01"),
+    roles=(
+        RoleSpec("Azure Event Hubs Data Receiver", "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"),
+        RoleSpec("Azure Event Hubs Data Sender", "2b629674-e913-4c01-ae53-ef4638d8f975"),
+    ),
+    source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-event-hubs",
+    id_pattern=IdPattern(_RG + "/Microsoft.EventHub/namespaces/{name}", resource_depth=8),
+    values=_NAMESPACE_VALUES,
+    keys={
+        _SECRET: {
+            None: items(("AZURE_EVENTHUB_CONNECTIONSTRING", "{secret}")),
+            ClientType.SPRING_BOOT: items(("spring.cloud.azure.eventhubs.connection-string", "{secret}")),
+        },
+        **_identity_keys("AZURE_EVENTHUB", "spring.cloud.azure.eventhub.namespace"),
+    },
+    client_types=_CLIENTS,
+)
+
+MESSAGING_SPECS: tuple[TargetSpec, ...] = (SERVICEBUS, EVENTHUB)

@@ -1,8 +1,17 @@
-"""Catalog entries: Azure Storage (blob, queue, file, table)."""
+"""Catalog entries: Azure Storage (blob, queue, file, table).
+
+Key names come from the Microsoft Learn "Integrate … with Service Connector" pages (MicrosoftDocs/azure-docs,
+articles/service-connector/how-to-integrate-storage-*.md, 2023-2024 versions); roles from articles/service-
+connector/concept-microsoft-entra-roles.md (2025). Connection strings follow the pages' example
+`DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=<key>;EndpointSuffix=core.windows.net`, with
+the suffix taken from the account's own endpoint (so sovereign clouds keep theirs).
+"""
 
 from __future__ import annotations
 
 from connector._catalog_types import (
+    UNSUPPORTED,
+    ClientKeys,
     IdPattern,
     RoleSpec,
     SecretSource,
@@ -16,49 +25,174 @@ _ACCOUNT = (
     "/subscriptions/{subscription}/resourceGroups/{resourceGroup}"
     "/providers/Microsoft.Storage/storageAccounts/{name}"
 )
-# Storage Accounts - List Keys (Microsoft.Storage 2023-01-01): {"keys": [{"keyName": "key1", "value": ...}]}
+# Storage Accounts - List Keys (Microsoft.Storage 2023-01-01): {"keys": [{"keyName": "key1", "value": "..."}]}
 _STORAGE_KEYS = SecretSource(action="listKeys", value_path="keys[0].value", api_version="2023-01-01")
+_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=https;AccountName={name};AccountKey={secret};EndpointSuffix={endpoint_suffix}"
+)
+_SECRET = AuthType.SECRET.value
+_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
+_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
+_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
 
+
+def _values(service: str) -> dict[str, ValueRule]:
+    # Endpoints come from the account's properties.primaryEndpoints (Storage Accounts - Get).
+    fallback = f"https://{{name}}.{service}.core.windows.net/"
+    return {
+        "endpoint": ValueRule(f"primaryEndpoints.{service}", fallback=fallback),
+        "endpoint_suffix": ValueRule(
+            f"primaryEndpoints.{service}", fallback=fallback, transform="endpoint_suffix"
+        ),
+    }
+
+
+def _identity_keys(prefix: str, *, spring_identity: bool) -> dict[str, ClientKeys]:
+    uami = items((f"{prefix}_RESOURCEENDPOINT", "{endpoint}"), (f"{prefix}_CLIENTID", "{client_id}"))
+    sp = items(
+        (f"{prefix}_RESOURCEENDPOINT", "{endpoint}"),
+        (f"{prefix}_CLIENTID", "{client_id}"),
+        (f"{prefix}_CLIENTSECRET", "{client_secret}"),
+        (f"{prefix}_TENANTID", "{tenant_id}"),
+    )
+    spring: ClientKeys = {} if spring_identity else {ClientType.SPRING_BOOT: UNSUPPORTED}
+    return {_UAMI: {None: uami, **spring}, _SP: {None: sp, **spring}}
+
+
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-blob
+# (azure-docs how-to-integrate-storage-blob.md, 02/02/2024: Spring Boot supports connection string only).
 STORAGE_BLOB = TargetSpec(
     kind="storage-blob",
     display_name="Azure Blob Storage",
-    auth_types=frozenset(
-        {AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET}
-    ),
+    auth_types=_ALL_AUTH,
     supports_csi=False,
     secret_source=_STORAGE_KEYS,
-    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
-    role=RoleSpec("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),
+    roles=(RoleSpec("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-blob",
     id_pattern=IdPattern(_ACCOUNT + "/blobServices/default", resource_depth=8),
-    values={
-        "endpoint": ValueRule("primaryEndpoints.blob", fallback="https://{name}.blob.core.windows.net/"),
-    },
+    values=_values("blob"),
     keys={
-        AuthType.SECRET.value: {
-            None: items(
-                (
-                    "AZURE_STORAGEBLOB_CONNECTIONSTRING",
-                    "DefaultEndpointsProtocol=https;AccountName={name};AccountKey={secret};BlobEndpoint={endpoint}",
-                ),
+        _SECRET: {
+            None: items(("AZURE_STORAGEBLOB_CONNECTIONSTRING", _CONNECTION_STRING)),
+            ClientType.SPRING_BOOT: items(
+                ("azure.storage.account-name", "{name}"),
+                ("azure.storage.account-key", "{secret}"),
+                ("azure.storage.blob-endpoint", "{endpoint}"),
+                ("spring.cloud.azure.storage.blob.account-name", "{name}"),
+                ("spring.cloud.azure.storage.blob.account-key", "{secret}"),
+                ("spring.cloud.azure.storage.blob.endpoint", "{endpoint}"),
             ),
         },
-        AuthType.USER_ASSIGNED_IDENTITY.value: {
-            None: items(
-                ("AZURE_STORAGEBLOB_RESOURCEENDPOINT", "{endpoint}"),
-                ("AZURE_STORAGEBLOB_CLIENTID", "{client_id}"),
-            ),
-        },
-        AuthType.SERVICE_PRINCIPAL_SECRET.value: {
-            None: items(
-                ("AZURE_STORAGEBLOB_RESOURCEENDPOINT", "{endpoint}"),
-                ("AZURE_STORAGEBLOB_CLIENTID", "{client_id}"),
-                ("AZURE_STORAGEBLOB_CLIENTSECRET", "{client_secret}"),
-                ("AZURE_STORAGEBLOB_TENANTID", "{tenant_id}"),
-            ),
-        },
+        **_identity_keys("AZURE_STORAGEBLOB", spring_identity=False),
     },
-    client_types=frozenset(ClientType),
+    client_types=frozenset(
+        {
+            ClientType.DOTNET,
+            ClientType.JAVA,
+            ClientType.SPRING_BOOT,
+            ClientType.NODEJS,
+            ClientType.PYTHON,
+            ClientType.GO,
+            ClientType.NONE,
+        }
+    ),
 )
 
-STORAGE_SPECS: tuple[TargetSpec, ...] = (STORAGE_BLOB,)
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-queue
+# (azure-docs how-to-integrate-storage-queue.md, 10/25/2023: Spring Boot supports connection string only).
+STORAGE_QUEUE = TargetSpec(
+    kind="storage-queue",
+    display_name="Azure Queue Storage",
+    auth_types=_ALL_AUTH,
+    supports_csi=False,
+    secret_source=_STORAGE_KEYS,
+    roles=(RoleSpec("Storage Queue Data Contributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),),
+    source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-queue",
+    id_pattern=IdPattern(_ACCOUNT + "/queueServices/default", resource_depth=8),
+    values=_values("queue"),
+    keys={
+        _SECRET: {
+            None: items(("AZURE_STORAGEQUEUE_CONNECTIONSTRING", _CONNECTION_STRING)),
+            ClientType.SPRING_BOOT: items(
+                ("spring.cloud.azure.storage.account", "{name}"),
+                ("spring.cloud.azure.storage.access-key", "{secret}"),
+                ("spring.cloud.azure.storage.queue.account-name", "{name}"),
+                ("spring.cloud.azure.storage.queue.account-key", "{secret}"),
+                ("spring.cloud.azure.storage.queue.endpoint", "{endpoint}"),
+            ),
+        },
+        **_identity_keys("AZURE_STORAGEQUEUE", spring_identity=False),
+    },
+    client_types=frozenset(
+        {
+            ClientType.DOTNET,
+            ClientType.JAVA,
+            ClientType.SPRING_BOOT,
+            ClientType.NODEJS,
+            ClientType.PYTHON,
+            ClientType.NONE,
+        }
+    ),
+)
+
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-file
+# (azure-docs how-to-integrate-storage-file.md, 08/11/2022: secret only; the CLI offers SecretAuto only on
+# AKS).
+STORAGE_FILE = TargetSpec(
+    kind="storage-file",
+    display_name="Azure Files",
+    auth_types=frozenset({AuthType.SECRET}),
+    supports_csi=False,
+    secret_source=_STORAGE_KEYS,
+    roles=(),
+    source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-file",
+    id_pattern=IdPattern(_ACCOUNT + "/fileServices/default", resource_depth=8),
+    values=_values("file"),
+    keys={
+        _SECRET: {
+            None: items(("AZURE_STORAGEFILE_CONNECTIONSTRING", _CONNECTION_STRING)),
+            ClientType.SPRING_BOOT: items(
+                ("azure.storage.account-name", "{name}"),
+                ("azure.storage.account-key", "{secret}"),
+                ("azure.storage.file-endpoint", "{endpoint}"),
+            ),
+        },
+    },
+    client_types=frozenset(
+        {
+            ClientType.DOTNET,
+            ClientType.JAVA,
+            ClientType.SPRING_BOOT,
+            ClientType.NODEJS,
+            ClientType.PYTHON,
+            ClientType.PHP,
+            ClientType.RUBY,
+            ClientType.NONE,
+        }
+    ),
+)
+
+# https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-table
+# (azure-docs how-to-integrate-storage-table.md, 10/24/2023: .NET, Java, Node.js, Python; `none` added here as
+# for
+# the other storage services — not listed on that page version: unconfirmed).
+STORAGE_TABLE = TargetSpec(
+    kind="storage-table",
+    display_name="Azure Table Storage",
+    auth_types=_ALL_AUTH,
+    supports_csi=False,
+    secret_source=_STORAGE_KEYS,
+    roles=(RoleSpec("Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),),
+    source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-table",
+    id_pattern=IdPattern(_ACCOUNT + "/tableServices/default", resource_depth=8),
+    values=_values("table"),
+    keys={
+        _SECRET: {None: items(("AZURE_STORAGETABLE_CONNECTIONSTRING", _CONNECTION_STRING))},
+        **_identity_keys("AZURE_STORAGETABLE", spring_identity=True),
+    },
+    client_types=frozenset(
+        {ClientType.DOTNET, ClientType.JAVA, ClientType.NODEJS, ClientType.PYTHON, ClientType.NONE}
+    ),
+)
+
+STORAGE_SPECS: tuple[TargetSpec, ...] = (STORAGE_BLOB, STORAGE_QUEUE, STORAGE_FILE, STORAGE_TABLE)

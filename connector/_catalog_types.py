@@ -80,7 +80,9 @@ class ConfigItem:
         return bool(self.value_names & SECRET_VALUE_NAMES)
 
 
-Transform = Literal["as_is", "url_host", "strip_slash", "with_slash"]
+# url_host: "https://ns.servicebus.windows.net:443/" -> "ns.servicebus.windows.net";
+# endpoint_suffix: "https://acct.blob.core.windows.net/" -> "core.windows.net" (storage connection strings).
+Transform = Literal["as_is", "url_host", "strip_slash", "with_slash", "endpoint_suffix"]
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,9 @@ class IdPattern:
 
 
 # For each auth mode: the items per client type; the `None` entry serves every other allowed client type.
+# An empty tuple (UNSUPPORTED) marks a client type the auth mode does not support for that target.
 KeyTable = Mapping[str, Mapping[ClientType | None, tuple[ConfigItem, ...]]]
+ClientKeys = dict[ClientType | None, tuple[ConfigItem, ...]]
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,8 @@ class TargetSpec:
     auth_types: frozenset[AuthType]
     supports_csi: bool
     secret_source: SecretSource | None
-    role: RoleSpec | None
+    # Built-in roles granted to the identity for identity auth (Service Connector grants some targets two).
+    roles: tuple[RoleSpec, ...]
     source_url: str
     id_pattern: IdPattern
     values: Mapping[str, ValueRule]
@@ -150,6 +155,14 @@ class TargetSpec:
     # (see targets.kind_for_resource).
     resource_kind: str | None = None
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def role(self) -> RoleSpec | None:
+        """The first built-in role granted for identity auth, or None when none is granted."""
+        return self.roles[0] if self.roles else None
+
+
+UNSUPPORTED: tuple[ConfigItem, ...] = ()
 
 
 def items(*pairs: tuple[str, str]) -> tuple[ConfigItem, ...]:

@@ -184,9 +184,9 @@ def configuration_items(
             f"Client type '{client.value}' is not supported for target '{kind}'. Supported: {supported}."
         )
     found = table.get(client, table.get(None))
-    if found is None:  # a data error, not a user error: every allowed client type must have keys
+    if not found:
         raise CatalogError(
-            f"No configuration keys for target '{kind}', auth '{mode}', client '{client.value}'."
+            f"Auth type '{mode}' is not supported with client type '{client.value}' for target '{kind}'."
         )
     return found
 
@@ -229,6 +229,10 @@ def _transform(value: str, how: str) -> str:
         return value.rstrip("/")
     if how == "with_slash":
         return value if value.endswith("/") else value + "/"
+    if how == "endpoint_suffix":
+        host = urlsplit(value).hostname or value
+        labels = host.split(".")
+        return ".".join(labels[2:]) if len(labels) > 2 else host
     return value
 
 
