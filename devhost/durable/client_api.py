@@ -1,0 +1,185 @@
+"""The Durable HTTP API (durable-protocol.md §6) that the SDK's DurableOrchestrationClient talks to."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from devhost.durable.history import parse_timestamp
+
+if TYPE_CHECKING:
+    from devhost.durable.engine import DurableEngine
+
+PREFIXES = ("/durabletask", "/runtime/webhooks/durabletask")
+_RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def add_durable_routes(
+    engine: DurableEngine, app: web.Application, *, authorize: Callable[[web.Request], bool] | None = None
+) -> None:
+    """Register the API under both prefixes; `authorize` guards the /runtime/webhooks/ copy."""
+    api = _DurableApi(engine)
+    routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/orchestrators/{name}", api.start),
+        ("POST", "/orchestrators/{name}/{instance_id}", api.start),
+        ("GET", "/instances", api.list),
+        ("GET", "/instances/", api.list),
+        ("DELETE", "/instances", api.purge_by),
+        ("DELETE", "/instances/", api.purge_by),
+        ("GET", "/instances/{instance_id}", api.status),
+        ("DELETE", "/instances/{instance_id}", api.purge),
+        ("POST", "/instances/{instance_id}/raiseEvent/{event}", api.raise_event),
+        ("POST", "/instances/{instance_id}/terminate", api.terminate),
+        ("POST", "/instances/{instance_id}/suspend", api.suspend),
+        ("POST", "/instances/{instance_id}/resume", api.resume),
+        ("POST", "/instances/{instance_id}/rewind", api.rewind),
+        ("POST", "/instances/{instance_id}/restart", api.restart),
+    ]
+    for prefix in PREFIXES:
+        guard = authorize if prefix.startswith("/runtime") else None
+        for method, path, handler in routes:
+            app.router.add_route(method, prefix + path, _guarded(_errors(handler), guard))
+
+
+def _guarded(handler: Handler, authorize: Callable[[web.Request], bool] | None) -> Handler:
+    if authorize is None:
+        return handler
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not authorize(request):
+            return web.Response(status=401)
+        return await handler(request)
+
+    return guarded
+
+
+def _errors(handler: Handler) -> Handler:
+    from devhost.durable.engine import EngineError
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except EngineError as exc:
+            if exc.status == 404:
+                return web.Response(status=404)
+            return web.json_response(
+                {"Message": exc.message, "ExceptionMessage": exc.message}, status=exc.status
+            )
+
+    return wrapped
+
+
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    value = request.query.get(name)
+    return default if value is None else value.strip().lower() == "true"
+
+
+def _time(request: web.Request, name: str) -> datetime | None:
+    value = request.query.get(name)
+    return parse_timestamp(value) if value else None
+
+
+def _statuses(request: web.Request) -> list[str] | None:
+    value = request.query.get("runtimeStatus")
+    return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+class _DurableApi:
+    def __init__(self, engine: DurableEngine) -> None:
+        self.engine = engine
+
+    def _check_status(self, request: web.Request, instance_id: str) -> web.Response:
+        origin = f"{request.scheme}://{request.host}"
+        payload = self.engine.check_status_payload(origin, instance_id, code=request.query.get("code"))
+        return web.json_response(
+            payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+        )
+
+    async def start(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        input_text: str | None = None
+        if body.strip():
+            try:
+                value: Any = json.loads(body)
+            except json.JSONDecodeError:
+                return web.json_response({"Message": "The request body is not valid JSON."}, status=400)
+            # The SDK double-encodes: the body is a JSON string holding the input's JSON text.
+            input_text = value if isinstance(value, str) else json.dumps(value)
+        instance_id = self.engine.start_new_json(
+            request.match_info["name"], request.match_info.get("instance_id"), input_text
+        )
+        return self._check_status(request, instance_id)
+
+    async def status(self, request: web.Request) -> web.Response:
+        status = await self.engine.get_status(
+            request.match_info["instance_id"],
+            show_history=_flag(request, "showHistory"),
+            show_history_output=_flag(request, "showHistoryOutput"),
+            show_input=_flag(request, "showInput", True),
+        )
+        if status is None:
+            return web.Response(status=404)
+        code = 202 if status["runtimeStatus"] in _RUNNING else 200
+        if status["runtimeStatus"] == "Failed" and _flag(request, "returnInternalServerErrorOnFailure"):
+            code = 500
+        return web.json_response(status, status=code)
+
+    async def list(self, request: web.Request) -> web.Response:
+        found = await self.engine.list_instances(
+            created_from=_time(request, "createdTimeFrom"),
+            created_to=_time(request, "createdTimeTo"),
+            statuses=_statuses(request),
+            prefix=request.query.get("instanceIdPrefix"),
+        )
+        return web.json_response(found)
+
+    async def purge(self, request: web.Request) -> web.Response:
+        deleted = await self.engine.purge(request.match_info["instance_id"])
+        return web.json_response({"instancesDeleted": deleted})
+
+    async def purge_by(self, request: web.Request) -> web.Response:
+        deleted = await self.engine.purge_by(
+            created_from=_time(request, "createdTimeFrom"),
+            created_to=_time(request, "createdTimeTo"),
+            statuses=_statuses(request),
+        )
+        return web.json_response({"instancesDeleted": deleted}, status=200 if deleted else 404)
+
+    async def raise_event(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        try:
+            value = json.loads(body) if body.strip() else None
+        except json.JSONDecodeError:
+            return web.json_response({"Message": "Only JSON content is supported."}, status=400)
+        # Kept as the host does: the SDK's double-encoded body reaches the orchestrator as a JSON string.
+        self.engine.raise_event_json(
+            request.match_info["instance_id"], request.match_info["event"], json.dumps(value)
+        )
+        return web.Response(status=202)
+
+    async def terminate(self, request: web.Request) -> web.Response:
+        await self.engine.terminate(request.match_info["instance_id"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def suspend(self, request: web.Request) -> web.Response:
+        await self.engine.suspend(request.match_info["instance_id"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def resume(self, request: web.Request) -> web.Response:
+        await self.engine.resume(request.match_info["instance_id"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def rewind(self, request: web.Request) -> web.Response:
+        await self.engine.rewind(request.match_info["instance_id"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def restart(self, request: web.Request) -> web.Response:
+        new_id = await self.engine.restart(
+            request.match_info["instance_id"], _flag(request, "restartWithNewInstanceId", True)
+        )
+        return self._check_status(request, new_id)
