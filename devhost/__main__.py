@@ -18,7 +18,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line options."""
     parser = argparse.ArgumentParser(prog="python -m devhost", description=__doc__)
     parser.add_argument("--app", default="function_app", help="module that defines the FunctionApp")
-    parser.add_argument("--app-dir", default=".", help="folder with the module, host.json, local.settings.json")
+    parser.add_argument("--app-dir", default=".", help="folder with host.json, local.settings.json")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=7071, help="HTTP port (0: any free port)")
     parser.add_argument("--store", default=".devhost/taskhub.sqlite",
@@ -49,7 +49,8 @@ async def serve(args: argparse.Namespace) -> int:
         await host.stop()
         return 2
     for name in host.skipped_settings:
-        print(f"Skipping '{name}' from local settings as it's already defined in current environment variables.")
+        print(f"Skipping '{name}' from local settings as it's already defined in current environment "
+              "variables.")
     print("\n".join(host.describe()))
     print(f"Keys: {Path(config.app_dir, config.keys_path).resolve()} (master key for /admin, function keys)")
     print(f"Task hub: {host.host_settings.hub_name} in "

@@ -1,4 +1,4 @@
-"""DevHost: settings + discovery + Durable engine + HTTP + timers + Service Bus, started and stopped as one."""
+"""DevHost: settings, discovery, Durable engine, HTTP, timers and Service Bus, started and stopped as one."""
 
 from __future__ import annotations
 
@@ -128,7 +128,8 @@ class DevHost:
             Path(store_path).parent.mkdir(parents=True, exist_ok=True)
         self._engine = DurableEngine(
             index, store_path=store_path, clock=self.clock, task_hub=self.host_settings.hub_name,
-            max_concurrent_activities=self.host_settings.max_concurrent_activities, on_invocation=self._on_engine,
+            max_concurrent_activities=self.host_settings.max_concurrent_activities,
+            on_invocation=self._on_engine,
         )
         keys_path = _in_app_dir(app_dir, config.keys_path)
         assert keys_path is not None
@@ -186,7 +187,7 @@ class DevHost:
         await self.stop()
 
     def describe(self) -> list[str]:
-        """The function listing `func start` prints: HTTP functions with URLs, the others with their trigger."""
+        """The listing `func start` prints: HTTP functions with URLs, the others with their trigger."""
         assert self.index is not None and self._http is not None
         lines = ["Functions:", ""]
         for name, methods, url in self.http.function_urls(self.base_url):

@@ -8,6 +8,7 @@ from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -22,7 +23,8 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     """Start any orchestration by name with the JSON body as input."""
     payload = req.get_json() if req.get_body() else None
     instance_id = await client.start_new(req.route_params["functionName"], None, payload)
-    return client.create_check_status_response(req, instance_id)
+    response: func.HttpResponse = client.create_check_status_response(req, instance_id)
+    return response
 
 
 @app.orchestration_trigger(context_name="context")
@@ -93,6 +95,7 @@ def broken(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(schedule="%TICK_SCHEDULE%", arg_name="timer")
 def tick(timer: func.TimerRequest) -> None:
     """Records each run."""
+    assert isinstance(timer, TimerRequest)
     timer_calls.append({"function": "tick", "past_due": timer.past_due, "status": timer.schedule_status})
 
 

@@ -2,13 +2,14 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devhost.settings import SettingsError, load_host_settings, load_local_settings, resolve
 
 
-def write(folder: Path, name: str, document: dict) -> None:
+def write(folder: Path, name: str, document: dict[str, Any]) -> None:
     (folder / name).write_text(json.dumps(document), encoding="utf-8")
 
 
