@@ -1,0 +1,299 @@
+"""The ServiceLinker wire format: CLI bodies in, linker bodies out that the official SDK models read back."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from azure.mgmt.servicelinker.models import (
+    KeyVaultSecretReferenceSecretInfo,
+    LinkerResource,
+    SecretAuthInfo,
+    ServicePrincipalSecretAuthInfo,
+    UserAssignedIdentityAuthInfo,
+    ValueSecretInfo,
+)
+
+from connector.model import (
+    ClusterRef,
+    Connection,
+    DeleteOrUpdateBehavior,
+    SecretAuth,
+    SecretKind,
+    ServicePrincipalAuth,
+    WorkloadIdentityAuth,
+)
+from connector.validation import RequestValidationError
+from connector.vocabulary import AuthType, ClientType
+from connector.wire import parse_linker, parse_patch, split_linker_id, to_linker_body
+
+from .conftest import (
+    BLOB_TARGET_ID,
+    CLUSTER_ID,
+    GROUP,
+    IDENTITY_CLIENT_ID,
+    KEYVAULT_ID,
+    LINKER_ID,
+    RAW_PASSWORD,
+    SECRET_BODY,
+    SUBSCRIPTION,
+    WORKLOAD_IDENTITY_BODY,
+    body,
+)
+
+API_VERSIONS = ("2022-05-01", "2024-04-01")
+CLUSTER = ClusterRef(subscription_id=SUBSCRIPTION, resource_group=GROUP, name="servicelinker-storage-cluster")
+
+
+def _sdk_read(emitted: dict[str, Any]) -> Any:
+    """What the official azure-mgmt-servicelinker model reads from an emitted body."""
+    # msrest pops discriminators from the dict it reads, so give it a copy.
+    return LinkerResource.deserialize(copy.deepcopy(emitted))  # type: ignore[no-untyped-call]
+
+
+def _for_version(template: dict[str, Any], api_version: str) -> dict[str, Any]:
+    """The CLI body as a client of that api-version sends it (2022-05-01 has no configurationInfo)."""
+    result = body(template)
+    if api_version == "2022-05-01":
+        result["properties"].pop("configurationInfo", None)
+    return result
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_workload_identity_body_from_the_cli_parses_to_the_expected_connection(api_version: str) -> None:
+    connection = parse_linker(LINKER_ID, _for_version(WORKLOAD_IDENTITY_BODY, api_version), api_version)
+
+    assert connection == Connection(
+        linker_name="testconn",
+        cluster=CLUSTER,
+        target_id=BLOB_TARGET_ID,
+        target_kind="storage-blob",
+        auth=WorkloadIdentityAuth(client_id=IDENTITY_CLIENT_ID, subscription_id=SUBSCRIPTION),
+        client_type=ClientType.PYTHON,
+        namespace="default",
+    )
+    assert connection.linker_id == LINKER_ID
+    assert connection.cluster.id == CLUSTER_ID
+    assert connection.is_workload_identity
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_secret_body_from_the_cli_parses_to_an_auto_secret_connection(api_version: str) -> None:
+    connection = parse_linker(LINKER_ID, _for_version(SECRET_BODY, api_version), api_version)
+
+    assert connection.auth == SecretAuth(kind=SecretKind.AUTO)
+    assert connection.target_kind == "storage-blob"
+    assert connection.client_type is ClientType.PYTHON
+    assert connection.raw_secret() is None
+
+
+@pytest.mark.parametrize("api_version", API_VERSIONS)
+def test_emitted_workload_identity_linker_reads_back_through_the_official_sdk_model(api_version: str) -> None:
+    connection = parse_linker(LINKER_ID, _for_version(WORKLOAD_IDENTITY_BODY, api_version), api_version)
+
+    emitted = to_linker_body(connection.with_provisioning_state("Succeeded"), api_version)
+    resource = _sdk_read(emitted)
+
+    assert resource.id == LINKER_ID
+    assert resource.name == "testconn"
+    assert resource.type == "Microsoft.ServiceLinker/linkers"
+    assert resource.target_service.type == "AzureResource"
+    assert resource.target_service.id == BLOB_TARGET_ID
+    assert isinstance(resource.auth_info, UserAssignedIdentityAuthInfo)
+    assert resource.auth_info.client_id == IDENTITY_CLIENT_ID
+    assert resource.auth_info.subscription_id == SUBSCRIPTION
+    assert resource.client_type == "python"
+    assert resource.scope == "default"
+    assert resource.provisioning_state == "Succeeded"
+    # And what we emit parses back to the same connection (what a GET-modify-PUT client sends).
+    assert parse_linker(LINKER_ID, emitted, api_version) == connection
+
+
+def test_emitted_secret_linkers_read_back_with_their_secret_type_and_no_value() -> None:
+    raw = body(SECRET_BODY)
+    raw["properties"]["authInfo"] = {
+        "authType": "secret",
+        "name": "dbuser",
+        "secretInfo": {"secretType": "rawValue", "value": RAW_PASSWORD},
+    }
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert connection.raw_secret() is not None
+    assert connection.raw_secret().get_secret_value() == RAW_PASSWORD  # type: ignore[union-attr]
+
+    resource = _sdk_read(to_linker_body(connection, "2024-04-01"))
+
+    assert isinstance(resource.auth_info, SecretAuthInfo)
+    assert resource.auth_info.name == "dbuser"
+    assert isinstance(resource.auth_info.secret_info, ValueSecretInfo)
+    assert resource.auth_info.secret_info.value is None
+
+
+def test_key_vault_secret_reference_round_trips_with_its_secret_store() -> None:
+    raw = body(SECRET_BODY)
+    raw["properties"]["authInfo"] = {
+        "authType": "secret",
+        "name": "dbuser",
+        "secretInfo": {"secretType": "keyVaultSecretReference", "name": "db-password", "version": "abc123"},
+    }
+    raw["properties"]["secretStore"] = {"keyVaultId": KEYVAULT_ID}
+
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert connection.auth == SecretAuth(
+        kind=SecretKind.KEY_VAULT_SECRET_REFERENCE,
+        user_name="dbuser",
+        key_vault_secret_name="db-password",
+        key_vault_secret_version="abc123",
+        key_vault_id=KEYVAULT_ID,
+    )
+    resource = _sdk_read(to_linker_body(connection, "2022-05-01"))
+    assert isinstance(resource.auth_info.secret_info, KeyVaultSecretReferenceSecretInfo)
+    assert resource.auth_info.secret_info.name == "db-password"
+    assert resource.auth_info.secret_info.version == "abc123"
+    assert resource.secret_store.key_vault_id == KEYVAULT_ID
+
+
+def test_service_principal_secret_is_accepted_but_never_emitted() -> None:
+    raw = body(SECRET_BODY)
+    raw["properties"]["authInfo"] = {
+        "authType": "servicePrincipalSecret",
+        "clientId": IDENTITY_CLIENT_ID,
+        "principalId": "0b3c5d1e-2f4a-4b6c-8d9e-1f2a3b4c5d6e",
+        "secret": RAW_PASSWORD,
+    }
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert isinstance(connection.auth, ServicePrincipalAuth)
+
+    emitted = to_linker_body(connection, "2024-04-01")
+    resource = _sdk_read(emitted)
+
+    assert isinstance(resource.auth_info, ServicePrincipalSecretAuthInfo)
+    assert resource.auth_info.client_id == IDENTITY_CLIENT_ID
+    assert resource.auth_info.secret is None
+    assert RAW_PASSWORD not in repr(emitted)
+
+
+def test_key_vault_csi_body_parses_without_a_client_id_and_emits_the_csi_flag() -> None:
+    raw = body(WORKLOAD_IDENTITY_BODY)
+    raw["properties"]["targetService"] = {
+        "type": "AzureResource",
+        "id": KEYVAULT_ID,
+        "resourceProperties": {"type": "KeyVault", "connectAsKubernetesCsiDriver": True},
+    }
+    raw["properties"]["authInfo"] = {"authType": "userAssignedIdentity", "clientId": ""}
+
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+
+    assert connection.key_vault_csi
+    assert connection.target_kind == "keyvault"
+    assert not connection.is_workload_identity  # the add-on's identity, no ServiceAccount
+    resource = _sdk_read(to_linker_body(connection, "2022-05-01"))
+    assert resource.target_service.resource_properties.connect_as_kubernetes_csi_driver is True
+
+
+def test_configuration_info_round_trips_at_2024_04_01_and_is_refused_at_2022_05_01() -> None:
+    raw = body(WORKLOAD_IDENTITY_BODY)
+    raw["properties"]["configurationInfo"] = {
+        "customizedKeys": {"AZURE_STORAGEBLOB_CLIENTID": "BLOB_CLIENT_ID"},
+        "deleteOrUpdateBehavior": "ForcedCleanup",
+    }
+
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert connection.customized_keys == {"AZURE_STORAGEBLOB_CLIENTID": "BLOB_CLIENT_ID"}
+    assert connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
+    emitted = to_linker_body(connection, "2024-04-01")
+    assert emitted["properties"]["configurationInfo"] == raw["properties"]["configurationInfo"]
+    assert "configurationInfo" not in to_linker_body(connection, "2022-05-01")["properties"]
+
+    with pytest.raises(RequestValidationError) as refused:
+        parse_linker(LINKER_ID, raw, "2022-05-01")
+    assert refused.value.code == "InvalidRequestBody"
+    assert refused.value.target == "properties.configurationInfo"
+
+
+def test_absent_optional_fields_take_the_service_defaults() -> None:
+    raw = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB_TARGET_ID},
+            "authInfo": {"authType": "secret"},
+        }
+    }
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert connection.namespace == "default"
+    assert connection.client_type is ClientType.NONE
+    assert connection.delete_or_update_behavior is DeleteOrUpdateBehavior.DEFAULT
+
+
+def test_enum_values_compare_case_insensitively_as_arm_does() -> None:
+    raw = body(WORKLOAD_IDENTITY_BODY)
+    raw["properties"]["authInfo"]["authType"] = "UserAssignedIdentity"
+    raw["properties"]["clientType"] = "Python"
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    assert connection.auth_type is AuthType.USER_ASSIGNED_IDENTITY
+    assert connection.client_type is ClientType.PYTHON
+
+
+def test_put_that_resends_the_linker_as_get_returned_it_keeps_the_stored_secret() -> None:
+    raw = body(SECRET_BODY)
+    raw["properties"]["authInfo"] = {
+        "authType": "secret",
+        "name": "dbuser",
+        "secretInfo": {"secretType": "rawValue", "value": RAW_PASSWORD},
+    }
+    stored = parse_linker(LINKER_ID, raw, "2024-04-01").with_sealed_secret("sealed:v1:abc", "hmac-sha256:f00")
+
+    resent = to_linker_body(stored, "2024-04-01")
+    resent["properties"]["clientType"] = "dotnet"
+    updated = parse_linker(LINKER_ID, resent, "2024-04-01", existing=stored)
+
+    assert updated.client_type is ClientType.DOTNET
+    assert updated.sealed_secret == "sealed:v1:abc"
+    # Without a stored connection the same body lacks its password.
+    with pytest.raises(RequestValidationError) as refused:
+        parse_linker(LINKER_ID, resent, "2024-04-01")
+    assert refused.value.target == "properties.authInfo.secretInfo.value"
+
+
+def test_patch_merges_into_the_existing_connection() -> None:
+    existing = parse_linker(LINKER_ID, body(WORKLOAD_IDENTITY_BODY), "2024-04-01")
+
+    patched = parse_patch(existing, {"properties": {"clientType": "dotnet", "scope": "apps"}}, "2024-04-01")
+
+    assert patched.client_type is ClientType.DOTNET
+    assert patched.namespace == "apps"
+    assert patched.auth == existing.auth
+    assert patched.target_id == existing.target_id
+    assert parse_patch(existing, {}, "2024-04-01") == existing
+
+
+def test_patch_keeps_customized_keys_when_sent_with_the_older_api_version() -> None:
+    raw = body(WORKLOAD_IDENTITY_BODY)
+    raw["properties"]["configurationInfo"] = {"customizedKeys": {"AZURE_STORAGEBLOB_CLIENTID": "CID"}}
+    existing = parse_linker(LINKER_ID, raw, "2024-04-01")
+
+    patched = parse_patch(existing, {"properties": {"scope": "apps"}}, "2022-05-01")
+
+    assert patched.customized_keys == {"AZURE_STORAGEBLOB_CLIENTID": "CID"}
+
+
+def test_patch_that_breaks_the_connection_is_refused_with_the_field_path() -> None:
+    existing = parse_linker(LINKER_ID, body(WORKLOAD_IDENTITY_BODY), "2024-04-01")
+
+    with pytest.raises(RequestValidationError) as refused:
+        parse_patch(
+            existing, {"properties": {"authInfo": {"authType": "userAssignedIdentity"}}}, "2024-04-01"
+        )
+
+    assert refused.value.code == "MissingRequiredField"
+    assert {p.target for p in refused.value.problems} == {
+        "properties.authInfo.clientId",
+        "properties.authInfo.subscriptionId",
+    }
+
+
+def test_linker_ids_compare_case_insensitively_in_the_provider_segment() -> None:
+    cluster, name = split_linker_id(
+        LINKER_ID.replace("Microsoft.ServiceLinker/linkers", "microsoft.servicelinker/LINKERS")
+    )
+    assert name == "testconn"
+    assert cluster.same_as(CLUSTER)
