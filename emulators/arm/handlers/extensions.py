@@ -1,0 +1,197 @@
+"""Microsoft.KubernetesConfiguration/extensions under a managed cluster: PUT, PATCH, GET, DELETE, list, LROs.
+
+URL shape pinned by azure-mgmt-kubernetesconfiguration-extensions 1.0.0 (operations/_operations.py):
+`/subscriptions/{s}/resourceGroups/{rg}/providers/{clusterRp}/{clusterResourceName}/{clusterName}/providers/
+Microsoft.KubernetesConfiguration/extensions/{extensionName}`; create accepts 200/201, update 200/202,
+delete 200/202/204. Fields follow specification/kubernetesconfiguration/resource-manager/
+Microsoft.KubernetesConfiguration/extensions/stable/2025-03-01/extensions.json (Extension, ExtensionStatus,
+Scope/ScopeCluster). `configurationProtectedSettings` is write-only there, so GET answers it as `{}`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from emulators.arm import errors
+from emulators.arm.handlers.aks import CLUSTER_TYPE, cluster_id
+from emulators.arm.handlers.common import async_operation_headers, body_of, ok, page, public_view
+from emulators.arm.state import ArmState, Resource, new_guid
+from emulators.common.http import Request, Response
+
+NAMESPACE = "Microsoft.KubernetesConfiguration"
+EXTENSION_TYPE = "Microsoft.KubernetesConfiguration/extensions"
+_IN_PROGRESS = ("Creating", "Updating", "Deleting")
+
+
+def extension_id(cluster: str, name: str) -> str:
+    """The ARM id of an extension on a cluster."""
+    return f"{cluster}/providers/{NAMESPACE}/extensions/{name}"
+
+
+class ExtensionHandlers:
+    """Handlers bound to one ArmState."""
+
+    def __init__(self, state: ArmState) -> None:
+        self.state = state
+
+    def _cluster(self, p: dict[str, str]) -> Resource:
+        sub, rg, name = p["sub"], p["rg"], p["cluster"]
+        if self.state.subscription(sub) is None:
+            raise errors.subscription_not_found(sub)
+        provider = self.state.subscriptions[sub.lower()].provider(NAMESPACE)
+        if provider is None or provider.state != "Registered":
+            raise errors.missing_subscription_registration(NAMESPACE)
+        if self.state.resource_group(sub, rg) is None:
+            raise errors.resource_group_not_found(rg)
+        cluster = self.state.get(cluster_id(sub, rg, name))
+        if cluster is None:
+            raise errors.resource_not_found(CLUSTER_TYPE, name, rg)
+        return cluster
+
+    def _extension(self, p: dict[str, str]) -> tuple[Resource, Resource]:
+        cluster = self._cluster(p)
+        ext = self.state.get(extension_id(cluster.id, p["name"]))
+        if ext is None:
+            raise errors.resource_not_found(EXTENSION_TYPE, p["name"], p["rg"])
+        return cluster, ext
+
+    @staticmethod
+    def _cluster_ready(cluster: Resource) -> None:
+        state = str(cluster.properties.get("provisioningState"))
+        if state != "Succeeded":
+            raise errors.extension_cluster_not_ready(cluster.name, state)
+
+    def get(self, req: Request) -> Response:
+        """GET one extension."""
+        return ok(public_view(self._extension(req.params)[1]))
+
+    def list(self, req: Request) -> Response:
+        """GET the extensions of a cluster."""
+        cluster = self._cluster(req.params)
+        return page(
+            [
+                public_view(e)
+                for e in self.state.children(cluster.id + f"/providers/{NAMESPACE}", "extensions")
+            ]
+        )
+
+    def put(self, req: Request) -> Response:
+        """PUT: create (201) or replace (200); installs for the configured time, then Succeeded or Failed."""
+        cluster = self._cluster(req.params)
+        self._cluster_ready(cluster)
+        body = body_of(req)
+        props_in = body.get("properties") or {}
+        if not props_in.get("extensionType"):
+            raise errors.invalid_request(
+                "InvalidParameter",
+                "The extensionType property is required.",
+                target="properties.extensionType",
+            )
+        rid = extension_id(cluster.id, req.params["name"])
+        existing = self.state.get(rid)
+        if existing is not None and existing.properties.get("provisioningState") in _IN_PROGRESS:
+            raise errors.extension_operation_in_progress(existing.name)
+        ext = existing or Resource(rid, EXTENSION_TYPE, {})
+        ext.body = self._body(rid, req.params["name"], props_in, existing)
+        ext.secrets = {k: str(v) for k, v in (props_in.get("configurationProtectedSettings") or {}).items()}
+        ext.extra["revision"] = int(ext.extra.get("revision", 0)) + 1
+        ext.extra["cluster_id"] = cluster.id
+        ext.extra["kube_key"] = cluster.extra.get("kube_key")
+        ext.properties["provisioningState"] = "Creating" if existing is None else "Updating"
+        self.state.put(ext)
+        return self._start(
+            req, ext, self.state.settings.extension_install_seconds, 201 if existing is None else 200
+        )
+
+    def patch(self, req: Request) -> Response:
+        """PATCH: update version, train, auto-upgrade and settings; reinstalls like PUT."""
+        cluster, ext = self._extension(req.params)
+        self._cluster_ready(cluster)
+        if ext.properties.get("provisioningState") in _IN_PROGRESS:
+            raise errors.extension_operation_in_progress(ext.name)
+        props_in = body_of(req).get("properties") or {}
+        for key in ("autoUpgradeMinorVersion", "releaseTrain", "version"):
+            if key in props_in:
+                ext.properties[key] = props_in[key]
+        if "configurationSettings" in props_in:
+            settings = dict(ext.properties.get("configurationSettings") or {})
+            settings.update(props_in["configurationSettings"] or {})
+            ext.properties["configurationSettings"] = settings
+        if "configurationProtectedSettings" in props_in:
+            ext.secrets.update(
+                {k: str(v) for k, v in (props_in["configurationProtectedSettings"] or {}).items()}
+            )
+        ext.extra["revision"] = int(ext.extra.get("revision", 0)) + 1
+        ext.properties["provisioningState"] = "Updating"
+        ext.properties["statuses"] = []
+        return self._start(req, ext, self.state.settings.extension_install_seconds, 202)
+
+    def delete(self, req: Request) -> Response:
+        """DELETE: 204 when absent; otherwise Deleting for the configured time (202), then gone."""
+        cluster = self._cluster(req.params)
+        ext = self.state.get(extension_id(cluster.id, req.params["name"]))
+        if ext is None:
+            return Response.empty(204)
+        self._cluster_ready(cluster)
+        if ext.properties.get("provisioningState") in ("Creating", "Updating", "Deleting"):
+            raise errors.extension_operation_in_progress(ext.name)
+        ext.extra["deleting"] = True
+        ext.properties["provisioningState"] = "Deleting"
+        return self._start(req, ext, self.state.settings.extension_delete_seconds, 202)
+
+    def operation_status(self, req: Request) -> Response:
+        """GET .../extensions/{name}/operations/{operationId} (OperationStatus in the SDK)."""
+        op = self.state.operations.get(req.params["operation"])
+        if op is None:
+            raise errors.ArmError(404, "NotFound", f"Operation '{req.params['operation']}' was not found.")
+        return ok(op.body())
+
+    def _start(self, req: Request, ext: Resource, seconds: float, status: int) -> Response:
+        self.state.make_busy(ext, seconds, "extension")
+        ext.properties["provisioningState"] = (
+            "Deleting" if ext.extra.get("deleting") else ("Creating" if status == 201 else "Updating")
+        )
+        op = self.state.start_operation(NAMESPACE, ext, seconds)
+        if status == 202:
+            return Response.json(202, public_view(ext), async_operation_headers(req, op))
+        return ok(public_view(ext), status, async_operation_headers(req, op))
+
+    def _body(
+        self, rid: str, name: str, props_in: dict[str, Any], existing: Resource | None
+    ) -> dict[str, Any]:
+        auto = props_in.get("autoUpgradeMinorVersion")
+        auto = True if auto is None else bool(auto)
+        scope = copy.deepcopy(props_in.get("scope") or {"cluster": {"releaseNamespace": "default"}})
+        old = existing.body if existing is not None else {}
+        principal = ((old.get("properties") or {}).get("aksAssignedIdentity") or {}).get("principalId")
+        return {
+            "id": rid,
+            "name": name,
+            "type": EXTENSION_TYPE,
+            "systemData": {
+                "createdAt": (old.get("systemData") or {}).get("createdAt") or self.state.timestamp(),
+                "lastModifiedAt": self.state.timestamp(),
+            },
+            "properties": {
+                "extensionType": props_in["extensionType"],
+                "autoUpgradeMinorVersion": auto,
+                "releaseTrain": props_in.get("releaseTrain") or "Stable",
+                "version": props_in.get("version"),
+                "currentVersion": None,
+                "scope": scope,
+                "configurationSettings": dict(props_in.get("configurationSettings") or {}),
+                "configurationProtectedSettings": {},
+                "provisioningState": "Creating",
+                "statuses": [],
+                "errorInfo": None,
+                "isSystemExtension": False,
+                "customLocationSettings": None,
+                "packageUri": None,
+                "aksAssignedIdentity": {
+                    "type": "SystemAssigned",
+                    "principalId": principal or new_guid(),
+                    "tenantId": self.state.tenant_id,
+                },
+            },
+        }
