@@ -1,0 +1,219 @@
+"""The connection registry: one Table Storage entity per linker, with ETag concurrency.
+
+PartitionKey is the cluster (so listing a cluster's connections is one partition query); RowKey is the linker
+name. Entities hold the desired state as stored by the trigger (`Connection.to_stored()`: a sealed token at
+most, never a secret value), the provisioning state, the last operation and error, a generation and the last
+reconcile time. Records cross the orchestration boundary as JSON-safe dicts with their `etag`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.data.tables import UpdateMode
+
+from activities.clients import Clients, get_clients
+from activities.failures import classified
+from connector.errors import Category, ConnectorFailure, make_error
+
+_LINKER_SEGMENT = "/providers/microsoft.servicelinker/linkers/"
+_JSON_FIELDS = {"desired": "Desired", "lastOperation": "LastOperation", "lastError": "LastError"}
+_PLAIN_FIELDS = {
+    "linkerId": "LinkerId",
+    "clusterId": "ClusterId",
+    "name": "LinkerName",
+    "desiredHash": "DesiredHash",
+    "provisioningState": "ProvisioningState",
+    "generation": "Generation",
+    "lastReconcileTime": "LastReconcileTime",
+    "updatedAt": "UpdatedAt",
+}
+
+
+def cluster_key(cluster_id: str) -> str:
+    """The PartitionKey of a cluster: its id, lower-cased, with '/' (not allowed in keys) as ':'."""
+    return cluster_id.strip().strip("/").lower().replace("/", ":")
+
+
+def split_linker_id(linker_id: str) -> tuple[str, str]:
+    """(cluster id, linker name) of a linker id; ValueError when it is not one."""
+    lowered = linker_id.lower()
+    at = lowered.find(_LINKER_SEGMENT)
+    if at <= 0 or not linker_id[at + len(_LINKER_SEGMENT) :].strip("/"):
+        raise ValueError(f"Not a linker id: {linker_id!r}")
+    return linker_id[:at], linker_id[at + len(_LINKER_SEGMENT) :].strip("/")
+
+
+def _keys(linker_id: str) -> tuple[str, str]:
+    cluster_id, name = split_linker_id(linker_id)
+    return cluster_key(cluster_id), name.lower()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _to_entity(record: dict[str, Any]) -> dict[str, Any]:
+    partition, row = _keys(record["linkerId"])
+    entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": row}
+    for key, column in _PLAIN_FIELDS.items():
+        if record.get(key) is not None:
+            entity[column] = record[key]
+    for key, column in _JSON_FIELDS.items():
+        if record.get(key) is not None:
+            entity[column] = json.dumps(record[key], sort_keys=True, separators=(",", ":"))
+    return entity
+
+
+def _from_entity(entity: Any, etag: str | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {key: entity.get(column) for key, column in _PLAIN_FIELDS.items()}
+    for key, column in _JSON_FIELDS.items():
+        raw = entity.get(column)
+        record[key] = json.loads(raw) if raw else None
+    generation = record.get("generation")
+    record["generation"] = int(generation) if generation is not None else 0
+    metadata = getattr(entity, "metadata", None) or {}
+    record["etag"] = etag or metadata.get("etag")
+    return record
+
+
+def _conflict(linker_id: str, what: str) -> ConnectorFailure:
+    return ConnectorFailure(
+        make_error(
+            Category.CONFLICT,
+            "RegistryConflict",
+            f"The registry entry of {linker_id} {what}; read it again and retry.",
+            resource=linker_id,
+        )
+    )
+
+
+@classified
+def get_record(linker_id: str, *, clients: Clients | None = None) -> dict[str, Any] | None:
+    """The registry record of a linker (with its etag), or None."""
+    clients = clients or get_clients()
+    partition, row = _keys(linker_id)
+    try:
+        return _from_entity(clients.table().get_entity(partition, row))
+    except ResourceNotFoundError:
+        return None
+
+
+@classified
+def put_record(
+    record: dict[str, Any], *, etag: str | None = None, clients: Clients | None = None
+) -> dict[str, Any]:
+    """Create a record (etag None: fails if it exists) or replace it if unchanged since `etag`."""
+    clients = clients or get_clients()
+    table = clients.table()
+    entity = _to_entity({**record, "updatedAt": _now()})
+    try:
+        if etag is None:
+            meta = table.create_entity(entity)
+        else:
+            meta = table.update_entity(
+                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+    except ResourceExistsError:
+        raise _conflict(record["linkerId"], "already exists") from None
+    except ResourceModifiedError:
+        raise _conflict(record["linkerId"], "was changed by another operation") from None
+    return _from_entity(entity, meta.get("etag"))
+
+
+@classified
+def update_status(
+    linker_id: str,
+    provisioning_state: str,
+    *,
+    last_operation: dict[str, Any] | None = None,
+    last_error: dict[str, Any] | None = None,
+    clear_error: bool = False,
+    reconciled: bool = False,
+    etag: str | None = None,
+    clients: Clients | None = None,
+) -> dict[str, Any]:
+    """Merge a new provisioning state (and last operation/error, reconcile time) into a record."""
+    clients = clients or get_clients()
+    table = clients.table()
+    partition, row = _keys(linker_id)
+    now = _now()
+    entity: dict[str, Any] = {
+        "PartitionKey": partition,
+        "RowKey": row,
+        "ProvisioningState": provisioning_state,
+        "UpdatedAt": now,
+    }
+    if last_operation is not None:
+        entity["LastOperation"] = json.dumps(last_operation, sort_keys=True, separators=(",", ":"))
+    if last_error is not None:
+        entity["LastError"] = json.dumps(last_error, sort_keys=True, separators=(",", ":"))
+    elif clear_error:
+        entity["LastError"] = ""
+    if reconciled:
+        entity["LastReconcileTime"] = now
+    try:
+        if etag is None:
+            table.update_entity(entity, mode=UpdateMode.MERGE)
+        else:
+            table.update_entity(
+                entity, mode=UpdateMode.MERGE, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+    except ResourceNotFoundError:
+        raise ConnectorFailure(
+            make_error(
+                Category.NOT_FOUND,
+                "ConnectionNotFound",
+                f"No registry entry for {linker_id}.",
+                resource=linker_id,
+            )
+        ) from None
+    except ResourceModifiedError:
+        raise _conflict(linker_id, "was changed by another operation") from None
+    found = get_record(linker_id, clients=clients)
+    assert found is not None
+    return found
+
+
+@classified
+def delete_record(linker_id: str, *, etag: str | None = None, clients: Clients | None = None) -> bool:
+    """Delete a record (only if unchanged since `etag`, when given); an absent record is success (False)."""
+    clients = clients or get_clients()
+    partition, row = _keys(linker_id)
+    table = clients.table()
+    if get_record(linker_id, clients=clients) is None:
+        return False
+    try:
+        if etag is None:
+            table.delete_entity(partition, row)
+        else:
+            table.delete_entity(partition, row, etag=etag, match_condition=MatchConditions.IfNotModified)
+    except ResourceModifiedError:
+        raise _conflict(linker_id, "was changed by another operation") from None
+    return True
+
+
+@classified
+def list_by_cluster(cluster_id: str, *, clients: Clients | None = None) -> list[dict[str, Any]]:
+    """Every record of one cluster (one partition query)."""
+    clients = clients or get_clients()
+    entities = clients.table().query_entities(
+        "PartitionKey eq @pk", parameters={"pk": cluster_key(cluster_id)}
+    )
+    return [_from_entity(e) for e in entities]
+
+
+@classified
+def list_page(
+    page_size: int = 100, continuation: dict[str, Any] | None = None, *, clients: Clients | None = None
+) -> dict[str, Any]:
+    """One page of all records, and the continuation token of the next page (None at the end)."""
+    clients = clients or get_clients()
+    pager = clients.table().list_entities(results_per_page=page_size).by_page(continuation_token=continuation)
+    items = [_from_entity(e) for e in next(pager, [])]
+    token = pager.continuation_token
+    return {"items": items, "continuation": dict(token) if token else None}
