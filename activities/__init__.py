@@ -3,3 +3,6 @@
 import azure.durable_functions as df
 
 bp = df.Blueprint()
+
+# Registers every activity on `bp` (imported after `bp` exists: durable.py decorates with it).
+from activities import durable as _durable  # noqa: E402,F401

@@ -1,0 +1,236 @@
+"""The Durable activities: each plain operation registered on the blueprint under a stable name.
+
+Inputs and outputs are JSON-safe dicts of ids, names and hashes (camelCase keys). Every failure leaves as
+ConnectorFailure, whose text embeds the classified error for `connector.errors.parse_failure_text`.
+Orchestrators call these by the names below (see activities/README.md for inputs and outputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from activities import bp
+from activities import cluster as cluster_ops
+from activities import diagnostics as diagnostics_ops
+from activities import extension as extension_ops
+from activities import identity as identity_ops
+from activities import kube_resources as kube_ops
+from activities import observe as observe_ops
+from activities import provider as provider_ops
+from activities import registry as registry_ops
+from activities import roles as role_ops
+from activities.failures import classified
+from connector.errors import Category, ConnectorFailure, make_error
+
+Payload = Mapping[str, Any] | None
+
+
+def _need(payload: Payload, key: str) -> Any:
+    value = (payload or {}).get(key)
+    if value is None or value == "":
+        raise ConnectorFailure(
+            make_error(Category.INVALID, "ActivityInputInvalid", f"The activity input needs '{key}'.")
+        )
+    return value
+
+
+def _opt(payload: Payload, key: str, default: Any = None) -> Any:
+    value = (payload or {}).get(key)
+    return default if value is None else value
+
+
+def _activity(name: str) -> Callable[[Callable[[Payload], Any]], Any]:
+    """Register a function as the Durable activity `name` (its input binding is `payload`)."""
+
+    def register(func: Callable[[Payload], Any]) -> Any:
+        wrapped = classified(func)
+        wrapped.__name__ = name
+        wrapped.__qualname__ = name
+        return bp.activity_trigger(input_name="payload")(wrapped)
+
+    return register
+
+
+@_activity("read_provider")
+def _read_provider(payload: Payload) -> dict[str, Any]:
+    """{subscriptionId, namespace?} -> {registrationState}."""
+    return provider_ops.read_provider(
+        _need(payload, "subscriptionId"), _opt(payload, "namespace", provider_ops.KUBERNETES_CONFIGURATION)
+    )
+
+
+@_activity("register_provider")
+def _register_provider(payload: Payload) -> dict[str, Any]:
+    """{subscriptionId, namespace?} -> {registrationState, registrationRequested}."""
+    return provider_ops.register_provider(
+        _need(payload, "subscriptionId"), _opt(payload, "namespace", provider_ops.KUBERNETES_CONFIGURATION)
+    )
+
+
+@_activity("read_cluster")
+def _read_cluster(payload: Payload) -> dict[str, Any]:
+    """{clusterId} -> cluster summary (provisioningState, powerState, OIDC, workload identity, add-on)."""
+    return cluster_ops.read_cluster(_need(payload, "clusterId"))
+
+
+@_activity("enable_cluster_features")
+def _enable_cluster_features(payload: Payload) -> dict[str, Any]:
+    """{clusterId, keyVaultAddon?, workloadIdentity?} -> cluster summary + changed."""
+    return cluster_ops.enable_cluster_features(
+        _need(payload, "clusterId"),
+        key_vault_addon=bool(_opt(payload, "keyVaultAddon", False)),
+        workload_identity=bool(_opt(payload, "workloadIdentity", False)),
+    )
+
+
+@_activity("read_extension")
+def _read_extension(payload: Payload) -> dict[str, Any]:
+    """{clusterId} -> extension summary (present, provisioningState, statuses)."""
+    return extension_ops.read_extension(_need(payload, "clusterId"))
+
+
+@_activity("ensure_extension")
+def _ensure_extension(payload: Payload) -> dict[str, Any]:
+    """{clusterId, reinstallFailed?} -> extension summary + action (none/install/upgrade/reinstall)."""
+    return extension_ops.ensure_extension(
+        _need(payload, "clusterId"), reinstall_failed=bool(_opt(payload, "reinstallFailed", False))
+    )
+
+
+@_activity("delete_extension")
+def _delete_extension(payload: Payload) -> dict[str, Any]:
+    """{clusterId} -> {deleted}."""
+    return extension_ops.delete_extension(_need(payload, "clusterId"))
+
+
+@_activity("resolve_identity")
+def _resolve_identity(payload: Payload) -> dict[str, Any]:
+    """{clientId, subscriptionId, identityResourceId?} -> {id, clientId, principalId, tenantId}."""
+    return identity_ops.resolve_identity(
+        _need(payload, "clientId"), _need(payload, "subscriptionId"), _opt(payload, "identityResourceId")
+    )
+
+
+@_activity("ensure_federated_credential")
+def _ensure_federated_credential(payload: Payload) -> dict[str, Any]:
+    """{identityId, clusterId, issuerUrl, namespace, serviceAccount} -> {name, action}."""
+    return identity_ops.ensure_federated_credential(
+        _need(payload, "identityId"),
+        _need(payload, "clusterId"),
+        _need(payload, "issuerUrl"),
+        _need(payload, "namespace"),
+        _need(payload, "serviceAccount"),
+    )
+
+
+@_activity("delete_federated_credential")
+def _delete_federated_credential(payload: Payload) -> dict[str, Any]:
+    """{identityId, name} -> {deleted}."""
+    return identity_ops.delete_federated_credential(_need(payload, "identityId"), _need(payload, "name"))
+
+
+@_activity("ensure_role_assignment")
+def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
+    """{scope, principalId, roleGuid} -> {name, action}."""
+    return role_ops.ensure_role_assignment(
+        _need(payload, "scope"), _need(payload, "principalId"), _need(payload, "roleGuid")
+    )
+
+
+@_activity("apply_connection_resources")
+def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
+    """{connection (stored form), addonClientId?} -> {secret: {name, hash, resourceVersion}, ...}."""
+    return kube_ops.apply_connection_resources(
+        _need(payload, "connection"), addon_client_id=_opt(payload, "addonClientId")
+    )
+
+
+@_activity("delete_connection_resources")
+def _delete_connection_resources(payload: Payload) -> dict[str, Any]:
+    """{connection, deleteServiceAccount?} -> {secret: {deleted}, serviceAccount}."""
+    return kube_ops.delete_connection_resources(
+        _need(payload, "connection"),
+        delete_service_account=bool(_opt(payload, "deleteServiceAccount", False)),
+    )
+
+
+@_activity("observe_cluster")
+def _observe_cluster(payload: Payload) -> dict[str, Any]:
+    """{clusterId, connections: [stored]} -> ObservedCluster.to_dict()."""
+    return observe_ops.observe_cluster(_need(payload, "clusterId"), list(_opt(payload, "connections", [])))
+
+
+@_activity("collect_diagnostics")
+def _collect_diagnostics(payload: Payload) -> dict[str, Any]:
+    """{clusterId} -> compact diagnostics report."""
+    return diagnostics_ops.collect_diagnostics(_need(payload, "clusterId"))
+
+
+@_activity("registry_get")
+def _registry_get(payload: Payload) -> dict[str, Any] | None:
+    """{linkerId} -> record or None."""
+    return registry_ops.get_record(_need(payload, "linkerId"))
+
+
+@_activity("registry_put")
+def _registry_put(payload: Payload) -> dict[str, Any]:
+    """{record, etag?} -> record with its new etag."""
+    return registry_ops.put_record(_need(payload, "record"), etag=_opt(payload, "etag"))
+
+
+@_activity("registry_update_status")
+def _registry_update_status(payload: Payload) -> dict[str, Any]:
+    """{linkerId, provisioningState, lastOperation?, lastError?, clearError?, reconciled?, etag?}."""
+    return registry_ops.update_status(
+        _need(payload, "linkerId"),
+        _need(payload, "provisioningState"),
+        last_operation=_opt(payload, "lastOperation"),
+        last_error=_opt(payload, "lastError"),
+        clear_error=bool(_opt(payload, "clearError", False)),
+        reconciled=bool(_opt(payload, "reconciled", False)),
+        etag=_opt(payload, "etag"),
+    )
+
+
+@_activity("registry_delete")
+def _registry_delete(payload: Payload) -> dict[str, Any]:
+    """{linkerId, etag?} -> {deleted}."""
+    return {"deleted": registry_ops.delete_record(_need(payload, "linkerId"), etag=_opt(payload, "etag"))}
+
+
+@_activity("registry_list_by_cluster")
+def _registry_list_by_cluster(payload: Payload) -> list[dict[str, Any]]:
+    """{clusterId} -> [record]."""
+    return registry_ops.list_by_cluster(_need(payload, "clusterId"))
+
+
+@_activity("registry_list_page")
+def _registry_list_page(payload: Payload) -> dict[str, Any]:
+    """{pageSize?, continuation?} -> {items, continuation}."""
+    return registry_ops.list_page(int(_opt(payload, "pageSize", 100)), _opt(payload, "continuation"))
+
+
+ACTIVITY_NAMES = (
+    "read_provider",
+    "register_provider",
+    "read_cluster",
+    "enable_cluster_features",
+    "read_extension",
+    "ensure_extension",
+    "delete_extension",
+    "resolve_identity",
+    "ensure_federated_credential",
+    "delete_federated_credential",
+    "ensure_role_assignment",
+    "apply_connection_resources",
+    "delete_connection_resources",
+    "observe_cluster",
+    "collect_diagnostics",
+    "registry_get",
+    "registry_put",
+    "registry_update_status",
+    "registry_delete",
+    "registry_list_by_cluster",
+    "registry_list_page",
+)
