@@ -119,7 +119,7 @@ class DurableEngine:
         assert self._wake is not None
         while True:
             self._wake.clear()
-            self._pump()
+            self.pump()
             due = self.store.next_visible_at(h.format_timestamp(self.clock.now()), ("Suspended", *TERMINAL))
             waiters: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
             if due is not None:
@@ -137,7 +137,7 @@ class DurableEngine:
     async def run_until_idle(self) -> None:
         """Process everything runnable now (work due in the future is left waiting)."""
         while True:
-            progressed = self._pump()
+            progressed = self.pump()
             if self._running:
                 await asyncio.wait(set(self._running.values()), return_when=asyncio.FIRST_COMPLETED)
                 continue
@@ -149,8 +149,10 @@ class DurableEngine:
         due = self.store.next_visible_at(h.format_timestamp(self.clock.now()), ("Suspended", *TERMINAL))
         return None if due is None else h.parse_timestamp(due)
 
-    def _pump(self) -> bool:
-        """Run every episode that has visible messages, repeatedly, then start queued activities."""
+    def pump(self) -> bool:
+        """One scheduling pass: run every episode with visible messages, then start queued activities.
+
+        Activities are started, not awaited; returns whether any episode ran."""
         progressed = False
         while True:
             now = h.format_timestamp(self.clock.now())
