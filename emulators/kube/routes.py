@@ -34,3 +34,4 @@ def register_routes(router: Router, handlers: KubeHandlers) -> None:
         if kind is POD:
             router.add("GET", item + "/log", guard(handlers.pod_log))
     router.add("GET", CLUSTER_PREFIX + "/version", guard(handlers.version))
+    router.add("GET", CLUSTER_PREFIX + "/version/", guard(handlers.version))
