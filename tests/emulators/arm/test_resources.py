@@ -1,0 +1,108 @@
+"""Microsoft.Resources through ResourceManagementClient: auth, providers, registration, groups, 404s, journal."""
+
+from __future__ import annotations
+
+import pytest
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.resource.resources import ResourceManagementClient
+
+from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
+
+KC = "Microsoft.KubernetesConfiguration"
+
+
+def test_request_without_bearer_token_is_refused_with_arm_401(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient, authentication_policy=SansIOHTTPPolicy())
+    with pytest.raises(ClientAuthenticationError) as err:
+        client.providers.get(KC)
+    assert err.value.status_code == 401
+    assert err.value.error is not None and err.value.error.code == "AuthenticationFailed"
+
+
+def test_bearer_token_and_api_version_are_recorded_in_the_journal(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    arm.admin.clear_journal()
+    arm.mgmt_client(ResourceManagementClient).providers.get(KC)
+    (entry,) = arm.admin.journal()["entries"]
+    assert entry["method"] == "GET" and entry["status"] == 200
+    assert entry["apiVersion"] == "2025-04-01"
+    assert entry["extra"]["token"].startswith("sha256:")
+    assert arm.credential.token not in str(entry)
+
+
+def test_provider_registration_takes_the_configured_time_on_the_clock(arm: ArmHarness) -> None:
+    arm.seed_demo()  # Microsoft.KubernetesConfiguration NotRegistered, registrationDelaySeconds 20
+    client = arm.mgmt_client(ResourceManagementClient)
+    assert client.providers.get(KC).registration_state == "NotRegistered"
+    assert client.providers.register(KC).registration_state == "Registering"
+    arm.advance(19)
+    assert client.providers.get(KC).registration_state == "Registering"
+    arm.advance(1)
+    provider = client.providers.get(KC)
+    assert provider.registration_state == "Registered"
+    assert provider.namespace == KC
+    assert provider.id == f"/subscriptions/{DEMO_SUBSCRIPTION}/providers/{KC}"
+
+
+def test_provider_list_reports_every_state_and_unregister_works(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    states = {p.namespace: p.registration_state for p in client.providers.list()}
+    assert states[KC] == "NotRegistered"
+    assert states["Microsoft.ContainerService"] == "Registered"
+    assert client.providers.unregister("Microsoft.Storage").registration_state == "NotRegistered"
+
+
+def test_provider_lookup_is_case_insensitive(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    provider = arm.mgmt_client(ResourceManagementClient).providers.get(KC.lower())
+    assert provider.namespace == KC
+
+
+def test_resource_groups_get_list_and_create(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    assert client.resource_groups.get("rg-demo").location == "eastus"
+    created = client.resource_groups.create_or_update("rg-new", {"location": "westeurope"})
+    assert created.properties.provisioning_state == "Succeeded"
+    assert {g.name for g in client.resource_groups.list()} == {"rg-demo", "rg-new"}
+
+
+def test_unknown_resource_group_is_arm_resource_group_not_found(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    with pytest.raises(ResourceNotFoundError) as err:
+        client.resource_groups.get("rg-missing")
+    assert err.value.error.code == "ResourceGroupNotFound"
+    assert err.value.error.message == "Resource group 'rg-missing' could not be found."
+
+
+def test_unknown_resource_is_arm_resource_not_found_with_the_real_message(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    rid = (f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.Storage/"
+           "storageAccounts/nosuchaccount")
+    with pytest.raises(ResourceNotFoundError) as err:
+        client.resources.get_by_id(rid, api_version="2023-05-01")
+    assert err.value.error.code == "ResourceNotFound"
+    assert err.value.error.message.startswith(
+        "The Resource 'Microsoft.Storage/storageAccounts/nosuchaccount' under resource group 'rg-demo' "
+        "was not found.")
+
+
+def test_api_version_is_not_required(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    rid = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/kv-demo-0001"
+    assert client.resources.get_by_id(rid, api_version="1999-01-01").name == "kv-demo-0001"
+
+
+def test_unknown_route_is_an_arm_error_not_a_crash(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    with pytest.raises(HttpResponseError) as err:
+        client.resources.get_by_id(f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/nonsense", api_version="1")
+    assert err.value.status_code == 400
+    assert err.value.error.code == "InvalidResourceType"
