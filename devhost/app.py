@@ -134,6 +134,7 @@ class DevHost:
         keys_path = _in_app_dir(app_dir, config.keys_path)
         assert keys_path is not None
         self._keys = keys = KeyStore(keys_path)
+        keys.system_key(DURABLE_SYSTEM_KEY)  # written now, so the keys file is complete once the host runs
         invoker = Invoker(client_binding=self._client_binding, on_invocation=self._on_trigger)
         self._http = HttpHost(index, keys=keys, invoker=invoker, route_prefix=self.host_settings.route_prefix,
                               add_durable_routes=self._engine.add_routes)
