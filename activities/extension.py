@@ -140,11 +140,16 @@ def ensure_extension(
 
 @classified
 def delete_extension(cluster_id: str, *, clients: Clients | None = None) -> dict[str, Any]:
-    """Start deleting sc-extension; an absent extension is success."""
+    """Start deleting sc-extension (read first: absent or already Deleting means no write)."""
     clients = clients or get_clients()
     ref = ClusterRef.parse(cluster_id)
+    current = _get(clients, ref)
+    if current is None:
+        return {"clusterId": ref.id, "deleted": False, "action": "none"}
+    if str(current.get("properties", {}).get("provisioningState") or "").lower() == "deleting":
+        return {"clusterId": ref.id, "deleted": True, "action": "none"}
     try:
         _ops(clients, ref).begin_delete(*_path(ref), polling=False).result()
     except ResourceNotFoundError:
-        return {"clusterId": ref.id, "deleted": False}
-    return {"clusterId": ref.id, "deleted": True}
+        return {"clusterId": ref.id, "deleted": False, "action": "none"}
+    return {"clusterId": ref.id, "deleted": True, "action": "delete"}

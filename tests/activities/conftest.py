@@ -1,0 +1,122 @@
+"""Fixtures for the activity tests: the ARM and kube emulators (seeded with the demo), Clients built for them.
+
+`world` resets both emulators, loads emulators/seeds/demo.yaml and gives a `World`: the Clients the activities
+use (a recording sleeper: waits are asserted, never slept), journals of both emulators, and helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from activities.clients import Clients
+from activities.settings import Settings
+from emulators.common import EmulatorAdmin
+from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
+from tests.fixtures.kube import kube, kube_emulator  # noqa: F401
+
+SUB = DEMO_SUBSCRIPTION
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-demo"
+CLUSTER_1 = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks-demo-1"
+CLUSTER_2 = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks-demo-2"
+IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-workload"
+STORAGE = f"{RG}/providers/Microsoft.Storage/storageAccounts/stdemo0001"
+BLOB = f"{STORAGE}/blobServices/default"
+SERVICEBUS = f"{RG}/providers/Microsoft.ServiceBus/namespaces/sb-demo-0001"
+KEYVAULT = f"{RG}/providers/Microsoft.KeyVault/vaults/kv-demo-0001"
+POSTGRES_DB = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-demo-0001/databases/appdb"
+OPENAI = f"{RG}/providers/Microsoft.CognitiveServices/accounts/oai-demo-0001"
+TENANT = "7e57c0de-0000-4000-8000-000000000001"
+SEALING_KEY = os.urandom(32)
+
+# Requests that only read, whatever their method (ARM list-keys actions are POSTs).
+_READ_POSTS = ("/listkeys", "/listconnectionstrings", "/listclusterusercredential")
+
+
+def is_write(entry: dict[str, Any]) -> bool:
+    """True for a request that changes state (PUT, PATCH, DELETE, and POSTs other than list actions)."""
+    method = entry["method"].upper()
+    if method in ("GET", "HEAD"):
+        return False
+    if method == "POST":
+        return not entry["path"].lower().endswith(_READ_POSTS)
+    return True
+
+
+@dataclass
+class World:
+    """The seeded emulators and the Clients the activities run with."""
+
+    arm: ArmHarness
+    kube_admin: EmulatorAdmin
+    clients: Clients
+    waits: list[float] = field(default_factory=list)
+
+    def arm_calls(self) -> list[dict[str, Any]]:
+        """Every ARM request since the last clear."""
+        return list(self.arm.admin.journal()["entries"])
+
+    def kube_calls(self) -> list[dict[str, Any]]:
+        """Every Kubernetes API request since the last clear."""
+        return list(self.kube_admin.journal()["entries"])
+
+    def all_calls(self) -> list[dict[str, Any]]:
+        """ARM and Kubernetes requests together."""
+        return self.arm_calls() + self.kube_calls()
+
+    def writes(self) -> list[str]:
+        """`METHOD path` of every state-changing request since the last clear."""
+        return [f"{e['method']} {e['path']}" for e in self.all_calls() if is_write(e)]
+
+    def clear_journals(self) -> None:
+        """Forget the requests recorded so far."""
+        self.arm.admin.clear_journal()
+        self.kube_admin.clear_journal()
+
+    def fault(self, path: str, **rule: Any) -> dict[str, Any]:
+        """Add an ARM fault rule."""
+        return self.arm.admin.add_fault(path, **rule)
+
+    def kube_key(self, cluster_id: str) -> str:
+        """The kube emulator's key of a cluster."""
+        from emulators.arm import kube_key
+
+        return str(kube_key(cluster_id))
+
+
+def make_settings(arm_harness: ArmHarness, **overrides: Any) -> Settings:
+    """Settings pointing at the emulators (no backoff between retries: waits are recorded, not slept)."""
+    values: dict[str, Any] = {
+        "arm_endpoint": arm_harness.url,
+        "arm_ca_bundle": arm_harness.ca_file,
+        "arm_static_token": "local-emulator-token",
+        "arm_polling_interval_seconds": 0.0,
+        "arm_retry_total": 3,
+        "arm_retry_backoff_factor": 0.5,
+        "tenant_id": TENANT,
+        "sealing_key": SEALING_KEY,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def world(arm: ArmHarness, kube_emulator: Any) -> Iterator[World]:  # noqa: F811
+    """Both emulators reset, the demo seed loaded (Microsoft.KubernetesConfiguration NotRegistered)."""
+    arm.seed_demo()
+    waits: list[float] = []
+    clients = Clients(make_settings(arm), sleeper=waits.append)
+    world = World(arm, EmulatorAdmin(kube_emulator.url, kube_emulator.ca_file), clients, waits)
+    world.clear_journals()
+    yield world
+
+
+@pytest.fixture(autouse=True)
+def _debug_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """Capture every log record at DEBUG, so secret-hygiene checks see all of them."""
+    caplog.set_level(logging.DEBUG)
