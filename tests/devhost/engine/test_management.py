@@ -57,9 +57,9 @@ def test_purge_removes_an_ended_instance_and_refuses_a_running_one(index, run):
             result = await client.purge_instance_history(done)
             assert result.instances_deleted == 1
             assert not await client.get_status(done)
-            async with aiohttp.ClientSession() as http:
-                async with http.delete(f"{hz.base_url}/durabletask/instances/{waiting}") as response:
-                    assert response.status == 412
+            url = f"{hz.base_url}/durabletask/instances/{waiting}"
+            async with aiohttp.ClientSession() as http, http.delete(url) as response:
+                assert response.status == 412
             assert (await client.get_status(waiting)).runtime_status.value == "Running"
 
     run(scenario())
@@ -126,7 +126,7 @@ def test_starting_a_running_instance_id_is_a_conflict(index, run):
             client = hz.client()
             await client.start_new("approval", instance_id="single")
             await hz.run_until_idle()
-            with pytest.raises(Exception, match="409|already exists"):
+            with pytest.raises(Exception, match=r"409|already exists"):
                 await client.start_new("approval", instance_id="single")
             async with aiohttp.ClientSession() as http:
                 url = f"{hz.base_url}/durabletask/orchestrators/approval/single"

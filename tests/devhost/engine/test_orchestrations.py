@@ -47,7 +47,9 @@ def test_retry_exhausted_fails_after_the_extra_timer(index, run):
             # DTFx creates a timer after the last failure too; only when it fires does the failure surface.
             assert hz.requested_timers(iid) == [START + timedelta(seconds=s) for s in (5, 10, 15)]
             assert status["lastUpdatedTime"] == "2024-03-01T12:00:15Z"
-            assert "Activity function 'flaky' failed: ValueError: attempt 3 failed" in status["output"]["failed"]
+            assert (
+                "Activity function 'flaky' failed: ValueError: attempt 3 failed" in status["output"]["failed"]
+            )
 
     run(scenario())
 
@@ -180,7 +182,9 @@ def test_activity_failure_fails_the_orchestration_with_the_reason(index, run):
             status = await hz.wait_for(iid)
             assert status["runtimeStatus"] == "Failed"
             assert "Orchestrator function 'failing' failed" in status["output"]
-            assert "Activity function 'switchable' failed: RuntimeError: switch is on for x" in status["output"]
+            assert (
+                "Activity function 'switchable' failed: RuntimeError: switch is on for x" in status["output"]
+            )
 
     run(scenario())
 
