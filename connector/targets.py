@@ -124,11 +124,12 @@ def _siblings(spec: TargetSpec) -> tuple[TargetSpec, ...]:
 def kind_for_resource(kind: str, resource_kind: str | None) -> str:
     """The kind to use once the target resource's ARM `kind` is known ("OpenAI" selects openai)."""
     spec = get_spec(kind)
+    if not resource_kind:
+        return spec.kind  # nothing learnt about the resource: keep the kind as it is
     siblings = _siblings(spec)
-    if resource_kind:
-        for s in siblings:
-            if s.resource_kind and s.resource_kind.lower() == resource_kind.lower():
-                return s.kind
+    for s in siblings:
+        if s.resource_kind and s.resource_kind.lower() == resource_kind.lower():
+            return s.kind
     return next((s.kind for s in siblings if s.resource_kind is None), spec.kind)
 
 
