@@ -1,0 +1,29 @@
+"""`python -m bench`: print the devhost engine's overhead table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import sys
+
+from bench.devhost_overhead import run, table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, run the benchmark, print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("-n", "--orchestrations", type=int, default=50)
+    parser.add_argument("-m", "--activities", type=int, default=10, help="activities per orchestration")
+    parser.add_argument("--store", choices=["sqlite", "memory", "both"], default="both")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    stores = ("sqlite", "memory") if args.store == "both" else (args.store,)
+    results = run(args.orchestrations, args.activities, stores)
+    print(f"devhost Durable engine overhead (Python {platform.python_version()}, {platform.machine()})")
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
