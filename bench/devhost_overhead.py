@@ -103,5 +103,6 @@ def table(results: list[Result]) -> str:
     for r in results:
         lines.append(
             f"| {r.store} | {r.orchestrations} x {r.activities} | {r.wall_s:.2f} s "
-            f"| {r.orchestrations_per_s:.1f} | {r.overhead_per_activity_ms:.2f} ms | {r.floor_s * 1e6:.0f} µs | {r.ratio:,.0f}x |")
+            f"| {r.orchestrations_per_s:.1f} | {r.overhead_per_activity_ms:.2f} ms "
+            f"| {r.floor_s * 1e6:.0f} µs | {r.ratio:,.0f}x |")
     return "\n".join(lines)
