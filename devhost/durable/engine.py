@@ -15,6 +15,7 @@ import copy
 import functools
 import inspect
 import json
+import logging
 import time
 import traceback
 import uuid
@@ -36,6 +37,7 @@ from devhost.durable.history import ActionType, EventType
 from devhost.durable.rewind import plan_rewind
 from devhost.durable.store import ActivityItem, InboxMessage, Instance, TaskHubStore
 
+_log = logging.getLogger("devhost.durable")
 TERMINAL = ("Completed", "Failed", "Terminated")
 _OOP_MARKER = "\n\n$OutOfProcData$:"
 _MAX_BATCH = 1000
@@ -119,7 +121,11 @@ class DurableEngine:
         assert self._wake is not None
         while True:
             self._wake.clear()
-            self.pump()
+            try:
+                self.pump()
+            except Exception:  # a broken pass must not stop the engine; the work stays queued
+                _log.exception("Durable engine scheduling pass failed")
+                await asyncio.sleep(1)
             due = self.store.next_visible_at(h.format_timestamp(self.clock.now()), ("Suspended", *TERMINAL))
             waiters: list[asyncio.Task[Any]] = [asyncio.create_task(self._wake.wait())]
             if due is not None:

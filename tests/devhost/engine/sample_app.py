@@ -169,3 +169,10 @@ def activity_then_event(context: df.DurableOrchestrationContext):
     greeting = yield context.call_activity("say_hello", "early")
     answer = yield context.wait_for_external_event("Approve")
     return {"greeting": greeting, "answer": answer}
+
+
+@app.orchestration_trigger(context_name="context")
+def short_timer(context: df.DurableOrchestrationContext):
+    yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
+    done = yield context.call_activity("async_double", 21)
+    return done
