@@ -72,8 +72,8 @@ def _parse_field(text: str, spec: _Field, expression: str) -> frozenset[int]:
                 raise ScheduleError(f"range {range_text} runs backwards in schedule '{expression}'")
         else:
             low = _value(range_text, spec, expression)
-            # `5/15` means from 5 to the end in steps of 15, as in NCrontab.
-            high = spec.high if step_text else low
+            # `5/15` means from 5 to the end in steps of 15; `5/1` is just 5 (NCrontab's reading).
+            high = spec.high if step > 1 else low
         values.update(range(low, high + 1, step))
     if spec is _WEEKDAY and 7 in values:
         values.discard(7)
