@@ -95,6 +95,8 @@ class ValueRule:
 
 
 _SEGMENT_VAR = re.compile(r"^\{(\w+)\}$")
+# A path segment: no whitespace, no query or fragment characters (ARM names never contain them).
+_SEGMENT_TEXT = re.compile(r"[^\s/?#]+")
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,8 @@ class IdPattern:
 
     def match(self, target_id: str) -> dict[str, str] | None:
         """Match an ARM id case-insensitively (as ARM does): the variables and `resource_id`, or None."""
-        given = target_id.strip().strip("/").split("/")
-        if len(given) != len(self.segments) or any(not s for s in given):
+        given = target_id.strip("/").split("/")
+        if len(given) != len(self.segments) or not all(_SEGMENT_TEXT.fullmatch(s) for s in given):
             return None
         parts: dict[str, str] = {}
         for want, got in zip(self.segments, given, strict=True):

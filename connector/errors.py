@@ -115,6 +115,16 @@ def redact(text: str) -> str:
     return masked if len(masked) <= _MAX_MESSAGE else masked[: _MAX_MESSAGE - 1] + "…"
 
 
+def _redact_tree(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {str(k): _redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact_tree(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class ConnectorError:
     """A classified failure: JSON-safe data carried through orchestrations and recorded in the registry."""
@@ -137,7 +147,8 @@ class ConnectorError:
 
     def with_diagnostics(self, diagnostics: Mapping[str, Any]) -> ConnectorError:
         """A copy carrying collected diagnostics (extension statuses, Helm release, sc-job logs)."""
-        merged = {**(self.diagnostics or {}), **diagnostics}
+        # Logs and statuses come from the cluster: mask anything credential-shaped before keeping them.
+        merged = {**(self.diagnostics or {}), **_redact_tree(diagnostics)}
         return ConnectorError(
             self.category,
             self.code,

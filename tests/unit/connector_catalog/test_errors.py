@@ -239,3 +239,12 @@ def test_arm_error_body_includes_the_mitigation() -> None:
     assert body["error"]["code"] == "OperationNotAllowed"
     assert body["error"]["target"] == CLUSTER
     assert "Mitigation: " in body["error"]["message"]
+
+
+def test_collected_diagnostics_are_masked_too() -> None:
+    error = classify_arm(500, None, "boom").with_diagnostics(
+        {"scJobLogs": ["connecting with AccountKey=c2VjcmV0;", {"env": "PASSWORD=hunter2"}], "exitCode": 1}
+    )
+    text = json.dumps(error.to_dict())
+    assert "c2VjcmV0" not in text and "hunter2" not in text
+    assert error.diagnostics is not None and error.diagnostics["exitCode"] == 1

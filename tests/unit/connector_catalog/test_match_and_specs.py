@@ -166,3 +166,17 @@ def test_known_roles_match_the_service_connector_role_table() -> None:
 def test_unknown_kind_names_the_known_ones() -> None:
     with pytest.raises(targets.CatalogError, match=r"Known kinds: .*storage-blob"):
         get_spec("blob")
+
+
+@pytest.mark.parametrize(
+    "target_id",
+    [
+        f" {P}/Microsoft.KeyVault/vaults/kv1",
+        f"{P}/Microsoft.KeyVault/vaults/kv 1",
+        f"{P}/Microsoft.KeyVault/vaults/kv1?api-version=2023-07-01",
+        f"{P}/Microsoft.KeyVault/vaults/kv1#x",
+        f"{P}/Microsoft.KeyVault/vaults/kv1\n",
+    ],
+)
+def test_whitespace_and_url_characters_never_match(target_id: str) -> None:
+    assert match_target_id(target_id) is None
