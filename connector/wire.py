@@ -182,7 +182,8 @@ def _string(
 def _guid(parent: Mapping[str, Any], key: str, path: str, problems: ProblemList) -> str | None:
     value = _string(parent, key, path, problems, required=True)
     if value is not None and not is_guid(value):
-        problems.add(INVALID_FIELD_VALUE, f"'{path}' must be a GUID, not {echo(value)}.", path)
+        # The value is not echoed: these are authInfo fields, where a pasted secret may end up by mistake.
+        problems.add(INVALID_FIELD_VALUE, f"'{path}' must be a GUID (8-4-4-4-12 hexadecimal digits).", path)
         return None
     return value
 
