@@ -79,7 +79,7 @@ Handler = Callable[[Request], Response]
 
 @dataclass(frozen=True)
 class Route:
-    """A method and a compiled path pattern; `name` is the template, used as the journal's counter key."""
+    """A method and a compiled path pattern; `name` (the journal key) is the template minus param regexes."""
 
     method: str
     name: str
@@ -106,7 +106,8 @@ class Router:
 
     def add(self, method: str, template: str, handler: Handler) -> None:
         """Register `handler` for `method` on a path template such as `/api/v1/namespaces/{namespace}`."""
-        self.routes.append(Route(method.upper(), template, compile_template(template), handler))
+        name = _PARAM.sub(lambda m: "{" + m.group(1) + "}", template)
+        self.routes.append(Route(method.upper(), name, compile_template(template), handler))
 
     def add_regex(self, method: str, pattern: str, handler: Handler, name: str | None = None) -> None:
         """Register `handler` for `method` on a full-match regex with named groups."""

@@ -46,3 +46,18 @@ def apply_secret(
         force=force,
         _content_type="application/apply-patch+yaml",
     )
+
+
+def raw_call(
+    api_client: client.ApiClient, method: str, path: str, body: Any = None, content_type: str | None = None
+) -> tuple[int, Any]:
+    """Send a request through the client's own serializer and auth; returns (status, decoded JSON body)."""
+    headers = {"Accept": "application/json"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    args = api_client.param_serialize(
+        method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+    )
+    response = api_client.call_api(*args)
+    response.read()
+    return response.status, json.loads(response.data) if response.data else None
