@@ -51,6 +51,8 @@ def log_trigger_invocation(record: TriggerInvocation) -> None:
     """One log line per trigger invocation, in the host's words."""
     level = logging.INFO if record.outcome == "Succeeded" else logging.ERROR
     suffix = f": {record.error}" if record.error else ""
+    if record.stack:
+        suffix += "\n" + record.stack.rstrip()
     log.log(level, "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)%s", record.function, record.outcome,
             record.invocation_id, record.duration_ms, suffix)
 

@@ -215,7 +215,7 @@ class HttpHost:
             try:
                 result = await self.invoker.invoke(route.info, http_request)
             except Exception:
-                log.exception("function '%s' failed", route.info.name)
+                # Reported with its traceback by the invoker; the caller learns nothing, as on the host.
                 return web.Response(status=500)
             return to_web_response(result)
         return web.Response(status=404)

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import logging
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class TriggerInvocation:
     duration_ms: float
     outcome: str  # "Succeeded" or "Failed"
     error: str | None = None
+    stack: str | None = None  # the traceback of a failure, for the log
 
 
 class Invoker:
@@ -63,14 +65,15 @@ class Invoker:
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:
-            self._report(info, invocation_id, started, "Failed", f"{type(exc).__name__}: {exc}")
+            self._report(info, invocation_id, started, "Failed", f"{type(exc).__name__}: {exc}",
+                         traceback.format_exc())
             raise
         self._report(info, invocation_id, started, "Succeeded", None)
         return result
 
     def _report(self, info: FunctionInfo, invocation_id: str, started: float, outcome: str,
-                error: str | None) -> None:
+                error: str | None, stack: str | None = None) -> None:
         record = TriggerInvocation(info.name, invocation_id, info.trigger_type,
-                                   (time.perf_counter() - started) * 1000, outcome, error)
+                                   (time.perf_counter() - started) * 1000, outcome, error, stack)
         if self._on_invocation is not None:
             self._on_invocation(record)

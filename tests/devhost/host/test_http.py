@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from devhost.app import DevHost
 from devhost.clock import VirtualClock
@@ -191,5 +193,33 @@ def test_durable_webhooks_need_the_system_key(make_host: HostFactory) -> None:
             assert (await fetch("GET", url, params={"code": host.keys.master_key}))[0] == 404
         finally:
             await host.stop()
+
+    run(body())
+
+
+def test_one_log_line_per_invocation_with_outcome_and_duration(
+        make_host: HostFactory, caplog: pytest.LogCaptureFixture) -> None:
+    async def body() -> None:
+        clock = VirtualClock(START)
+        host = await make_host(clock)
+        try:
+            with caplog.at_level(logging.INFO, logger="devhost"):
+                await fetch("GET", f"{host.base_url}/api/items/1")
+                await fetch("GET", f"{host.base_url}/api/broken")
+                key = host.keys.function_keys("http_start")["default"]
+                starter = f"{host.base_url}/api/orchestrators/greet"
+                _, _, raw = await fetch("POST", starter, params={"code": key}, json=["Ann"])
+                instance_id = json.loads(raw)["id"]
+                await eventually(lambda: any("say_hello" in r.getMessage() for r in caplog.records),
+                                 what="the activity's log line")
+        finally:
+            await host.stop()
+        lines = [r.getMessage() for r in caplog.records if r.name == "devhost"]
+        assert any(line.startswith("Executed 'Functions.item_by_id' (Succeeded, Id=") for line in lines)
+        failed = next(line for line in lines if line.startswith("Executed 'Functions.broken' (Failed"))
+        assert "RuntimeError: this function always fails" in failed and "Traceback" in failed
+        assert any(line.startswith("Executed 'Functions.say_hello' (activity Succeeded, "
+                                   f"InstanceId={instance_id}") for line in lines)
+        assert all("Duration=" in line for line in lines if line.startswith("Executed"))
 
     run(body())
