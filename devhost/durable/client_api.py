@@ -39,6 +39,8 @@ def add_durable_routes(
         ("POST", "/instances/{instance_id}/resume", api.resume),
         ("POST", "/instances/{instance_id}/rewind", api.rewind),
         ("POST", "/instances/{instance_id}/restart", api.restart),
+        ("POST", "/entities/{name}/{key}", api.signal_entity),
+        ("GET", "/entities/{name}/{key}", api.read_entity),
     ]
     for prefix in PREFIXES:
         guard = authorize if prefix.startswith("/runtime") else None
@@ -101,15 +103,9 @@ class _DurableApi:
         )
 
     async def start(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        input_text: str | None = None
-        if body.strip():
-            try:
-                value: Any = json.loads(body)
-            except json.JSONDecodeError:
-                return web.json_response({"Message": "The request body is not valid JSON."}, status=400)
-            # The SDK double-encodes: the body is a JSON string holding the input's JSON text.
-            input_text = value if isinstance(value, str) else json.dumps(value)
+        input_text, problem = await _body_input(request)
+        if problem is not None:
+            return problem
         instance_id = self.engine.start_new_json(
             request.match_info["name"], request.match_info.get("instance_id"), input_text
         )
@@ -183,3 +179,39 @@ class _DurableApi:
             request.match_info["instance_id"], _flag(request, "restartWithNewInstanceId", True)
         )
         return self._check_status(request, new_id)
+
+    async def signal_entity(self, request: web.Request) -> web.Response:
+        input_text, problem = await _body_input(request)
+        if problem is not None:
+            return problem
+        operation = request.query.get("op", "")
+        self.engine.signal_entity_json(
+            request.match_info["name"], request.match_info["key"], operation, input_text
+        )
+        return web.Response(status=202)
+
+    async def read_entity(self, request: web.Request) -> web.Response:
+        exists, state = await self.engine.read_entity_state(
+            request.match_info["name"], request.match_info["key"]
+        )
+        if not exists:
+            return web.Response(status=404)
+        return web.json_response(state)
+
+
+async def _body_input(request: web.Request) -> tuple[str | None, web.Response | None]:
+    """The input's JSON text from a request body (the SDK double-encodes it), or a 400 response."""
+    body = await request.text()
+    if not body.strip():
+        return None, None
+    try:
+        value: Any = json.loads(body)
+    except json.JSONDecodeError:
+        return None, web.json_response({"Message": "The request body is not valid JSON."}, status=400)
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:
+            return json.dumps(value), None  # a plain string posted by hand, not the SDK's encoding
+        return value, None
+    return json.dumps(value), None

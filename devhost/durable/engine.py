@@ -33,6 +33,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from devhost.clock import Clock, RealClock
 from devhost.discovery import FunctionIndex
 from devhost.durable import history as h
+from devhost.durable.entities import ENTITY_EXECUTION, EntityRunner, operation_message, scheduler_id
 from devhost.durable.history import ActionType, EventType
 from devhost.durable.rewind import plan_rewind
 from devhost.durable.store import ActivityItem, InboxMessage, Instance, TaskHubStore
@@ -97,6 +98,7 @@ class DurableEngine:
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._closed = False
+        self._entities = EntityRunner(self.store, index, self._record)
 
     # lifecycle
 
@@ -174,6 +176,8 @@ class DurableEngine:
     def _run_episode(self, instance_id: str) -> bool:
         now = self.clock.now()
         ts = h.format_timestamp(now)
+        if instance_id.startswith("@"):
+            return self._entities.run_batch(instance_id, ts)
         inst = self.store.get_instance(instance_id)
         messages = self.store.visible_messages(instance_id, ts)
         if inst is None or inst.status in TERMINAL:
@@ -387,9 +391,38 @@ class DurableEngine:
             fire_at = h.parse_timestamp(action["fireAt"])
             self._create_timer(inst, task_id, fire_at, appended, ts)
             inst.state["timers"][str(position)] = task_id
+        elif kind in (ActionType.CallEntity, ActionType.SignalEntity):
+            self._send_entity_operation(inst, task_id, action, appended, ts)
         else:
             return f"devhost does not support {label} actions yet ({name})."
         return None
+
+    def _send_entity_operation(
+        self, inst: Instance, task_id: int, action: dict[str, Any], appended: list[dict[str, Any]], ts: str
+    ) -> None:
+        signal = action["actionType"] == ActionType.SignalEntity
+        # A stable request id: the SDK re-keys the call to it when it replays EventSent.
+        request_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{inst.instance_id}/{inst.execution_id}/{task_id}"))
+        entity_id = action["instanceId"]
+        message = operation_message(
+            action["operation"],
+            action.get("input"),
+            signal=signal,
+            request_id=request_id,
+            parent=inst.instance_id,
+            parent_execution=inst.execution_id,
+        )
+        appended.append(
+            h.event(
+                EventType.EventSent,
+                ts,
+                event_id=task_id,
+                InstanceId=entity_id,
+                Name="op",
+                Input=json.dumps({"id": request_id, "op": action["operation"], "signal": signal}),
+            )
+        )
+        self.store.send(entity_id, ENTITY_EXECUTION, ts, message)
 
     def _schedule_activity(
         self,
@@ -951,6 +984,29 @@ class DurableEngine:
         with self.store.transaction():
             self.store.delete_instance(instance_id)
         return 1
+
+    async def signal_entity(self, name: str, key: str, operation: str, input: Any = None) -> None:
+        """Queue a one-way operation for an entity."""
+        self.signal_entity_json(name, key, operation, json.dumps(input))
+
+    def signal_entity_json(self, name: str, key: str, operation: str, input_text: str | None) -> None:
+        """signal_entity with the input already as JSON text (400 for an unknown entity)."""
+        if not any(n.lower() == name.lower() for n in self.index.entities):
+            raise EngineError(400, f"The function '{name}' doesn't exist, is disabled, or is not an entity.")
+        ts = h.format_timestamp(self.clock.now())
+        with self.store.transaction():
+            self.store.send(
+                scheduler_id(name, key),
+                ENTITY_EXECUTION,
+                ts,
+                operation_message(operation, input_text, signal=True),
+            )
+        self._notify()
+
+    async def read_entity_state(self, name: str, key: str) -> tuple[bool, Any]:
+        """(exists, state) of an entity."""
+        exists, state = self.store.entity_state(scheduler_id(name, key))
+        return exists, (None if state is None else json.loads(state))
 
     async def purge_by(
         self,

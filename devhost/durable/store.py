@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS activities (
     name TEXT NOT NULL,
     input TEXT
 );
+CREATE TABLE IF NOT EXISTS entities (
+    entity_id TEXT PRIMARY KEY,
+    state TEXT,
+    last_modified TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS episodes (
     instance_id TEXT NOT NULL,
     execution_id TEXT NOT NULL,
@@ -276,6 +281,20 @@ class TaskHubStore:
     def delete_activity(self, item_id: int) -> None:
         """Remove a finished activity run."""
         self._db.execute("DELETE FROM activities WHERE id = ?", (item_id,))
+
+    # entities (an entity's pending operations are inbox messages addressed to its "@name@key" id)
+
+    def entity_state(self, entity_id: str) -> tuple[bool, str | None]:
+        """(exists, state JSON text) of an entity."""
+        row = self._db.execute("SELECT state FROM entities WHERE entity_id = ?", (entity_id,)).fetchone()
+        return (False, None) if row is None else (True, row["state"])
+
+    def put_entity_state(self, entity_id: str, exists: bool, state: str | None, when: str) -> None:
+        """Save an entity's state after a batch, or delete it when it no longer exists."""
+        if exists:
+            self._db.execute("INSERT OR REPLACE INTO entities VALUES (?,?,?)", (entity_id, state, when))
+        else:
+            self._db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))
 
     # episodes (kept for rewind)
 

@@ -176,3 +176,29 @@ def short_timer(context: df.DurableOrchestrationContext):
     yield context.create_timer(context.current_utc_datetime + timedelta(seconds=context.get_input()))
     done = yield context.call_activity("async_double", 21)
     return done
+
+
+@app.entity_trigger(context_name="context")
+def counter(context: df.DurableEntityContext):
+    value = context.get_state(lambda: 0)
+    operation = context.operation_name
+    if operation == "add":
+        value += context.get_input()
+    elif operation == "fail":
+        raise ValueError(f"cannot {context.get_input()}")
+    elif operation == "get":
+        context.set_result(value)
+    context.set_state(value)
+
+
+@app.orchestration_trigger(context_name="context")
+def use_counter(context: df.DurableOrchestrationContext):
+    entity = df.EntityId("counter", context.get_input())
+    context.signal_entity(entity, "add", 5)
+    yield context.call_entity(entity, "add", 3)
+    total = yield context.call_entity(entity, "get")
+    try:
+        yield context.call_entity(entity, "fail", "divide")
+    except Exception as exc:
+        return {"total": total, "error": str(exc)}
+    return {"total": total}
