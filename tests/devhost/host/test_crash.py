@@ -89,7 +89,9 @@ def run_all(folder: Path, kill_moments: list[float]) -> dict[str, Any]:
     (folder / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
         "durableTask": {"hubName": "CrashHub", "maxConcurrentActivityFunctions": 8}}}))
     host = DevhostProcess(folder, "devhost-0.log")
-    assert "pipeline: orchestrationTrigger" in host.log_path.read_text()
+    listing = host.log_path.read_text()
+    assert f"start: [POST] {host.base_url}/api/start/{{instanceId}}" in listing
+    assert "pipeline: orchestrationTrigger" in listing and "step: activityTrigger" in listing
     code = KeyStore(folder / "keys.json").system_key(DURABLE_SYSTEM_KEY)
     for index in range(ORCHESTRATIONS):
         status, _ = request("POST", f"{host.base_url}/api/start/crash-{index}", body=index + 1)
