@@ -205,6 +205,8 @@ def _write_failed_job(state: ArmState, ext: Resource, failure: InstallFailure) -
                         "ready": False,
                         "restartCount": 0,
                         "image": container["image"],
+                        "imageID": f"{container['image']}@sha256:{'0' * 64}",
+                        "containerID": f"containerd://{suffix * 12}",
                         "state": {"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": now}},
                     }
                 ],
