@@ -12,7 +12,6 @@ bare id matches) and `openai`, told apart by the account's top-level ARM `kind` 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,9 +236,6 @@ def _transform(value: str, how: str) -> str:
     return value
 
 
-_BASE_NAMES = ("name", "secret", "user", "client_id", "client_secret", "tenant_id")
-
-
 def _base_values(values: ResolvedValues) -> dict[str, str | None]:
     base: dict[str, str | None] = {k: v for k, v in values.parts.items()}
     base.update(
@@ -292,11 +288,3 @@ def render_configuration(
     needed = set().union(*(i.value_names for i in chosen)) if chosen else set()
     resolved = {n: _resolve(n, spec, values, base) for n in sorted(needed)}
     return {i.key: i.template.format_map(resolved) for i in chosen}
-
-
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def is_guid(text: str) -> bool:
-    """True for a lower-case GUID in the 8-4-4-4-12 form (role definition names)."""
-    return bool(_GUID.match(text))
