@@ -1,4 +1,4 @@
-"""The connection's Kubernetes resources, applied to the kube emulator with keys fetched from the ARM emulator."""
+"""The connection's Kubernetes resources on the kube emulator, with keys fetched from the ARM emulator."""
 
 from __future__ import annotations
 
@@ -196,7 +196,7 @@ def test_workload_identity_applies_service_account_and_identity_settings(world: 
 
 
 def test_forced_cleanup_deletes_and_tolerates_absence(world: World) -> None:
-    connection, client_id = _workload_connection(world)
+    connection, _ = _workload_connection(world)
     stored: dict[str, Any] = connection.to_stored()
     apply_connection_resources(stored, clients=world.clients)
     first = delete_connection_resources(stored, delete_service_account=True, clients=world.clients)
