@@ -313,9 +313,11 @@ def _needs_federated_credentials(
         seen.add(key)
         account = naming.service_account_name(auth.client_id)
         subject = naming.service_account_subject(connection.namespace, account)
-        present = issuer is not None and any(
+        present = any(
             _same(fc.identity_client_id, auth.client_id)
-            and fc.issuer.rstrip("/") == issuer.rstrip("/")
+            # While the OIDC issuer is off its URL is unknown: any credential for the subject will do until
+            # it is back on (AKS keeps the URL); the next observation compares issuers again.
+            and (issuer is None or fc.issuer.rstrip("/") == issuer.rstrip("/"))
             and fc.subject == subject
             and naming.FEDERATED_CREDENTIAL_AUDIENCE in fc.audiences
             for fc in observed.federated_credentials
