@@ -35,16 +35,16 @@ def run(build: Callable[[argparse.Namespace], Emulator], name: str, argv: Sequen
     """Parse arguments, start the emulator, print one ready line, and serve until SIGTERM or SIGINT."""
     args = (parser or argument_parser(name)).parse_args(argv)
     emulator = build(args)
-    if args.state:
-        emulator.seed(load_seed_file(args.state))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     emulator.start(args.host, args.port)
-    if args.ca_file:
-        emulator.write_ca_file(args.ca_file)
-    print(f"{name} emulator ready on {emulator.url}", flush=True)
     try:
+        if args.state:
+            emulator.seed(load_seed_file(args.state))
+        if args.ca_file:
+            emulator.write_ca_file(args.ca_file)
+        print(f"{name} emulator ready on {emulator.url}", flush=True)
         stopping.wait()
     finally:
         emulator.stop()

@@ -65,14 +65,17 @@ class KubeEmulator(Emulator):
 
     def cluster_info(self, key: str) -> dict[str, str]:
         """`{"server", "token", "caData"}` for a registered cluster (registering it if new)."""
-        if not _CLUSTER_KEY.match(key):
-            raise AdminError(400, f"cluster key {key!r} must match [a-z0-9-]+")
-        cluster = self.store.register(key)
+        cluster = self._register(key)
         return {
             "server": f"{self.url}/clusters/{key}",
             "token": cluster.token,
             "caData": base64.b64encode(self.ca_pem).decode(),
         }
+
+    def _register(self, key: str, token: str | None = None) -> Cluster:
+        if not _CLUSTER_KEY.match(key):
+            raise AdminError(400, f"cluster key {key!r} must match [a-z0-9-]+")
+        return self.store.register(key, token)
 
     # ----- hooks -----
     def reset_state(self) -> None:
@@ -124,8 +127,7 @@ class KubeEmulator(Emulator):
         loaded: dict[str, Any] = {}
         for entry in data.get("clusters", []):
             key = str(entry.get("key", ""))
-            self.cluster_info(key)
-            cluster = self.store.register(key, entry.get("token"))
+            cluster = self._register(key, entry.get("token"))
             objects = sorted(entry.get("objects") or [], key=lambda o: o.get("kind") != NAMESPACE.kind)
             for obj in objects:
                 self._upsert(cluster, obj)

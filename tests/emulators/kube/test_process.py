@@ -1,0 +1,71 @@
+"""`python -m emulators.kube` as a process: ready line in under 2 s, seed file, CA file, stop by PID."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+from kubernetes import client, config
+
+from emulators.kube import KubeLink, kubeconfig
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+
+def test_process_starts_fast_and_serves_its_seed(tmp_path: pathlib.Path) -> None:
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        yaml.safe_dump(
+            {
+                "clusters": [
+                    {
+                        "key": "demo",
+                        "objects": [
+                            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    ca_file = tmp_path / "ca.pem"
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "emulators.kube",
+            "--port",
+            "0",
+            "--state",
+            str(seed),
+            "--ca-file",
+            str(ca_file),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        elapsed = time.monotonic() - started
+        assert line.startswith("kube emulator ready on https://127.0.0.1:"), line
+        assert elapsed < 2.0, f"took {elapsed:.2f}s to get ready"
+        url = line.rsplit(" ", 1)[1]
+        info = KubeLink(url, str(ca_file)).register_cluster("demo")
+        api_client = config.new_client_from_config_dict(kubeconfig("demo", info))
+        names = [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
+        assert names == ["team-a"]
+        api_client.close()
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+        proc.stdout.close() if proc.stdout else None
+        proc.stderr.close() if proc.stderr else None
