@@ -137,6 +137,7 @@ class DurableEngine:
             finally:
                 for waiter in waiters:
                     waiter.cancel()
+            await asyncio.sleep(0)  # let results that are ready land first, so they share one episode
 
     def _notify(self) -> None:
         if self._wake is not None:
@@ -146,9 +147,12 @@ class DurableEngine:
         """Process everything runnable now (work due in the future is left waiting)."""
         while True:
             progressed = self.pump()
-            if self._running:
+            # Let every running and queued activity finish before the next episodes, so a fan-out's results
+            # reach the orchestrator in a few batches instead of one replay per result.
+            while self._running:
                 await asyncio.wait(set(self._running.values()), return_when=asyncio.FIRST_COMPLETED)
-                continue
+                self._dispatch_activities()
+                progressed = True
             if not progressed:
                 return
 

@@ -49,7 +49,8 @@ class DurableHarness:
         port = self._runner.addresses[0][1]
         self.base_url = f"http://127.0.0.1:{port}"
         self.engine.base_url = self.base_url
-        await self.engine.start()
+        # No background scheduler: work progresses only in run_until_idle / advance / wait_for, so a test
+        # sees each state it asserts on (the devhost itself calls engine.start()).
         return self
 
     async def __aexit__(
