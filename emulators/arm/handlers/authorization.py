@@ -68,6 +68,12 @@ def _scope_contains(outer: str, inner: str) -> bool:
     return o in ("", "/") or i == o or i.startswith(o + "/")
 
 
+def _scope(req: Request) -> str:
+    """The scope from the path; SDKs that prefix `/{scope}` send `//subscriptions/...`, ARM reads it as one."""
+    scope = req.params.get("scope") or ""
+    return "/" + scope.strip("/") if scope.strip("/") else ""
+
+
 class AuthorizationHandlers:
     """Handlers bound to one ArmState."""
 
@@ -94,7 +100,7 @@ class AuthorizationHandlers:
 
     def put(self, req: Request) -> Response:
         """PUT a role assignment (201; an identical re-PUT under the same name answers 201 again)."""
-        scope, name = req.params["scope"], req.params["name"]
+        scope, name = _scope(req), req.params["name"]
         if not is_guid(name):
             raise errors.invalid_role_assignment_id(name)
         self._check_scope(scope)
@@ -163,7 +169,7 @@ class AuthorizationHandlers:
     def get(self, req: Request) -> Response:
         """GET a role assignment."""
         assignment = self.state.get(
-            f"{req.params['scope'].rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
+            f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
         )
         if assignment is None:
             raise errors.ArmError(404, "RoleAssignmentNotFound", "The role assignment was not found.")
@@ -172,13 +178,13 @@ class AuthorizationHandlers:
     def delete(self, req: Request) -> Response:
         """DELETE a role assignment: 200 with the removed body, 204 when absent."""
         removed = self.state.delete(
-            f"{req.params['scope'].rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
+            f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
         )
         return ok(public_view(removed)) if removed is not None else Response.empty(204)
 
     def list(self, req: Request) -> Response:
         """GET the role assignments for a scope: at, above and below it; `atScope()` keeps at and above."""
-        scope = req.params.get("scope") or "/"
+        scope = _scope(req) or "/"
         flt = req.arg("$filter") or ""
         principal = _PRINCIPAL_EQ.search(flt) or _ASSIGNED_TO.search(flt)
         at_scope = "atscope()" in flt.lower()
@@ -203,7 +209,7 @@ class AuthorizationHandlers:
                 "RoleDefinitionDoesNotExist",
                 f"The specified role definition with ID '{guid}' does not exist.",
             )
-        scope = req.params.get("scope") or ""
+        scope = _scope(req)
         return ok(
             {
                 "id": f"{scope.rstrip('/')}/providers/{DEFINITION_TYPE}/{guid}",
