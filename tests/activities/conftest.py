@@ -120,3 +120,22 @@ def world(arm: ArmHarness, kube_emulator: Any) -> Iterator[World]:  # noqa: F811
 def _debug_logs(caplog: pytest.LogCaptureFixture) -> None:
     """Capture every log record at DEBUG, so secret-hygiene checks see all of them."""
     caplog.set_level(logging.DEBUG)
+
+
+@pytest.fixture(scope="session")
+def azurite_connection() -> Iterator[str]:
+    """A connection string to an Azurite started for this session (stopped by PID at the end)."""
+    from emulators.azurite import Azurite
+
+    with Azurite() as running:
+        yield running.connection_string
+
+
+@pytest.fixture
+def registry_clients(azurite_connection: str) -> Clients:
+    """Clients whose registry table is fresh for this test."""
+    import uuid
+
+    table = "reg" + uuid.uuid4().hex[:12]
+    settings = Settings(storage_connection=azurite_connection, registry_table=table)
+    return Clients(settings, sleeper=lambda _: None)
