@@ -10,6 +10,7 @@ Errors are `Status` objects with the API server's reasons and messages.
 Library use: `KubeEmulator(clock=None, ca=None).start()` → `.url`, `.ca_file`, `.cluster_info(key)`,
 `.store`, `.stop()`. Process: `python -m emulators.kube --port P [--state seed.yaml] [--ca-file out.pem]`.
 
+`POST /_emulator/reset` empties every cluster but keeps registrations and tokens valid.
 Admin API (in addition to emulators.common's):
     POST /_emulator/clusters {"key"}    → {"server", "token", "caData" (base64 PEM)}; idempotent
     POST /_emulator/clusters/{key}/objects <object>    upsert as given (status kept); namespace must exist

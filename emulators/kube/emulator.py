@@ -79,7 +79,7 @@ class KubeEmulator(Emulator):
 
     # ----- hooks -----
     def reset_state(self) -> None:
-        """Forget every cluster."""
+        """Empty every cluster (registrations and tokens stay valid)."""
         self.store.reset()
 
     def not_found(self, request: Request) -> Response:

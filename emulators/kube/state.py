@@ -83,9 +83,12 @@ class KubeStore:
 
     # ----- clusters -----
     def reset(self) -> None:
-        """Forget every cluster (the resourceVersion counter keeps counting, as etcd's would)."""
+        """Empty every cluster. Registrations and tokens stay, so kubeconfigs handed out (by the ARM emulator,
+        say) keep working; the resourceVersion counter keeps counting, as etcd's would."""
         with self._lock:
-            self.clusters.clear()
+            for cluster in self.clusters.values():
+                cluster.objects.clear()
+                cluster.logs.clear()
 
     def register(self, key: str, token: str | None = None) -> Cluster:
         """The cluster `key`, created with a fresh token if new (idempotent)."""

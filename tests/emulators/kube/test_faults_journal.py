@@ -9,6 +9,7 @@ import pytest
 import urllib3
 from kubernetes import client
 
+from emulators.common import AdminCallError
 from tests.fixtures.kube import KubeHarness
 
 from .helpers import meta, status_of
@@ -121,12 +122,22 @@ def test_journal_counts_per_route_and_skips_admin_calls(core: client.CoreV1Api, 
     assert harness.link.journal() == {"entries": [], "counters": {}}
 
 
-def test_reset_clears_faults_and_state(core: client.CoreV1Api, harness: KubeHarness) -> None:
-    harness.link.add_fault(".*", status=500)
+def test_reset_empties_clusters_and_clears_faults_but_keeps_tokens(
+    core: client.CoreV1Api, harness: KubeHarness
+) -> None:
+    harness.link.add_fault("/secrets", status=500)
     harness.link.reset()
     assert harness.link.faults() == []
-    fresh = client.CoreV1Api(harness.client_for("c1"))
-    assert fresh.list_namespace().items == []
+    assert core.list_namespace().items == []  # the same client (and token) still works
+    assert core.list_secret_for_all_namespaces().items == []
+
+
+def test_malformed_fault_rules_are_refused(harness: KubeHarness) -> None:
+    with pytest.raises(AdminCallError) as info:
+        harness.link.call("POST", "/faults", {"path": "/x"})
+    assert info.value.status == 400 and "needs status, drop or latency" in info.value.body
+    with pytest.raises(AdminCallError):
+        harness.link.add_fault("/x", status=500, probability=2)
 
 
 def test_creation_timestamps_follow_the_virtual_clock(core: client.CoreV1Api, harness: KubeHarness) -> None:
