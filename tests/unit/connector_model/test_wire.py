@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -297,3 +298,15 @@ def test_linker_ids_compare_case_insensitively_in_the_provider_segment() -> None
     )
     assert name == "testconn"
     assert cluster.same_as(CLUSTER)
+
+
+@pytest.mark.parametrize(
+    "template", [WORKLOAD_IDENTITY_BODY, SECRET_BODY], ids=["workloadIdentity", "secret"]
+)
+def test_stored_form_round_trips_through_json(template: dict[str, Any]) -> None:
+    connection = parse_linker(LINKER_ID, body(template), "2024-04-01").with_provisioning_state("Accepted")
+
+    stored = json.loads(json.dumps(connection.to_stored()))
+
+    assert Connection.from_stored(stored) == connection
+    assert Connection.from_stored(stored).desired_hash() == connection.desired_hash()
