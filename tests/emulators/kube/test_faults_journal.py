@@ -147,3 +147,21 @@ def test_creation_timestamps_follow_the_virtual_clock(core: client.CoreV1Api, ha
     gap = after.metadata.creation_timestamp - before.metadata.creation_timestamp
     assert gap.total_seconds() == 3600
     assert after.metadata.creation_timestamp == datetime.fromtimestamp(int(now), tz=UTC)
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (403, "Forbidden"),
+        (409, "Conflict"),
+        (429, "TooManyRequests"),
+        (500, "InternalError"),
+        (504, "Timeout"),
+    ],
+)
+def test_injected_faults_answer_a_status_with_the_matching_reason(
+    core: client.CoreV1Api, harness: KubeHarness, code: int, reason: str
+) -> None:
+    harness.link.add_fault("/secrets/s$", status=code, times=1)
+    status = status_of(lambda: core.read_namespaced_secret("s", "apps"))
+    assert (status["code"], status["reason"]) == (code, reason)
