@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,8 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 # What the non-HTTP functions saw, for the tests to read back.
 timer_calls: list[dict[str, Any]] = []
 messages: list[dict[str, Any]] = []
+# Messages with the body "hold" wait for this event (set by a test) before finishing.
+release_held: asyncio.Event | None = None
 
 
 @app.route(route="orchestrators/{functionName}", methods=["POST"])
@@ -118,4 +121,7 @@ async def on_order(msg: func.ServiceBusMessage, client: df.DurableOrchestrationC
     })
     if body == "fail":
         raise ValueError("order rejected")
+    if body == "hold" and release_held is not None:
+        await release_held.wait()
+        return
     await client.start_new("greet", f"order-{msg.message_id}", [body])

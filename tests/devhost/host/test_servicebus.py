@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 
@@ -105,3 +106,26 @@ def test_sessions_are_refused_with_a_clear_error(environ: dict[str, str]) -> Non
     info.trigger.pop("isSessionsEnabled")
     with pytest.raises(SettingsError, match="connection 'SB_CONN' is not defined"):
         resolve_source(info, {})
+
+
+def test_max_concurrent_calls_from_host_json_bounds_the_messages_in_flight(
+        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    async def body() -> None:
+        sample_app.messages.clear()
+        sample_app.release_held = asyncio.Event()
+        host = await make_host(VirtualClock(START), service_bus=True)  # host.json: maxConcurrentCalls 2
+        try:
+            async with ServiceBusClient.from_connection_string(broker.connection_string) as client, \
+                    client.get_queue_sender(queue) as sender:
+                await sender.send_messages([ServiceBusMessage("hold", message_id=f"h-{i}") for i in range(3)])
+            await eventually(lambda: len(sample_app.messages) == 2, what="two messages in flight")
+            await asyncio.sleep(0.3)  # time for a third receiver, if any, to take the last message
+            assert len(sample_app.messages) == 2
+            sample_app.release_held.set()
+            await eventually(lambda: broker.message_count(queue) == 0, what="all three to be completed")
+            assert sorted(m["message_id"] for m in sample_app.messages) == ["h-0", "h-1", "h-2"]
+        finally:
+            sample_app.release_held = None
+            await host.stop()
+
+    run(body())
