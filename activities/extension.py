@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
@@ -88,10 +88,19 @@ def _upgrade_patch(settings: Settings, current: dict[str, Any]) -> dict[str, Any
 
 @classified
 def read_extension(cluster_id: str, *, clients: Clients | None = None) -> dict[str, Any]:
-    """One GET: whether sc-extension exists, its provisioningState, version and `statuses`."""
+    """One GET: whether sc-extension exists, its provisioningState, version and `statuses`.
+
+    While Microsoft.KubernetesConfiguration is not registered ARM answers every extension request with 409
+    MissingSubscriptionRegistration: that reads as "not present" with `providerRegistered` False.
+    """
     clients = clients or get_clients()
     ref = ClusterRef.parse(cluster_id)
-    return _summary(ref, _get(clients, ref))
+    try:
+        return {**_summary(ref, _get(clients, ref)), "providerRegistered": True}
+    except HttpResponseError as exc:
+        if exc.error is None or (exc.error.code or "").lower() != "missingsubscriptionregistration":
+            raise
+    return {**_summary(ref, None), "providerRegistered": False}
 
 
 @classified

@@ -203,3 +203,10 @@ def test_delete_extension_tolerates_absence(world: World) -> None:
     assert delete_extension(CLUSTER_1, clients=world.clients)["deleted"] is True
     world.arm.advance(300)
     assert read_extension(CLUSTER_1, clients=world.clients)["present"] is False
+
+
+def test_read_extension_before_registration_reads_as_absent(world: World) -> None:
+    state = read_extension(CLUSTER_1, clients=world.clients)
+    assert state["present"] is False and state["providerRegistered"] is False
+    _register(world)
+    assert read_extension(CLUSTER_1, clients=world.clients)["providerRegistered"] is True
