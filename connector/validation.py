@@ -37,7 +37,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 INVALID_REQUEST_BODY = "InvalidRequestBody"
 MISSING_REQUIRED_FIELD = "MissingRequiredField"
@@ -161,6 +161,11 @@ class ProblemList:
         """Raise a RequestValidationError carrying every recorded problem, if there is any."""
         if self._problems:
             raise RequestValidationError.from_problems(self._problems)
+
+    def fail(self, code: str, message: str, target: str | None) -> NoReturn:
+        """Record one last problem and raise them all: reading cannot go on."""
+        self.add(code, message, target)
+        raise RequestValidationError.from_problems(self._problems)
 
 
 # --- Names -----------------------------------------------------------------------------------------------

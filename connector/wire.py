@@ -649,13 +649,16 @@ def _read_properties(
     problems = ProblemList()
     cluster, name = _split_linker_id(linker_id, problems)
     if not isinstance(body, Mapping):
-        problems.add(INVALID_REQUEST_BODY, "The request body must be a JSON object.", None)
-        problems.raise_if_any()
-        raise AssertionError("unreachable")
-    props = _mapping(body, "properties", "properties", problems, required=True)
+        problems.fail(INVALID_REQUEST_BODY, "The request body must be a JSON object.", None)
+    props = body.get("properties")
     if props is None:
-        problems.raise_if_any()
-        raise AssertionError("unreachable")
+        problems.fail(MISSING_REQUIRED_FIELD, "'properties' is required.", "properties")
+    if not isinstance(props, Mapping):
+        problems.fail(
+            INVALID_REQUEST_BODY,
+            f"'properties' must be a JSON object, not {type(props).__name__}.",
+            "properties",
+        )
     if not allow_configuration_info and props.get("configurationInfo") is not None:
         problems.add(
             INVALID_REQUEST_BODY,
