@@ -6,7 +6,8 @@ Fields checked against specification/containerservice/resource-manager/Microsoft
 
 from __future__ import annotations
 
-import base64
+from typing import Any
+
 
 import pytest
 import yaml
@@ -136,9 +137,12 @@ def test_create_and_delete_a_cluster(arm: ArmHarness, aks: ContainerServiceClien
         aks.managed_clusters.get(RG, "aks-new")
 
 
-def _kubeconfig(credentials) -> dict:  # type: ignore[no-untyped-def]
+def _kubeconfig(credentials: Any) -> dict[str, Any]:
+    """The kubeconfig dict; the SDK already decoded the base64 `value` (format: byte) into YAML bytes."""
     (entry,) = credentials.kubeconfigs
-    return yaml.safe_load(base64.b64decode(entry.value) if isinstance(entry.value, str) else entry.value)
+    assert isinstance(entry.value, bytes)
+    loaded: dict[str, Any] = yaml.safe_load(entry.value)
+    return loaded
 
 
 def test_user_kubeconfig_works_unchanged_against_the_kube_emulator(arm: ArmHarness,
