@@ -12,7 +12,8 @@ from azure.durable_functions.models.utils import http_utils
 
 from devhost.clock import VirtualClock
 from devhost.discovery import FunctionIndex
-from devhost.durable.engine import TERMINAL, DurableEngine
+from devhost.durable.engine import DurableEngine
+from devhost.durable.history import TERMINAL
 
 
 class DurableHarness:

@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import Any
 
+# Runtime statuses after which an instance takes no more work.
+TERMINAL = ("Completed", "Failed", "Terminated")
+
 
 class EventType(IntEnum):
     """HistoryEventType numbers, as the SDK reads them."""
