@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from typing import Any
@@ -202,3 +204,29 @@ def use_counter(context: df.DurableOrchestrationContext):
     except Exception as exc:
         return {"total": total, "error": str(exc)}
     return {"total": total}
+
+
+CONCURRENCY = {"now": 0, "max": 0}
+_CONCURRENCY_LOCK = threading.Lock()
+
+
+@app.activity_trigger(input_name="value")
+def tracked(value: int) -> int:
+    with _CONCURRENCY_LOCK:
+        CONCURRENCY["now"] += 1
+        CONCURRENCY["max"] = max(CONCURRENCY["max"], CONCURRENCY["now"])
+    time.sleep(0.02)  # real work takes time; overlapping runs show the pool's limit
+    with _CONCURRENCY_LOCK:
+        CONCURRENCY["now"] -= 1
+    return value
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_tracked(context: df.DurableOrchestrationContext):
+    values = yield context.task_all([context.call_activity("tracked", i) for i in range(context.get_input())])
+    return sum(values)
+
+
+@app.orchestration_trigger(context_name="context")
+def calls_missing_activity(context: df.DurableOrchestrationContext):
+    yield context.call_activity("no_such_activity", 1)

@@ -6,6 +6,8 @@ import json
 import time
 from datetime import timedelta
 
+import pytest
+
 from devhost.durable.harness import DurableHarness
 from tests.devhost.engine import sample_app
 from tests.devhost.engine.conftest import START
@@ -219,5 +221,38 @@ def test_async_activities_and_timers_interleave(index, run):
             status = await hz.wait_for(iid)
             assert status["output"] == [0, 2, 4]
             assert hz.requested_timers(iid) == [START + timedelta(minutes=m) for m in (1, 2, 3)]
+
+    run(scenario())
+
+
+def test_activities_run_in_parallel_up_to_the_configured_limit(index, run):
+    async def scenario():
+        sample_app.CONCURRENCY.update(now=0, max=0)
+        async with DurableHarness(index, start=START, max_concurrent_activities=4) as hz:
+            iid = await hz.client().start_new("fan_out_tracked", client_input=16)
+            status = await hz.wait_for(iid)
+            assert status["output"] == sum(range(16))
+            assert sample_app.CONCURRENCY["max"] == 4
+
+    run(scenario())
+
+
+def test_calling_an_unknown_activity_fails_with_a_clear_reason(index, run):
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz:
+            iid = await hz.client().start_new("calls_missing_activity")
+            status = await hz.wait_for(iid)
+            assert status["runtimeStatus"] == "Failed"
+            assert "The function 'no_such_activity' doesn't exist" in status["output"]
+
+    run(scenario())
+
+
+def test_wait_for_reports_an_instance_that_waits_for_an_event(index, run):
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz:
+            iid = await hz.client().start_new("approval")
+            with pytest.raises(TimeoutError, match="Running"):
+                await hz.wait_for(iid)
 
     run(scenario())
