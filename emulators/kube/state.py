@@ -22,6 +22,8 @@ from .validation import ensure_valid, normalize_secret, require_object
 
 Key = tuple[str, str, str]  # (resource, namespace or "", name)
 _RETURN_OBJECT_ON_DELETE = (NAMESPACE, POD, JOB)
+# Every real cluster (AKS included) starts with these; the API server creates them.
+BUILT_IN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 _IDENTITY_METADATA = (
     "uid",
     "creationTimestamp",
@@ -89,6 +91,7 @@ class KubeStore:
             for cluster in self.clusters.values():
                 cluster.objects.clear()
                 cluster.logs.clear()
+                self._bootstrap(cluster)
 
     def register(self, key: str, token: str | None = None) -> Cluster:
         """The cluster `key`, created with a fresh token if new (idempotent)."""
@@ -96,9 +99,14 @@ class KubeStore:
             cluster = self.clusters.get(key)
             if cluster is None:
                 cluster = self.clusters[key] = Cluster(key, token or secrets.token_urlsafe(24))
+                self._bootstrap(cluster)
             elif token is not None:
                 cluster.token = token
             return cluster
+
+    def _bootstrap(self, cluster: Cluster) -> None:
+        for name in BUILT_IN_NAMESPACES:
+            self.create(cluster, NAMESPACE, "", {"metadata": {"name": name}}, "kube-apiserver")
 
     def _next_rv(self) -> str:
         self._rv += 1

@@ -9,6 +9,13 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+BUILT_IN_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"]
+
+
+def namespace_names(core: client.CoreV1Api) -> list[str]:
+    """Sorted names of every namespace in the cluster."""
+    return sorted(n.metadata.name for n in core.list_namespace().items)
+
 
 def status_of(call: Callable[[], Any]) -> dict[str, Any]:
     """Run a client call that must fail; return the `Status` body, checking HTTP code == Status code."""

@@ -6,7 +6,16 @@ import base64
 
 from kubernetes import client
 
-from .helpers import meta, status_of
+from tests.fixtures.kube import KubeHarness
+
+from .helpers import BUILT_IN_NAMESPACES, meta, namespace_names, status_of
+
+
+def test_a_new_cluster_has_the_built_in_namespaces(kube: KubeHarness) -> None:
+    core = client.CoreV1Api(kube.client_for("fresh"))
+    assert namespace_names(core) == BUILT_IN_NAMESPACES
+    core.create_namespaced_secret("default", client.V1Secret(metadata=meta("s")))
+    assert core.read_namespace("kube-system").status.phase == "Active"
 
 
 def test_namespace_lifecycle_and_cluster_scoped_list(core: client.CoreV1Api) -> None:
@@ -14,7 +23,7 @@ def test_namespace_lifecycle_and_cluster_scoped_list(core: client.CoreV1Api) -> 
     assert ns.status.phase == "Active"
     assert ns.metadata.labels["kubernetes.io/metadata.name"] == "apps"
     core.create_namespace(client.V1Namespace(metadata=meta("other")))
-    assert sorted(n.metadata.name for n in core.list_namespace().items) == ["apps", "other"]
+    assert namespace_names(core) == sorted([*BUILT_IN_NAMESPACES, "apps", "other"])
     core.delete_namespace("other")
     assert status_of(lambda: core.read_namespace("other"))["reason"] == "NotFound"
 
