@@ -338,7 +338,8 @@ class EpisodeRunner:
         appended: list[dict[str, Any]],
         ts: str,
     ) -> None:
-        child_id = requested_id or f"{parent.instance_id}:{task_id:04X}"
+        # DTFx names an unnamed child "<parent execution id>:<task id>".
+        child_id = requested_id or f"{parent.execution_id}:{task_id}"
         appended.append(
             h.event(
                 EventType.SubOrchestrationInstanceCreated,
