@@ -115,6 +115,13 @@ def to_failure(exc: BaseException, resource: str | None = None) -> ConnectorFail
         return ConnectorFailure(
             make_error(Category.TRANSIENT, "AzureError", f"{type(exc).__name__}: {exc}", resource=resource)
         )
+    if isinstance(
+        exc, ValueError
+    ):  # malformed activity input (an id, a stored connection): retrying cannot help
+        message = f"{type(exc).__name__}: {exc}"
+        return ConnectorFailure(
+            make_error(Category.INVALID, "InvalidActivityInput", message, resource=resource)
+        )
     # A bug or an unexpected answer: retried a bounded number of times by the orchestrator, then reported.
     return ConnectorFailure(
         make_error(Category.TRANSIENT, "UnexpectedError", f"{type(exc).__name__}: {exc}", resource=resource)

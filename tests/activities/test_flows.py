@@ -1,0 +1,167 @@
+"""Whole flows: calls per connection on the happy path, the Entra kubeconfig path, the Durable interface."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from azure.core.credentials import AccessToken
+from kubernetes import client as k8s
+
+from activities.clients import AKS_SERVER_SCOPE, Clients, kube_client_from_kubeconfig, use_clients
+from activities.extension import ensure_extension, read_extension
+from activities.kube_resources import apply_connection_resources
+from activities.provider import register_provider
+from connector.errors import Category, parse_failure_text
+from connector.model import ClusterRef, Connection, SecretAuth
+from connector.vocabulary import ClientType
+from tests.activities.conftest import BLOB, CLUSTER_1, SUB, World, make_settings
+
+CLUSTER = ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1")
+
+
+def secret_connection(name: str) -> Connection:
+    return Connection(
+        linker_name=name,
+        cluster=CLUSTER,
+        target_id=BLOB,
+        target_kind="storage-blob",
+        auth=SecretAuth(),
+        client_type=ClientType.PYTHON,
+        namespace="default",
+    )
+
+
+def ready_cluster_with_extension(world: World) -> None:
+    register_provider(SUB, clients=world.clients)
+    world.arm.advance(60)
+    ensure_extension(CLUSTER_1, clients=world.clients)
+    world.arm.advance(300)
+    world.clear_journals()
+
+
+def calls(world: World) -> list[str]:
+    return [f"{e['method']} {e['route']}" for e in world.all_calls()]
+
+
+def test_secret_auth_on_a_ready_cluster_with_the_extension_takes_five_calls(world: World) -> None:
+    """The README's figure: extension check, target properties, list keys, cluster credential, apply."""
+    ready_cluster_with_extension(world)
+    fresh = Clients(make_settings(world.arm), sleeper=world.waits.append)  # a new process: empty caches
+    assert read_extension(CLUSTER_1, clients=fresh)["provisioningState"] == "Succeeded"
+    apply_connection_resources(secret_connection("conn1").to_stored(), clients=fresh)
+    first = calls(world)
+    assert len(first) == 5, first
+    assert [c.split(" ")[0] for c in first] == ["GET", "GET", "POST", "POST", "PATCH"]
+
+    # A second connection on the same cluster reuses the cached Kubernetes client: four calls.
+    world.clear_journals()
+    read_extension(CLUSTER_1, clients=fresh)
+    apply_connection_resources(secret_connection("conn2").to_stored(), clients=fresh)
+    assert len(calls(world)) == 4
+
+
+# ---- Entra-enabled clusters: a bearer token for the AKS server app, not kubelogin ------------------------
+
+
+class ScopedCredential:
+    """Hands out one token for the AKS server application scope only, counting requests."""
+
+    def __init__(self, token: str, lifetime: int) -> None:
+        self.token, self.lifetime, self.requests = token, lifetime, 0
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        assert scopes == (AKS_SERVER_SCOPE,), scopes
+        self.requests += 1
+        return AccessToken(self.token, int(time.time()) + self.lifetime)
+
+
+def entra_kubeconfig(world: World) -> tuple[dict[str, Any], str]:
+    key = world.kube_key(CLUSTER_1)
+    config = world.arm.kube.kubeconfig(key)
+    token = config["users"][0]["user"].pop("token")
+    config["users"][0]["user"]["exec"] = {
+        "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "command": "kubelogin",
+        "args": ["get-token", "--server-id", "6dae42f8-4368-4678-94ff-3960e28e3630"],
+    }
+    return config, token
+
+
+def test_entra_kubeconfig_uses_a_token_for_the_aks_server_app(world: World) -> None:
+    config, token = entra_kubeconfig(world)
+    credential = ScopedCredential(token, lifetime=3600)
+    api = kube_client_from_kubeconfig(config, credential)
+    core = k8s.CoreV1Api(api)
+    core.list_namespace()
+    core.list_namespace()
+    assert credential.requests == 1  # cached while valid
+
+
+def test_entra_token_is_refreshed_before_it_expires(world: World) -> None:
+    config, token = entra_kubeconfig(world)
+    credential = ScopedCredential(token, lifetime=60)  # inside the refresh margin: renewed on every call
+    core = k8s.CoreV1Api(kube_client_from_kubeconfig(config, credential))
+    core.list_namespace()
+    core.list_namespace()
+    assert credential.requests == 2
+
+
+def test_a_wrong_entra_token_is_unauthorized(world: World) -> None:
+    config, _ = entra_kubeconfig(world)
+    core = k8s.CoreV1Api(kube_client_from_kubeconfig(config, ScopedCredential("wrong", 3600)))
+    with pytest.raises(k8s.ApiException) as caught:
+        core.list_namespace()
+    assert caught.value.status == 401
+
+
+# ---- the Durable interface ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def durable(world: World) -> Iterator[dict[str, Any]]:
+    """The activities as the Functions host sees them, using this test's Clients."""
+    from devhost.discovery import load_app
+
+    use_clients(world.clients)
+    try:
+        yield load_app("function_app").activities
+    finally:
+        use_clients(None)
+
+
+def test_every_activity_is_registered_with_its_payload_binding(durable: dict[str, Any]) -> None:
+    from activities.durable import ACTIVITY_NAMES
+
+    assert set(ACTIVITY_NAMES) <= set(durable)
+    assert all(durable[name].input_binding_name == "payload" for name in ACTIVITY_NAMES)
+
+
+def test_activity_output_is_json_and_a_failure_parses_back(world: World, durable: dict[str, Any]) -> None:
+    run = {name: info.user_function for name, info in durable.items()}
+    state = run["read_cluster"](payload={"clusterId": CLUSTER_1})
+    assert json.loads(json.dumps(state))["provisioningState"] == "Succeeded"
+
+    with pytest.raises(Exception) as caught:
+        run["ensure_extension"](payload={"clusterId": CLUSTER_1})
+    # What the Durable host hands the orchestrator (reference durable-protocol.md §4).
+    reason = f"Activity function 'ensure_extension' failed: {type(caught.value).__name__}: {caught.value}"
+    details = json.dumps({"Message": str(caught.value), "ClassName": "Exception"})
+    parsed = parse_failure_text(f"{reason} \n {details}")
+    assert parsed is not None
+    assert parsed.category is Category.PROVIDER_NOT_REGISTERED
+    assert parsed.code == "MissingSubscriptionRegistration"
+
+
+def test_bad_activity_input_is_invalid(durable: dict[str, Any]) -> None:
+    with pytest.raises(Exception) as caught:
+        durable["read_cluster"].user_function(payload={})
+    parsed = parse_failure_text(str(caught.value))
+    assert parsed is not None and parsed.code == "ActivityInputInvalid"
+    with pytest.raises(Exception) as bad_id:
+        durable["read_cluster"].user_function(payload={"clusterId": "/subscriptions/x/nothing"})
+    invalid = parse_failure_text(str(bad_id.value))
+    assert invalid is not None and invalid.category is Category.INVALID
