@@ -24,6 +24,7 @@ Key = tuple[str, str, str]  # (resource, namespace or "", name)
 _RETURN_OBJECT_ON_DELETE = (NAMESPACE, POD, JOB)
 # Every real cluster (AKS included) starts with these; the API server creates them.
 BUILT_IN_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+_UNDELETABLE_NAMESPACES = ("default", "kube-public", "kube-system")
 _IDENTITY_METADATA = (
     "uid",
     "creationTimestamp",
@@ -253,11 +254,9 @@ class KubeStore:
             )
         config = copy.deepcopy(require_object(body))
         if not config.get("kind") or not config.get("apiVersion"):
-            raise bad_request(
-                f"Object 'Kind' is missing in '{json.dumps(config)}'"
-                if not config.get("kind")
-                else "apiVersion must be set in an apply configuration"
-            )
+            # The real server quotes the whole body here; it may hold secret data, so this one does not.
+            missing = "Kind" if not config.get("kind") else "apiVersion"
+            raise bad_request(f"Object '{missing}' is missing in the apply configuration")
         self._check_identity(kind, config, namespace, name)
         config_meta = _meta(config)
         for meta_key in ("managedFields", "uid", "creationTimestamp", "generation"):
@@ -307,6 +306,10 @@ class KubeStore:
             if current is None:
                 raise errors.not_found(kind, name)
             self._check_preconditions(kind, current, preconditions or {})
+            if kind is NAMESPACE and name in _UNDELETABLE_NAMESPACES:
+                raise errors.forbidden(
+                    f'namespaces "{name}" is forbidden: this namespace may not be deleted', kind, name
+                )
             del cluster.objects[key]
             if kind is NAMESPACE:
                 for other in [k for k in cluster.objects if k[1] == name]:

@@ -154,3 +154,19 @@ def test_unknown_paths_are_not_found_after_authentication(kube: KubeHarness) -> 
     assert body["message"] == "the server could not find the requested resource"
     status, body = raw_call(kube.client_for("c1"), "POST", "/api/v1/namespaces/x/secrets/s")
     assert (status, body["reason"]) == (405, "MethodNotAllowed")
+
+
+def test_system_namespaces_cannot_be_deleted(core: client.CoreV1Api) -> None:
+    status = status_of(lambda: core.delete_namespace("kube-system"))
+    assert (status["code"], status["reason"]) == (403, "Forbidden")
+    assert status["message"] == 'namespaces "kube-system" is forbidden: this namespace may not be deleted'
+
+
+def test_apply_without_kind_is_a_bad_request_that_does_not_echo_the_body(core: client.CoreV1Api) -> None:
+    body = {"apiVersion": "v1", "metadata": {"name": "s"}, "data": {"password": "c2VjcmV0"}}
+    status = status_of(
+        lambda: core.patch_namespaced_secret(
+            "s", "apps", body, field_manager="sc", _content_type="application/apply-patch+yaml"
+        )
+    )
+    assert status["reason"] == "BadRequest" and "c2VjcmV0" not in status["message"]
