@@ -2,7 +2,8 @@
 
 As on the host: one invocation at a time per function (a slow run delays the next); a run that starts later
 than its occurrence by more than `late_tolerance` is past due, and so is the first run after a restart when
-the recorded next occurrence passed while the host was down (the schedule monitor, kept in `status_path`).
+the recorded next occurrence passed while the host was down (the schedule monitor, kept in `status_path`;
+on by default for schedules that recur at most once a minute, or as `useMonitor` says).
 Missed occurrences are not replayed one by one: one past-due run, then the next occurrence after now.
 """
 
@@ -105,9 +106,18 @@ class TimerScheduler:
                 await task
         self._tasks.clear()
 
+    def is_monitored(self, name: str) -> bool:
+        """Whether the schedule monitor applies: `useMonitor` if set, else if it recurs at most once a minute."""
+        info, schedule = self.schedules[name]
+        explicit = info.trigger.get("useMonitor")
+        if explicit is not None:
+            return bool(explicit) and str(explicit).lower() != "false"
+        first = schedule.next_after(self.clock.now())
+        return schedule.next_after(first) - first >= timedelta(minutes=1)
+
     async def _run(self, name: str) -> None:
         info, schedule = self.schedules[name]
-        recorded = self._status.get(name, {})
+        recorded = self._status.get(name, {}) if self.is_monitored(name) else {}
         last = datetime.fromisoformat(recorded["Last"]) if recorded.get("Last") else None
         missed = datetime.fromisoformat(recorded["Next"]) if recorded.get("Next") else None
         if missed is not None and missed <= self.clock.now():

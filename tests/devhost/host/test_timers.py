@@ -16,9 +16,10 @@ from tests.devhost.host.conftest import SAMPLE_APP, START, HostFactory, eventual
 SETTINGS = {"TICK_SCHEDULE": "*/15 * * * * *"}
 
 
-def scheduler(clock: VirtualClock, names: set[str], status_path: Path | None = None) -> TimerScheduler:
+def scheduler(clock: VirtualClock, names: set[str], status_path: Path | None = None,
+              settings: dict[str, str] = SETTINGS) -> TimerScheduler:
     timers = [f for f in load_app(SAMPLE_APP).by_trigger("timerTrigger") if f.name in names]
-    return TimerScheduler(timers, invoker=Invoker(), clock=clock, environ=SETTINGS, status_path=status_path)
+    return TimerScheduler(timers, invoker=Invoker(), clock=clock, environ=settings, status_path=status_path)
 
 
 def seconds(n: float) -> datetime:
@@ -82,24 +83,49 @@ def test_run_on_startup_fires_once_at_start_and_then_waits_for_its_schedule() ->
 
 def test_an_occurrence_missed_while_the_host_was_down_runs_past_due_at_restart(tmp_path: Path) -> None:
     status_path = tmp_path / "timers.json"
+    every_minute = {"TICK_SCHEDULE": "0 * * * * *"}  # monitored by default: recurs at most once a minute
 
     async def body() -> None:
         sample_app.timer_calls.clear()
         clock = VirtualClock(START)
-        first = scheduler(clock, {"tick"}, status_path)
+        first = scheduler(clock, {"tick"}, status_path, every_minute)
         await first.start()
-        await fire_and_wait(clock, seconds(12), 1)
+        await fire_and_wait(clock, seconds(57), 1)  # 00:01:00
         await first.stop()
-        assert json.loads(status_path.read_text())["tick"]["Next"] == seconds(27).isoformat()
+        assert json.loads(status_path.read_text())["tick"]["Next"] == seconds(117).isoformat()  # 00:02:00
 
-        clock.advance_to(seconds(300))  # down for almost five minutes
-        second = scheduler(clock, {"tick"}, status_path)
+        clock.advance_to(seconds(297))  # down until 00:05:00
+        second = scheduler(clock, {"tick"}, status_path, every_minute)
         await second.start()
         try:
             await eventually(lambda: len(sample_app.timer_calls) == 2, what="the past-due run")
             assert sample_app.timer_calls[1]["past_due"] is True
-            assert (second.firings[0].scheduled, second.firings[0].fired_at) == (seconds(27), seconds(300))
-            await eventually(lambda: clock.next_wakeup() == seconds(312), what="the next wait")  # 00:05:15
+            assert (second.firings[0].scheduled, second.firings[0].fired_at) == (seconds(117), seconds(297))
+            await eventually(lambda: clock.next_wakeup() == seconds(357), what="the next wait")  # 00:06:00
+        finally:
+            await second.stop()
+
+    run(body())
+
+
+def test_sub_minute_schedules_are_not_monitored_unless_use_monitor_says_so(tmp_path: Path) -> None:
+    status_path = tmp_path / "timers.json"
+
+    async def body() -> None:
+        sample_app.timer_calls.clear()
+        clock = VirtualClock(START)
+        first = scheduler(clock, {"tick"}, status_path)  # */15 seconds
+        await first.start()
+        await fire_and_wait(clock, seconds(12), 1)
+        await first.stop()
+        clock.advance_to(seconds(300))
+        second = scheduler(clock, {"tick"}, status_path)
+        await second.start()
+        try:
+            assert not second.is_monitored("tick")
+            # No past-due run at start: the first wait is simply the next occurrence, 00:05:15.
+            await eventually(lambda: clock.next_wakeup() == seconds(312), what="the next wait")
+            assert len(sample_app.timer_calls) == 1 and second.firings == []
         finally:
             await second.stop()
 
