@@ -107,7 +107,7 @@ class TimerScheduler:
         self._tasks.clear()
 
     def is_monitored(self, name: str) -> bool:
-        """Whether the schedule monitor applies: `useMonitor` if set, else if it recurs at most once a minute."""
+        """Whether the schedule monitor applies: `useMonitor`, else recurring at most once a minute."""
         info, schedule = self.schedules[name]
         explicit = info.trigger.get("useMonitor")
         if explicit is not None:
