@@ -61,7 +61,10 @@ def test_process_starts_fast_and_serves_its_seed(tmp_path: pathlib.Path) -> None
         assert line.startswith("kube emulator ready on https://127.0.0.1:"), line
         assert elapsed < 2.0, f"took {elapsed:.2f}s to get ready"
         url = line.rsplit(" ", 1)[1]
-        info = KubeLink(url, str(ca_file)).register_cluster("demo")
+        link = KubeLink(url, str(ca_file))
+        info = link.register_cluster("demo")
+        # A process runs on real time; advancing its clock shifts it forward from now.
+        assert link.advance_clock(3600) >= time.time() + 3599
         api_client = config.new_client_from_config_dict(kubeconfig("demo", info))
         names = namespace_names(client.CoreV1Api(api_client))
         assert names == sorted([*BUILT_IN_NAMESPACES, "team-a"])
