@@ -20,7 +20,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app", default="function_app", help="module that defines the FunctionApp")
     parser.add_argument("--app-dir", default=".", help="folder with host.json, local.settings.json")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=7071, help="HTTP port (0: any free port)")
+    parser.add_argument("--port", type=int, default=None,
+                        help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071; 0: any)")
     parser.add_argument("--store", default=".devhost/taskhub.sqlite",
                         help="SQLite task hub (relative to --app-dir); ':memory:' keeps nothing")
     parser.add_argument("--keys", default=".devhost/keys.json", help="keys file (relative to --app-dir)")

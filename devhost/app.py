@@ -18,10 +18,12 @@ from devhost.http_host import DURABLE_SYSTEM_KEY, HttpHost
 from devhost.invoker import Invoker, TriggerInvocation
 from devhost.keys import KeyStore
 from devhost.servicebus import ServiceBusListener
-from devhost.settings import HostSettings, load_host_settings, load_local_settings
+from devhost.settings import HostSettings, load_host_settings, load_local_settings, local_http_port
 from devhost.timers import TimerScheduler
 
 log = logging.getLogger("devhost")
+
+DEFAULT_PORT = 7071
 
 
 @dataclass
@@ -31,7 +33,7 @@ class DevHostConfig:
     app_module: str = "function_app"
     app_dir: str = "."
     host: str = "127.0.0.1"
-    port: int = 7071  # 0: any free port (tests)
+    port: int | None = None  # None: local.settings.json Host.LocalHttpPort, else 7071; 0: any free port
     store_path: str | None = ".devhost/taskhub.sqlite"  # relative to app_dir; None: in-memory
     keys_path: str = ".devhost/keys.json"  # relative to app_dir
     timer_status_path: str | None = ".devhost/timers.json"  # the schedule monitor; None: not persisted
@@ -153,7 +155,8 @@ class DevHost:
         await self._engine.start()
         self._runner = web.AppRunner(self._http.build_app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.host, config.port)
+        port = config.port if config.port is not None else (local_http_port(app_dir) or DEFAULT_PORT)
+        site = web.TCPSite(self._runner, config.host, port)
         await site.start()
         port = self._runner.addresses[0][1]
         self.base_url = f"http://{config.host}:{port}"

@@ -50,6 +50,18 @@ def load_local_settings(
     return skipped
 
 
+def local_http_port(app_dir: str | Path, filename: str = "local.settings.json") -> int | None:
+    """`Host.LocalHttpPort` from local.settings.json (the port `func start` uses when none is given)."""
+    path = Path(app_dir) / filename
+    if not path.exists():
+        return None
+    try:
+        port = (json.loads(path.read_text(encoding="utf-8-sig")).get("Host") or {}).get("LocalHttpPort")
+    except json.JSONDecodeError:
+        return None
+    return int(port) if port is not None else None
+
+
 def resolve(expression: str, environ: Mapping[str, str] | None = None) -> str:
     """Replace each `%NAME%` in a binding expression with the app setting NAME (unknown: an error)."""
     environ = os.environ if environ is None else environ

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -221,5 +222,24 @@ def test_one_log_line_per_invocation_with_outcome_and_duration(
         assert any(line.startswith("Executed 'Functions.say_hello' (activity Succeeded, "
                                    f"InstanceId={instance_id}") for line in lines)
         assert all("Duration=" in line for line in lines if line.startswith("Executed"))
+
+    run(body())
+
+
+def test_the_port_defaults_to_local_settings_local_http_port(make_host: HostFactory, app_dir: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    settings = json.loads((app_dir / "local.settings.json").read_text())
+    settings["Host"] = {"LocalHttpPort": free_port}
+    (app_dir / "local.settings.json").write_text(json.dumps(settings))
+
+    async def body() -> None:
+        host = await make_host(port=None)
+        try:
+            assert host.base_url == f"http://127.0.0.1:{free_port}"
+            assert (await fetch("GET", f"{host.base_url}/api/items/1"))[0] == 200
+        finally:
+            await host.stop()
 
     run(body())

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from devhost.settings import SettingsError, load_host_settings, load_local_settings, resolve
+from devhost.settings import SettingsError, load_host_settings, load_local_settings, local_http_port, resolve
 
 
 def write(folder: Path, name: str, document: dict[str, Any]) -> None:
@@ -55,3 +55,9 @@ def test_host_json_defaults_and_an_empty_route_prefix(tmp_path: Path) -> None:
     assert load_host_settings(tmp_path, {}).route_prefix == "api"
     write(tmp_path, "host.json", {"version": "2.0", "extensions": {"http": {"routePrefix": ""}}})
     assert load_host_settings(tmp_path, {}).route_prefix == ""
+
+
+def test_local_http_port_comes_from_the_host_section(tmp_path: Path) -> None:
+    assert local_http_port(tmp_path) is None
+    write(tmp_path, "local.settings.json", {"Values": {}, "Host": {"LocalHttpPort": 7072}})
+    assert local_http_port(tmp_path) == 7072
