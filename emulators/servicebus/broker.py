@@ -10,7 +10,7 @@ from proton import Event
 from proton.reactor import ApplicationEvent, Container, EventInjector
 
 from emulators.servicebus.handlers import BrokerHandler
-from emulators.servicebus.state import BrokerState, Clock, ManualClock, QueueConfig, QueueCounts
+from emulators.servicebus.state import BrokerState, Clock, ManualClock, QueueConfig, QueueCounts, ShiftedClock
 
 # The emulator accepts any key; this is the one the official emulator documents.
 SAS_KEY_NAME = "RootManageSharedAccessKey"
@@ -47,7 +47,7 @@ class ServiceBusEmulator:
     """An AMQP 1.0 broker that `azure-servicebus` reaches with `UseDevelopmentEmulator=true`.
 
     `with ServiceBusEmulator(["orders"]) as sb:`, then give `sb.connection_string` to `ServiceBusClient`.
-    Pass `clock=ManualClock()` to drive lock expiry with `advance_clock` instead of waiting.
+    Pass `clock=ShiftedClock()` (or `ManualClock()`) to drive lock expiry with `advance_clock`, not waiting.
     """
 
     def __init__(
@@ -140,10 +140,11 @@ class ServiceBusEmulator:
         self.state.purge()
 
     def advance_clock(self, seconds: float) -> None:
-        """Move a ManualClock forward and let the broker act on locks that expired meanwhile."""
-        if not isinstance(self.state.clock, ManualClock):
-            raise TypeError("advance_clock needs the emulator to be built with clock=ManualClock()")
-        self.state.clock.advance(seconds)
+        """Move the broker's clock forward and let it act on locks that expired meanwhile."""
+        clock = self.state.clock
+        if not isinstance(clock, ManualClock | ShiftedClock):
+            raise TypeError("advance_clock needs clock=ManualClock() or clock=ShiftedClock()")
+        clock.advance(seconds)
         if self.running:
             # Wait for the sweep, so that what a test does next sees the expired locks already released.
             done = threading.Event()

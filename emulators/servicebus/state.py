@@ -34,7 +34,7 @@ Clock = Callable[[], float]
 
 
 class ManualClock:
-    """A clock that moves only when told to, for lock-expiry tests."""
+    """A clock that moves only when told to: every time it reads is chosen by the test."""
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
@@ -48,6 +48,23 @@ class ManualClock:
         """Move the clock forward by `seconds`."""
         with self._lock:
             self._now += seconds
+
+
+class ShiftedClock:
+    """Wall-clock time plus an offset a test can push forward: time runs, and can also jump."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return time.time() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Jump `seconds` ahead of wall-clock time."""
+        with self._lock:
+            self._offset += seconds
 
 
 @dataclass(frozen=True)

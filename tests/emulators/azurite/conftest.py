@@ -1,0 +1,1 @@
+from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
