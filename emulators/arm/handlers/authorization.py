@@ -69,7 +69,7 @@ def _scope_contains(outer: str, inner: str) -> bool:
 
 
 def _scope(req: Request) -> str:
-    """The scope from the path; SDKs that prefix `/{scope}` send `//subscriptions/...`, ARM reads it as one."""
+    """The scope from the path; SDKs that prefix `/{scope}` send `//subscriptions/...`: read it as one."""
     scope = req.params.get("scope") or ""
     return "/" + scope.strip("/") if scope.strip("/") else ""
 

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
 """Role assignments at any scope through AuthorizationManagementClient (api-version 2022-04-01).
 
 Fields per specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/
@@ -16,13 +18,21 @@ from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
 
 SUB_SCOPE = f"/subscriptions/{DEMO_SUBSCRIPTION}"
 STORAGE = f"{SUB_SCOPE}/resourceGroups/rg-demo/providers/Microsoft.Storage/storageAccounts/stdemo0001"
-BLOB_CONTRIBUTOR = f"{SUB_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+BLOB_CONTRIBUTOR = (
+    f"{SUB_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+)
 READER = f"{SUB_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7"
 PRINCIPAL = "4a2d5c3e-1111-4222-8333-944455556666"
 
 
 def params(role: str = BLOB_CONTRIBUTOR, principal: str = PRINCIPAL) -> dict:  # type: ignore[type-arg]
-    return {"properties": {"roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal"}}
+    return {
+        "properties": {
+            "roleDefinitionId": role,
+            "principalId": principal,
+            "principalType": "ServicePrincipal",
+        }
+    }
 
 
 @pytest.fixture
@@ -35,8 +45,11 @@ def test_create_get_list_delete_at_a_resource_scope(auth: AuthorizationManagemen
     name = str(uuid.uuid4())
     created = auth.role_assignments.create(STORAGE, name, params())
     assert created.id == f"{STORAGE}/providers/Microsoft.Authorization/roleAssignments/{name}"
-    assert (created.scope, created.principal_id, created.role_definition_id) == (STORAGE, PRINCIPAL,
-                                                                                 BLOB_CONTRIBUTOR)
+    assert (created.scope, created.principal_id, created.role_definition_id) == (
+        STORAGE,
+        PRINCIPAL,
+        BLOB_CONTRIBUTOR,
+    )
     assert created.principal_type == "ServicePrincipal"
     assert auth.role_assignments.get(STORAGE, name).principal_id == PRINCIPAL
     assert [a.name for a in auth.role_assignments.list_for_scope(STORAGE)] == [name]
@@ -70,14 +83,17 @@ def test_name_must_be_a_guid(auth: AuthorizationManagementClient) -> None:
 
 
 def test_same_principal_role_and_scope_under_another_name_is_role_assignment_exists(
-        auth: AuthorizationManagementClient) -> None:
+    auth: AuthorizationManagementClient,
+) -> None:
     first = str(uuid.uuid4())
     auth.role_assignments.create(STORAGE, first, params())
     with pytest.raises(ResourceExistsError) as err:
         auth.role_assignments.create(STORAGE, str(uuid.uuid4()), params())
     assert err.value.error.code == "RoleAssignmentExists"
     assert err.value.error.message == (
-        f"The role assignment already exists. The ID of the existing role assignment is {first.replace('-', '')}.")
+        "The role assignment already exists. The ID of the existing role assignment is "
+        f"{first.replace('-', '')}."
+    )
 
 
 def test_unknown_role_definition_is_400(auth: AuthorizationManagementClient) -> None:
@@ -93,11 +109,15 @@ def test_built_in_role_definition_is_readable(auth: AuthorizationManagementClien
     assert role.role_name == "Storage Blob Data Contributor"
 
 
-def test_injected_authorization_failed_has_arm_message_shape(arm: ArmHarness,
-                                                            auth: AuthorizationManagementClient) -> None:
+def test_injected_authorization_failed_has_arm_message_shape(
+    arm: ArmHarness, auth: AuthorizationManagementClient
+) -> None:
     action = "Microsoft.Authorization/roleAssignments/write"
-    arm.admin.call("POST", "/arm/deny", {"action": action, "scope": STORAGE, "method": "PUT", "times": 1,
-                                         "clientId": "c1", "objectId": "o1"})
+    arm.admin.call(
+        "POST",
+        "/arm/deny",
+        {"action": action, "scope": STORAGE, "method": "PUT", "times": 1, "clientId": "c1", "objectId": "o1"},
+    )
     with pytest.raises(HttpResponseError) as err:
         auth.role_assignments.create(STORAGE, str(uuid.uuid4()), params())
     assert err.value.status_code == 403
@@ -105,5 +125,6 @@ def test_injected_authorization_failed_has_arm_message_shape(arm: ArmHarness,
     assert err.value.error.message == (
         f"The client 'c1' with object id 'o1' does not have authorization to perform action '{action}' over "
         f"scope '{STORAGE}' or the scope is invalid. If access was recently granted, please refresh your "
-        "credentials.")
+        "credentials."
+    )
     assert auth.role_assignments.create(STORAGE, str(uuid.uuid4()), params()).principal_id == PRINCIPAL

@@ -1,4 +1,6 @@
-"""managedClusters through ContainerServiceClient: fields, LROs on the virtual clock, 409 while busy, kubeconfig.
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
+"""managedClusters through ContainerServiceClient: fields, LROs on the virtual clock, 409, kubeconfig.
 
 Fields checked against specification/containerservice/resource-manager/Microsoft.ContainerService/aks/stable/
 2025-08-01/managedClusters.json.
@@ -8,14 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-
 import pytest
 import yaml
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.containerservice.models import (
+    ManagedCluster,
+    ManagedClusterOIDCIssuerProfile,
+    ManagedClusterProperties,
+)
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
-from kubernetes.client.rest import ApiException
+from kubernetes.client import ApiException
 
 from emulators.arm import cluster_id, kube_key
 from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
@@ -51,12 +57,15 @@ def test_unknown_cluster_is_resource_not_found(aks: ContainerServiceClient) -> N
     with pytest.raises(ResourceNotFoundError) as err:
         aks.managed_clusters.get(RG, "nope")
     assert err.value.error.code == "ResourceNotFound"
-    assert "'Microsoft.ContainerService/managedClusters/nope' under resource group 'rg-demo'" in \
-        err.value.error.message
+    assert (
+        "'Microsoft.ContainerService/managedClusters/nope' under resource group 'rg-demo'"
+        in err.value.error.message
+    )
 
 
 def test_put_enabling_features_is_an_lro_that_updates_for_the_configured_time(
-        arm: ArmHarness, aks: ContainerServiceClient) -> None:
+    arm: ArmHarness, aks: ContainerServiceClient
+) -> None:
     cluster = aks.managed_clusters.get(RG, "aks-demo-2")
     cluster.oidc_issuer_profile.enabled = True
     cluster.security_profile = {"workloadIdentity": {"enabled": True}}
@@ -79,7 +88,8 @@ def test_put_enabling_features_is_an_lro_that_updates_for_the_configured_time(
 
 
 def test_lro_response_carries_azure_async_operation_and_no_retry_after(
-        arm: ArmHarness, aks: ContainerServiceClient) -> None:
+    arm: ArmHarness, aks: ContainerServiceClient
+) -> None:
     cluster = aks.managed_clusters.get(RG, "aks-demo-1")
     headers: dict[str, str] = {}
 
@@ -87,12 +97,19 @@ def test_lro_response_carries_azure_async_operation_and_no_retry_after(
         headers.update(pipeline_response.http_response.headers)
         return deserialized
 
-    aks.managed_clusters.begin_create_or_update(RG, "aks-demo-1", cluster, polling=False, cls=capture).result()
-    assert "/providers/Microsoft.ContainerService/locations/eastus/operations/" in headers["Azure-AsyncOperation"]
+    aks.managed_clusters.begin_create_or_update(
+        RG, "aks-demo-1", cluster, polling=False, cls=capture
+    ).result()
+    assert (
+        "/providers/Microsoft.ContainerService/locations/eastus/operations/"
+        in headers["Azure-AsyncOperation"]
+    )
     assert "Retry-After" not in headers
 
 
-def test_write_while_updating_gets_aks_operation_not_allowed(arm: ArmHarness, aks: ContainerServiceClient) -> None:
+def test_write_while_updating_gets_aks_operation_not_allowed(
+    arm: ArmHarness, aks: ContainerServiceClient
+) -> None:
     cluster = aks.managed_clusters.get(RG, "aks-demo-1")
     aks.managed_clusters.begin_create_or_update(RG, "aks-demo-1", cluster, polling=False)
     with pytest.raises(ResourceExistsError) as err:
@@ -101,7 +118,8 @@ def test_write_while_updating_gets_aks_operation_not_allowed(arm: ArmHarness, ak
     assert err.value.error.code == "OperationNotAllowed"
     assert err.value.error.message.startswith(
         "Operation is not allowed because there's an in progress update managed cluster operation on the "
-        "managed cluster started at")
+        "managed cluster started at"
+    )
     with pytest.raises(ResourceExistsError):
         aks.managed_clusters.begin_update_tags(RG, "aks-demo-1", {"tags": {"a": "b"}}, polling=False)
     arm.advance(30)
@@ -109,8 +127,9 @@ def test_write_while_updating_gets_aks_operation_not_allowed(arm: ArmHarness, ak
 
 
 def test_update_tags_is_an_lro(arm: ArmHarness, aks: ContainerServiceClient) -> None:
-    poller = aks.managed_clusters.begin_update_tags(RG, "aks-demo-1", {"tags": {"team": "platform"}},
-                                                   polling_interval=0.01)
+    poller = aks.managed_clusters.begin_update_tags(
+        RG, "aks-demo-1", {"tags": {"team": "platform"}}, polling_interval=0.01
+    )
     arm.advance(30)
     assert poller.result(timeout=10).tags == {"team": "platform"}
 
@@ -126,12 +145,22 @@ def test_make_busy_admin_puts_the_cluster_in_updating(arm: ArmHarness, aks: Cont
 
 def test_create_and_delete_a_cluster(arm: ArmHarness, aks: ContainerServiceClient) -> None:
     poller = aks.managed_clusters.begin_create_or_update(
-        RG, "aks-new", {"location": "westus2", "properties": {"dnsPrefix": "new", "oidcIssuerProfile": {"enabled": True}}},
-        polling_interval=0.01)
+        RG,
+        "aks-new",
+        ManagedCluster(
+            location="westus2",
+            properties=ManagedClusterProperties(
+                dns_prefix="new", oidc_issuer_profile=ManagedClusterOIDCIssuerProfile(enabled=True)
+            ),
+        ),
+        polling_interval=0.01,
+    )
     assert aks.managed_clusters.get(RG, "aks-new").provisioning_state == "Creating"
     arm.advance(30)
     created = poller.result(timeout=10)
-    assert created.location == "westus2" and created.oidc_issuer_profile.issuer_url.startswith("https://westus2.")
+    assert created.location == "westus2" and created.oidc_issuer_profile.issuer_url.startswith(
+        "https://westus2."
+    )
     aks.managed_clusters.begin_delete(RG, "aks-new", polling_interval=0.01).result(timeout=10)
     with pytest.raises(ResourceNotFoundError):
         aks.managed_clusters.get(RG, "aks-new")
@@ -145,13 +174,16 @@ def _kubeconfig(credentials: Any) -> dict[str, Any]:
     return loaded
 
 
-def test_user_kubeconfig_works_unchanged_against_the_kube_emulator(arm: ArmHarness,
-                                                                 aks: ContainerServiceClient) -> None:
+def test_user_kubeconfig_works_unchanged_against_the_kube_emulator(
+    arm: ArmHarness, aks: ContainerServiceClient
+) -> None:
     credentials = aks.managed_clusters.list_cluster_user_credentials(RG, "aks-demo-1")
     assert credentials.kubeconfigs[0].name == "clusterUser"
     api = k8s_config.new_client_from_config_dict(_kubeconfig(credentials))
     try:
-        k8s.CoreV1Api(api).create_namespace({"metadata": {"name": "from-kubeconfig"}})
+        k8s.CoreV1Api(api).create_namespace(
+            k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="from-kubeconfig"))
+        )
         names = {n.metadata.name for n in k8s.CoreV1Api(api).list_namespace().items}
         assert "from-kubeconfig" in names
     finally:

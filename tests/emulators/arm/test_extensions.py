@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
 """Cluster extensions through KubernetesConfigurationExtensionsMgmtClient, with the kube side effects checked
 through the kubernetes client. Fields per specification/kubernetesconfiguration/resource-manager/
 Microsoft.KubernetesConfiguration/extensions/stable/2025-03-01/extensions.json.
@@ -22,15 +24,17 @@ from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
 RG, CLUSTER_NAME, EXT = "rg-demo", "aks-demo-1", "sc-extension"
 CLUSTER = cluster_id(DEMO_SUBSCRIPTION, RG, CLUSTER_NAME)
 KC = "Microsoft.KubernetesConfiguration"
-BODY = {"properties": {
-    "extensionType": "microsoft.servicelinker.connection",
-    "autoUpgradeMinorVersion": False,
-    "releaseTrain": "stable",
-    "version": "1.2.3",
-    "scope": {"cluster": {"releaseNamespace": "sc-system"}},
-    "configurationSettings": {"connection.name": "pg"},
-    "configurationProtectedSettings": {"connection.secret": "s3cr3t-value"},
-}}
+BODY = {
+    "properties": {
+        "extensionType": "microsoft.servicelinker.connection",
+        "autoUpgradeMinorVersion": False,
+        "releaseTrain": "stable",
+        "version": "1.2.3",
+        "scope": {"cluster": {"releaseNamespace": "sc-system"}},
+        "configurationSettings": {"connection.name": "pg"},
+        "configurationProtectedSettings": {"connection.secret": "s3cr3t-value"},
+    }
+}
 
 
 def _args(name: str = EXT) -> tuple[str, str, str, str, str]:
@@ -56,14 +60,16 @@ def _install(arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtC
 
 
 def test_missing_subscription_registration_until_registered(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient) -> None:
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient
+) -> None:
     with pytest.raises(ResourceExistsError) as err:
         extensions.extensions.begin_create(*_args(), BODY, polling=False)
     assert err.value.status_code == 409
     assert err.value.error.code == "MissingSubscriptionRegistration"
     assert err.value.error.message == (
         "The subscription is not registered to use namespace 'Microsoft.KubernetesConfiguration'. "
-        "See https://aka.ms/rps-not-found for how to register subscriptions.")
+        "See https://aka.ms/rps-not-found for how to register subscriptions."
+    )
     resources = arm.mgmt_client(ResourceManagementClient)
     resources.providers.register(KC)
     with pytest.raises(ResourceExistsError):  # still Registering
@@ -74,7 +80,8 @@ def test_missing_subscription_registration_until_registered(
 
 
 def test_sdk_auto_registration_policy_registers_and_retries(
-        arm: ArmHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    arm: ArmHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     arm.seed_demo()
     waits: list[float] = []
 
@@ -103,12 +110,15 @@ def test_sdk_auto_registration_policy_registers_and_retries(
         ("GET", "provider", 200, "2016-02-01"),
         ("GET", "extension", 404, "2025-03-01"),
     ]
-    assert client.extensions.begin_create(*_args(), BODY, polling=False).result().properties.provisioning_state \
+    assert (
+        client.extensions.begin_create(*_args(), BODY, polling=False).result().properties.provisioning_state
         == "Creating"
+    )
 
 
 def test_install_is_an_lro_and_writes_the_helm_release(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None) -> None:
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
+) -> None:
     poller = extensions.extensions.begin_create(*_args(), BODY, polling_interval=0.01)
     assert extensions.extensions.get(*_args()).properties.provisioning_state == "Creating"
     arm.advance(45)
@@ -131,7 +141,8 @@ def test_install_is_an_lro_and_writes_the_helm_release(
 
 
 def test_operation_status_is_served_for_the_sdk(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None) -> None:
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
+) -> None:
     headers: dict[str, str] = {}
 
     def capture(response: Any, deserialized: Any, _: Any) -> Any:
@@ -145,19 +156,25 @@ def test_operation_status_is_served_for_the_sdk(
     assert extensions.operation_status.get(*_args(), operation_id).status == "Succeeded"
 
 
-def test_list_update_and_delete(arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient,
-                                registered: None) -> None:
+def test_list_update_and_delete(
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
+) -> None:
     _install(arm, extensions)
     assert [e.name for e in extensions.extensions.list(*_args()[:4])] == [EXT]
-    poller = extensions.extensions.begin_update(*_args(), {"properties": {"version": "1.3.0"}},
-                                                polling_interval=0.01)
+    poller = extensions.extensions.begin_update(
+        *_args(), {"properties": {"version": "1.3.0"}}, polling_interval=0.01
+    )
     arm.advance(45)
     assert poller.result(timeout=10).properties.version == "1.3.0"
     core = k8s.CoreV1Api(arm.kube.client_for(kube_key(CLUSTER)))
-    labels = {s.metadata.name: s.metadata.labels["status"]
-              for s in core.list_namespaced_secret("sc-system", label_selector="owner=helm").items}
-    assert labels == {"sh.helm.release.v1.sc-extension.v1": "superseded",
-                      "sh.helm.release.v1.sc-extension.v2": "deployed"}
+    labels = {
+        s.metadata.name: s.metadata.labels["status"]
+        for s in core.list_namespaced_secret("sc-system", label_selector="owner=helm").items
+    }
+    assert labels == {
+        "sh.helm.release.v1.sc-extension.v1": "superseded",
+        "sh.helm.release.v1.sc-extension.v2": "deployed",
+    }
     deleting = extensions.extensions.begin_delete(*_args(), polling_interval=0.01)
     assert extensions.extensions.get(*_args()).properties.provisioning_state == "Deleting"
     arm.advance(15)
@@ -168,7 +185,8 @@ def test_list_update_and_delete(arm: ArmHarness, extensions: KubernetesConfigura
 
 
 def test_write_while_cluster_updating_gets_409(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None) -> None:
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
+) -> None:
     arm.admin.call("POST", "/arm/busy", {"resourceId": CLUSTER, "seconds": 60})
     with pytest.raises(ResourceExistsError) as err:
         extensions.extensions.begin_create(*_args(), BODY, polling=False)
@@ -179,16 +197,22 @@ def test_write_while_cluster_updating_gets_409(
 
 
 def test_write_while_extension_installing_gets_409(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None) -> None:
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
+) -> None:
     extensions.extensions.begin_create(*_args(), BODY, polling=False)
     with pytest.raises(ResourceExistsError):
         extensions.extensions.begin_create(*_args(), BODY, polling=False)
 
 
 def test_injected_install_failure_leaves_statuses_helm_and_sc_job_logs(
-        arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None,
-        kube_client_for: Callable[[str], Any]) -> None:
-    arm.admin.call("POST", "/arm/install-failures", {"clusterId": CLUSTER, "logs": "step 1\nboom: no egress\n"})
+    arm: ArmHarness,
+    extensions: KubernetesConfigurationExtensionsMgmtClient,
+    registered: None,
+    kube_client_for: Callable[[str], Any],
+) -> None:
+    arm.admin.call(
+        "POST", "/arm/install-failures", {"clusterId": CLUSTER, "logs": "step 1\nboom: no egress\n"}
+    )
     poller = extensions.extensions.begin_create(*_args(), BODY, polling_interval=0.01)
     arm.advance(45)
     with pytest.raises(HttpResponseError) as err:
@@ -196,7 +220,7 @@ def test_injected_install_failure_leaves_statuses_helm_and_sc_job_logs(
     assert err.value.error.code == "ExtensionOperationFailed"
     ext = extensions.extensions.get(*_args())
     assert ext.properties.provisioning_state == "Failed"
-    (status,) = ext.properties.statuses
+    (status,) = ext.properties.statuses or []
     assert status.level == "Error" and status.code and status.display_status
     assert status.message.startswith("Helm installation failed")
     api = arm.kube.client_for(kube_key(CLUSTER))
@@ -206,9 +230,10 @@ def test_injected_install_failure_leaves_statuses_helm_and_sc_job_logs(
     job = batch.read_namespaced_job("sc-job", "sc-system")
     assert job.status.failed == 1
     assert [c.type for c in job.status.conditions] == ["Failed"]
-    (pod,) = core.list_namespaced_pod("sc-system", label_selector="job-name=sc-job").items
-    assert pod.metadata.name.startswith("sc-job-")
-    assert core.read_namespaced_pod_log(pod.metadata.name, "sc-system") == "step 1\nboom: no egress\n"
+    pods = core.list_namespaced_pod("sc-system", label_selector="job-name=sc-job").items or []
+    (pod_name,) = [p.metadata.name for p in pods if p.metadata and p.metadata.name]
+    assert pod_name.startswith("sc-job-")
+    assert core.read_namespaced_pod_log(pod_name, "sc-system") == "step 1\nboom: no egress\n"
     # Clearing the failure and reinstalling succeeds and removes the failed job.
     arm.admin.call("DELETE", "/arm/install-failures")
     assert _install(arm, extensions).properties.provisioning_state == "Succeeded"

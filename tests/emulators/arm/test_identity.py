@@ -1,6 +1,9 @@
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
 """User-assigned identities and federated identity credentials through ManagedServiceIdentityClient.
 
-Fields per specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2024-11-30/ManagedIdentity.json.
+Fields per specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2024-11-30/
+ManagedIdentity.json.
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ AUDIENCE = "api://AzureADTokenExchange"
 
 
 def fic(subject: str, issuer: str = ISSUER, audiences: list[str] | None = None) -> dict:  # type: ignore[type-arg]
-    return {"properties": {"issuer": issuer, "subject": subject,
-                           "audiences": [AUDIENCE] if audiences is None else audiences}}
+    return {
+        "properties": {
+            "issuer": issuer,
+            "subject": subject,
+            "audiences": [AUDIENCE] if audiences is None else audiences,
+        }
+    }
 
 
 @pytest.fixture
@@ -59,17 +67,24 @@ def test_federated_credential_put_get_list_delete(msi: ManagedServiceIdentityCli
         ops.get(RG, IDENTITY, "fic-apps")
 
 
-@pytest.mark.parametrize(("name", "body", "target"), [
-    ("fic-ok", fic("s", issuer="http://insecure.example/"), "properties.issuer"),
-    ("fic-ok", fic("s", issuer="not a url"), "properties.issuer"),
-    ("fic-ok", fic("s", audiences=[AUDIENCE, "other"]), "properties.audiences"),
-    ("fic-ok", fic("s", audiences=[]), "properties.audiences"),
-    ("fic-ok", fic(""), "properties.subject"),
-    ("-bad-start", fic("s"), "name"),
-    ("ab", fic("s"), "name"),
-])
-def test_federated_credential_validation(msi: ManagedServiceIdentityClient, name: str, body: dict,  # type: ignore[type-arg]
-                                         target: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "body", "target"),
+    [
+        ("fic-ok", fic("s", issuer="http://insecure.example/"), "properties.issuer"),
+        ("fic-ok", fic("s", issuer="not a url"), "properties.issuer"),
+        ("fic-ok", fic("s", audiences=[AUDIENCE, "other"]), "properties.audiences"),
+        ("fic-ok", fic("s", audiences=[]), "properties.audiences"),
+        ("fic-ok", fic(""), "properties.subject"),
+        ("-bad-start", fic("s"), "name"),
+        ("ab", fic("s"), "name"),
+    ],
+)
+def test_federated_credential_validation(
+    msi: ManagedServiceIdentityClient,
+    name: str,
+    body: dict,  # type: ignore[type-arg]
+    target: str,
+) -> None:
     with pytest.raises(HttpResponseError) as err:
         msi.federated_identity_credentials.create_or_update(RG, IDENTITY, name, body)
     assert err.value.status_code == 400
@@ -80,7 +95,9 @@ def test_same_issuer_and_subject_under_another_name_conflicts(msi: ManagedServic
     msi.federated_identity_credentials.create_or_update(RG, IDENTITY, "fic-one", fic("sub"))
     with pytest.raises(ResourceExistsError) as err:
         msi.federated_identity_credentials.create_or_update(RG, IDENTITY, "fic-two", fic("sub"))
-    assert err.value.error.message == "Issuer and subject combination already exists for this Managed Identity."
+    assert (
+        err.value.error.message == "Issuer and subject combination already exists for this Managed Identity."
+    )
 
 
 def test_at_most_twenty_credentials_per_identity(msi: ManagedServiceIdentityClient) -> None:
@@ -91,11 +108,15 @@ def test_at_most_twenty_credentials_per_identity(msi: ManagedServiceIdentityClie
         ops.create_or_update(RG, IDENTITY, "fic-20", fic("system:serviceaccount:ns:sa-20"))
     assert err.value.status_code == 400
     assert "maximum of 20" in err.value.error.message
-    ops.create_or_update(RG, IDENTITY, "fic-00", fic("system:serviceaccount:ns:sa-0-renamed"))  # update is fine
+    ops.create_or_update(
+        RG, IDENTITY, "fic-00", fic("system:serviceaccount:ns:sa-0-renamed")
+    )  # update is fine
     assert len(list(ops.list(RG, IDENTITY))) == 20
 
 
-def test_concurrent_writes_on_one_identity_get_409(arm: ArmHarness, msi: ManagedServiceIdentityClient) -> None:
+def test_concurrent_writes_on_one_identity_get_409(
+    arm: ArmHarness, msi: ManagedServiceIdentityClient
+) -> None:
     arm.admin.call("POST", "/arm/settings", {"ficWriteLatencySeconds": 0.3})
     start = threading.Barrier(2)
     outcomes: dict[str, object] = {}
@@ -103,7 +124,9 @@ def test_concurrent_writes_on_one_identity_get_409(arm: ArmHarness, msi: Managed
     def write(name: str) -> None:
         start.wait()
         try:
-            outcomes[name] = msi.federated_identity_credentials.create_or_update(RG, IDENTITY, name, fic(name))
+            outcomes[name] = msi.federated_identity_credentials.create_or_update(
+                RG, IDENTITY, name, fic(name)
+            )
         except HttpResponseError as exc:
             outcomes[name] = exc
 
@@ -116,7 +139,9 @@ def test_concurrent_writes_on_one_identity_get_409(arm: ArmHarness, msi: Managed
     assert len(errors) == 1
     assert errors[0].status_code == 409
     assert errors[0].error.code == "ConcurrentFederatedIdentityCredentialsWritesForSingleManagedIdentity"
-    assert "Concurrent Federated Identity Credentials writes under the same managed identity are not supported" \
+    assert (
+        "Concurrent Federated Identity Credentials writes under the same managed identity are not supported"
         in errors[0].error.message
+    )
     # Once the first write is done, the identity takes writes again.
     msi.federated_identity_credentials.create_or_update(RG, IDENTITY, "fic-c", fic("fic-c"))

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
 """The ARM emulator as a process: starts in under 2 s with the demo seed, linked to a kube emulator."""
 
 from __future__ import annotations
@@ -21,13 +23,31 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_process_starts_under_two_seconds_and_serves_the_demo_seed(
-        kube_emulator: KubeEmulator, tmp_path: Path) -> None:
+    kube_emulator: KubeEmulator, tmp_path: Path
+) -> None:
     ca_file = tmp_path / "arm-ca.pem"
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "emulators.arm", "--port", "0", "--state", str(DEMO_SEED), "--ca-file",
-         str(ca_file), "--kube-admin-url", kube_emulator.url, "--kube-ca-file", kube_emulator.ca_file],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "emulators.arm",
+            "--port",
+            "0",
+            "--state",
+            str(DEMO_SEED),
+            "--ca-file",
+            str(ca_file),
+            "--kube-admin-url",
+            kube_emulator.url,
+            "--kube-ca-file",
+            kube_emulator.ca_file,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
@@ -35,12 +55,20 @@ def test_process_starts_under_two_seconds_and_serves_the_demo_seed(
         assert line.startswith("arm emulator ready on https://127.0.0.1:"), line
         assert elapsed < 2.0, f"started in {elapsed:.2f}s"
         url = line.rsplit(" ", 1)[-1]
-        aks = ContainerServiceClient(StaticTokenCredential(), DEMO_SUBSCRIPTION, base_url=url,
-                                     connection_verify=str(ca_file), retry_total=0)
+        aks = ContainerServiceClient(
+            StaticTokenCredential(),
+            DEMO_SUBSCRIPTION,
+            base_url=url,
+            connection_verify=str(ca_file),
+            retry_total=0,
+        )
         assert aks.managed_clusters.get("rg-demo", "aks-demo-1").provisioning_state == "Succeeded"
         # The SDK decodes the base64 `value` (format: byte) into the kubeconfig YAML bytes.
-        kubeconfig = yaml.safe_load(
-            aks.managed_clusters.list_cluster_user_credentials("rg-demo", "aks-demo-1").kubeconfigs[0].value)
+        value = (
+            aks.managed_clusters.list_cluster_user_credentials("rg-demo", "aks-demo-1").kubeconfigs[0].value
+        )
+        assert isinstance(value, bytes)
+        kubeconfig = yaml.safe_load(value)
         api = k8s_config.new_client_from_config_dict(kubeconfig)
         try:
             assert isinstance(k8s.CoreV1Api(api).list_namespace().items, list)

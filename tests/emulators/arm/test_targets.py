@@ -1,3 +1,5 @@
+# mypy: disable-error-code="union-attr, index, operator, no-untyped-call"
+# (SDK models type every field Optional and the kubernetes client is untyped; these tests assert on both.)
 """Target services through their own management SDKs: the properties the catalog reads and their keys.
 
 Each response field checked here is defined by the REST spec cited next to its builder in
@@ -58,8 +60,10 @@ def test_keys_are_random_per_seed_load(arm: ArmHarness, client: Any) -> None:
 
 def test_storage_child_services_are_resources(client: Any) -> None:
     resources = client(ResourceManagementClient)
-    base = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Storage/" \
-           "storageAccounts/stdemo0001"
+    base = (
+        f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.Storage/"
+        "storageAccounts/stdemo0001"
+    )
     for service in ("queueServices", "tableServices", "fileServices"):
         found = resources.resources.get_by_id(f"{base}/{service}/default", api_version="2023-05-01")
         assert found.type == f"Microsoft.Storage/storageAccounts/{service}"
@@ -67,21 +71,27 @@ def test_storage_child_services_are_resources(client: Any) -> None:
 
 def test_service_bus_namespace_and_rule_keys(client: Any) -> None:
     sb = client(ServiceBusManagementClient)
-    assert sb.namespaces.get(RG, "sb-demo-0001").service_bus_endpoint == \
-        "https://sb-demo-0001.servicebus.windows.net:443/"
+    assert (
+        sb.namespaces.get(RG, "sb-demo-0001").service_bus_endpoint
+        == "https://sb-demo-0001.servicebus.windows.net:443/"
+    )
     keys = sb.namespaces.list_keys(RG, "sb-demo-0001", "RootManageSharedAccessKey")
     assert keys.primary_connection_string == (
         "Endpoint=sb://sb-demo-0001.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;"
-        f"SharedAccessKey={keys.primary_key}")
-    rotated = sb.namespaces.regenerate_keys(RG, "sb-demo-0001", "RootManageSharedAccessKey",
-                                            {"keyType": "PrimaryKey"})
+        f"SharedAccessKey={keys.primary_key}"
+    )
+    rotated = sb.namespaces.regenerate_keys(
+        RG, "sb-demo-0001", "RootManageSharedAccessKey", {"keyType": "PrimaryKey"}
+    )
     assert rotated.primary_key != keys.primary_key and rotated.secondary_key == keys.secondary_key
 
 
 def test_event_hubs_namespace_and_rule_keys(client: Any) -> None:
     eh = client(EventHubManagementClient)
-    assert eh.namespaces.get(RG, "evhns-demo-0001").service_bus_endpoint == \
-        "https://evhns-demo-0001.servicebus.windows.net:443/"
+    assert (
+        eh.namespaces.get(RG, "evhns-demo-0001").service_bus_endpoint
+        == "https://evhns-demo-0001.servicebus.windows.net:443/"
+    )
     keys = eh.namespaces.list_keys(RG, "evhns-demo-0001", "RootManageSharedAccessKey")
     assert keys.primary_connection_string.startswith("Endpoint=sb://evhns-demo-0001.servicebus.windows.net/;")
 
@@ -99,7 +109,8 @@ def test_cosmos_endpoint_keys_and_connection_strings(client: Any) -> None:
     keys = cosmos.database_accounts.list_keys(RG, "cosmos-demo-0001")
     strings = cosmos.database_accounts.list_connection_strings(RG, "cosmos-demo-0001").connection_strings
     assert strings[0].connection_string == (
-        f"AccountEndpoint=https://cosmos-demo-0001.documents.azure.com:443/;AccountKey={keys.primary_master_key};")
+        f"AccountEndpoint=https://cosmos-demo-0001.documents.azure.com:443/;AccountKey={keys.primary_master_key};"
+    )
 
 
 def test_app_configuration_endpoint_and_keys(client: Any) -> None:
@@ -115,16 +126,23 @@ def test_app_configuration_endpoint_and_keys(client: Any) -> None:
 def test_redis_host_ports_and_keys(client: Any) -> None:
     redis = client(RedisManagementClient)
     cache = redis.redis.get(RG, "redis-demo-0001")
-    assert (cache.host_name, cache.ssl_port, cache.port) == ("redis-demo-0001.redis.cache.windows.net", 6380, 6379)
+    assert (cache.host_name, cache.ssl_port, cache.port) == (
+        "redis-demo-0001.redis.cache.windows.net",
+        6380,
+        6379,
+    )
     keys = redis.redis.list_keys(RG, "redis-demo-0001")
     rotated = redis.redis.regenerate_key(RG, "redis-demo-0001", {"keyType": "Primary"})
     assert rotated.primary_key != keys.primary_key
 
 
-@pytest.mark.parametrize(("name", "kind", "endpoint"), [
-    ("oai-demo-0001", "OpenAI", "https://oai-demo-0001.openai.azure.com/"),
-    ("cog-demo-0001", "CognitiveServices", "https://cog-demo-0001.cognitiveservices.azure.com/"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind", "endpoint"),
+    [
+        ("oai-demo-0001", "OpenAI", "https://oai-demo-0001.openai.azure.com/"),
+        ("cog-demo-0001", "CognitiveServices", "https://cog-demo-0001.cognitiveservices.azure.com/"),
+    ],
+)
 def test_cognitive_services_kind_endpoint_and_keys(client: Any, name: str, kind: str, endpoint: str) -> None:
     cognitive = client(CognitiveServicesManagementClient)
     account = cognitive.accounts.get(RG, name)
@@ -143,8 +161,10 @@ def test_postgres_flexible_server_and_databases(client: Any) -> None:
 
 def test_mysql_flexible_server_through_generic_resources(client: Any) -> None:
     resources = client(ResourceManagementClient)
-    rid = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.DBforMySQL/" \
-          "flexibleServers/mysql-demo-0001"
+    rid = (
+        f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/{RG}/providers/Microsoft.DBforMySQL/"
+        "flexibleServers/mysql-demo-0001"
+    )
     server = resources.resources.get_by_id(rid, api_version="2023-12-30")
     assert server.properties["fullyQualifiedDomainName"] == "mysql-demo-0001.mysql.database.azure.com"
     assert resources.resources.get_by_id(f"{rid}/databases/appdb", api_version="2023-12-30").name == "appdb"
@@ -152,7 +172,10 @@ def test_mysql_flexible_server_through_generic_resources(client: Any) -> None:
 
 def test_sql_server_and_database(client: Any) -> None:
     sql = client(SqlManagementClient)
-    assert sql.servers.get(RG, "sql-demo-0001").fully_qualified_domain_name == "sql-demo-0001.database.windows.net"
+    assert (
+        sql.servers.get(RG, "sql-demo-0001").fully_qualified_domain_name
+        == "sql-demo-0001.database.windows.net"
+    )
     assert sql.databases.get(RG, "sql-demo-0001", "appdb").status == "Online"
     assert [d.name for d in sql.databases.list_by_server(RG, "sql-demo-0001")] == ["appdb"]
 
