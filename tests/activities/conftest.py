@@ -105,15 +105,56 @@ def make_settings(arm_harness: ArmHarness, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def issued_keys(arm_harness: ArmHarness) -> set[str]:
+    """Every key the ARM emulator holds right now (storage keys, SAS keys, Cosmos and Redis keys, ...)."""
+    state = arm_harness.emulator.state
+    with state.lock:
+        return {
+            v
+            for r in state.resources.values()
+            for v in r.secrets.values()
+            if isinstance(v, str) and len(v) >= 8
+        }
+
+
+def leaked_keys(keys: set[str], texts: list[str]) -> set[str]:
+    """The keys that appear in any of the texts."""
+    return {k for k in keys if any(k in t for t in texts)}
+
+
+def log_texts(records: list[logging.LogRecord]) -> list[str]:
+    """Everything a log handler could write for these records: message, arguments, exception text."""
+    texts = []
+    for record in records:
+        texts.append(record.getMessage())
+        if record.exc_info and record.exc_info[1] is not None:
+            texts.append(repr(record.exc_info[1]) + str(record.exc_info[1]))
+        if record.exc_text:
+            texts.append(record.exc_text)
+    return texts
+
+
 @pytest.fixture
-def world(arm: ArmHarness, kube_emulator: Any) -> Iterator[World]:  # noqa: F811
-    """Both emulators reset, the demo seed loaded (Microsoft.KubernetesConfiguration NotRegistered)."""
+def world(
+    arm: ArmHarness,  # noqa: F811
+    kube_emulator: Any,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[World]:
+    """Both emulators reset, the demo seed loaded (Microsoft.KubernetesConfiguration NotRegistered).
+
+    At teardown, no key the ARM emulator issued (before or after the test: keys rotate) may appear in any
+    log record of the test, captured at DEBUG.
+    """
     arm.seed_demo()
+    keys_at_start = issued_keys(arm)
     waits: list[float] = []
     clients = Clients(make_settings(arm), sleeper=waits.append)
     world = World(arm, EmulatorAdmin(kube_emulator.url, kube_emulator.ca_file), clients, waits)
     world.clear_journals()
     yield world
+    keys = keys_at_start | issued_keys(arm)
+    assert keys, "the demo seed issues keys"
+    assert leaked_keys(keys, log_texts(caplog.records)) == set(), "a key issued by ARM reached a log record"
 
 
 @pytest.fixture(autouse=True)

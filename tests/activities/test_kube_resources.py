@@ -68,7 +68,7 @@ def test_secret_auth_writes_the_connection_string_and_returns_only_a_hash(world:
     assert len(result["secret"]["hash"]) == 64
     assert result["namespaceCreated"] is True
     assert key not in repr(result)
-    stored = core(world).read_namespaced_secret("sc-blobconn-secret", "apps")
+    stored: Any = core(world).read_namespaced_secret("sc-blobconn-secret", "apps")
     assert stored.metadata.labels["app.kubernetes.io/managed-by"] == "aks-service-connector"
     assert stored.metadata.managed_fields[0].manager == "aks-service-connector"
 
@@ -109,7 +109,7 @@ def test_missing_namespace_fails_clearly_when_creation_is_off(world: World) -> N
     assert error.category is Category.NOT_FOUND
     assert error.code == "NamespaceNotFound"
     assert "'nowhere'" in error.message and "CREATE_MISSING_NAMESPACE" in error.message
-    namespaces = [n.metadata.name for n in core(world).list_namespace().items]
+    namespaces = [n.metadata.name for n in core(world).list_namespace().items if n.metadata]
     assert "nowhere" not in namespaces
 
 
@@ -186,7 +186,7 @@ def test_workload_identity_applies_service_account_and_identity_settings(world: 
     world.clear_journals()
     result = apply_connection_resources(connection.to_stored(), clients=world.clients)
     assert result["serviceAccount"]["name"] == f"sc-account-{client_id}"
-    account = core(world).read_namespaced_service_account(f"sc-account-{client_id}", "apps")
+    account: Any = core(world).read_namespaced_service_account(f"sc-account-{client_id}", "apps")
     assert account.metadata.annotations["azure.workload.identity/client-id"] == client_id
     data = secret_data(world, "apps", "sc-blobwi-secret")
     assert data["AZURE_STORAGEBLOB_CLIENTID"] == client_id

@@ -109,7 +109,7 @@ def test_unauthorized_role_assignment_write(world: World) -> None:
         )
     assert caught.value.error.category is Category.UNAUTHORIZED
     assert caught.value.error.action == action
-    assert caught.value.error.scope.lower() == scope.lower()
+    assert str(caught.value.error.scope).lower() == scope.lower()
 
 
 def test_unreachable_arm_is_transient(world: World) -> None:
