@@ -36,6 +36,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from activities.failures import raise_for_arm_response
 from activities.ids import ClusterRef
 from activities.settings import Settings
 
@@ -203,8 +204,6 @@ class Clients:
 
     def arm_request(self, method: str, resource_path: str, api_version: str, body: Any = None) -> Any:
         """One ARM request on a resource path (target properties, list-keys actions); returns its JSON."""
-        from activities.failures import raise_for_arm_response
-
         subscription = resource_path.strip("/").split("/")[1]
         request = HttpRequest(method, resource_path, params={"api-version": api_version}, json=body)
         response = self.resources(subscription).send_request(request)

@@ -23,7 +23,7 @@ _NONCE_BYTES = 12
 _KEY_BYTES = 32
 
 
-class SealingError(Exception):
+class SealingError(ValueError):
     """A token could not be unsealed or a key is unusable; the message never contains secret material."""
 
 
