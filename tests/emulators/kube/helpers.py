@@ -14,14 +14,14 @@ BUILT_IN_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system
 
 def namespace_names(core: client.CoreV1Api) -> list[str]:
     """Sorted names of every namespace in the cluster."""
-    return sorted(n.metadata.name for n in core.list_namespace().items)
+    return sorted(str(n.metadata.name) for n in core.list_namespace().items if n.metadata)
 
 
 def status_of(call: Callable[[], Any]) -> dict[str, Any]:
     """Run a client call that must fail; return the `Status` body, checking HTTP code == Status code."""
     with pytest.raises(client.ApiException) as info:
         call()
-    body: dict[str, Any] = json.loads(info.value.body)
+    body: dict[str, Any] = json.loads(info.value.body or "")
     assert body["kind"] == "Status"
     assert body["code"] == info.value.status
     return body
@@ -66,5 +66,5 @@ def raw_call(
         method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
     )
     response = api_client.call_api(*args)
-    response.read()
+    response.read()  # type: ignore[no-untyped-call]
     return response.status, json.loads(response.data) if response.data else None
