@@ -135,6 +135,7 @@ class Operation:
     status: str = "InProgress"
     error: dict[str, Any] | None = None
     ended: str | None = None
+    path: str | None = None  # where the provider serves this status, when not under /locations/
 
     def body(self) -> dict[str, Any]:
         """The operation status JSON ARM polls return."""
@@ -152,6 +153,8 @@ class Operation:
 
     def url_path(self) -> str:
         """Path of this operation's status resource."""
+        if self.path:
+            return self.path
         sub = self.resource_id.split("/")[2]
         return (
             f"/subscriptions/{sub}/providers/{self.namespace}/locations/{self.location}/operations/{self.id}"
@@ -289,7 +292,9 @@ class ArmState:
         return (r for r in list(self.resources.values()) if r.type.lower() == wanted)
 
     # ---------------------------------------------------------------- operations and time
-    def start_operation(self, namespace: str, resource: Resource, seconds: float) -> Operation:
+    def start_operation(
+        self, namespace: str, resource: Resource, seconds: float, status_path: str | None = None
+    ) -> Operation:
         """Record a long-running operation on `resource` that completes after `seconds` on the clock."""
         op = Operation(
             id=str(uuid.uuid4()),
@@ -299,6 +304,8 @@ class ArmState:
             started=self.timestamp(),
             done_at=self.now() + max(0.0, seconds),
         )
+        if status_path:
+            op.path = f"{status_path}/{op.id}"
         self.operations[op.id] = op
         resource.extra["operation"] = op.id
         return op

@@ -168,18 +168,14 @@ class AuthorizationHandlers:
 
     def get(self, req: Request) -> Response:
         """GET a role assignment."""
-        assignment = self.state.get(
-            f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
-        )
+        assignment = self.state.get(f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}")
         if assignment is None:
             raise errors.ArmError(404, "RoleAssignmentNotFound", "The role assignment was not found.")
         return ok(public_view(assignment))
 
     def delete(self, req: Request) -> Response:
         """DELETE a role assignment: 200 with the removed body, 204 when absent."""
-        removed = self.state.delete(
-            f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}"
-        )
+        removed = self.state.delete(f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}")
         return ok(public_view(removed)) if removed is not None else Response.empty(204)
 
     def list(self, req: Request) -> Response:

@@ -3,9 +3,10 @@
 URL shape pinned by azure-mgmt-kubernetesconfiguration-extensions 1.0.0 (operations/_operations.py):
 `/subscriptions/{s}/resourceGroups/{rg}/providers/{clusterRp}/{clusterResourceName}/{clusterName}/providers/
 Microsoft.KubernetesConfiguration/extensions/{extensionName}`; create accepts 200/201, update 200/202,
-delete 200/202/204. Fields follow specification/kubernetesconfiguration/resource-manager/
-Microsoft.KubernetesConfiguration/extensions/stable/2025-03-01/extensions.json (Extension, ExtensionStatus,
-Scope/ScopeCluster). `configurationProtectedSettings` is write-only there, so GET answers it as `{}`.
+delete 200/202/204 (it sends api-version 2025-03-01). Fields follow specification/kubernetesconfiguration/
+resource-manager/Microsoft.KubernetesConfiguration/extensions/stable/2023-05-01/extensions.json (Extension,
+ExtensionStatus, Scope/ScopeCluster; examples GetExtension.json, GetExtensionAsyncOperationStatus.json).
+`configurationProtectedSettings` is write-only: `az k8s-extension show` output answers it as `{}`.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ class ExtensionHandlers:
         ext.properties["provisioningState"] = (
             "Deleting" if ext.extra.get("deleting") else ("Creating" if status == 201 else "Updating")
         )
-        op = self.state.start_operation(NAMESPACE, ext, seconds)
+        # Extensions serve their operation status under the extension (GetExtensionAsyncOperationStatus).
+        op = self.state.start_operation(NAMESPACE, ext, seconds, status_path=f"{ext.id}/operations")
         if status == 202:
             return Response.json(202, public_view(ext), async_operation_headers(req, op))
         return ok(public_view(ext), status, async_operation_headers(req, op))
