@@ -18,9 +18,10 @@ from activities.provider import register_provider
 from connector.errors import Category, parse_failure_text
 from connector.model import ClusterRef, Connection, SecretAuth
 from connector.vocabulary import ClientType
-from tests.activities.conftest import BLOB, CLUSTER_1, SUB, World, make_settings
+from tests.activities.conftest import BLOB, CLUSTER_1, IDENTITY, SUB, World, make_settings
 
 CLUSTER = ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1")
+BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 def secret_connection(name: str) -> Connection:
@@ -62,6 +63,37 @@ def test_secret_auth_on_a_ready_cluster_with_the_extension_takes_five_calls(worl
     read_extension(CLUSTER_1, clients=fresh)
     apply_connection_resources(secret_connection("conn2").to_stored(), clients=fresh)
     assert len(calls(world)) == 4
+
+
+def test_workload_identity_on_a_ready_cluster_takes_eleven_calls(world: World) -> None:
+    """Extension, cluster, identity, credential list+put, role list+put, target, kubeconfig, 2 applies."""
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+
+    from activities.cluster import read_cluster
+    from activities.identity import ensure_federated_credential, resolve_identity
+    from activities.roles import ensure_role_assignment
+    from connector.model import WorkloadIdentityAuth
+
+    msi = world.arm.mgmt_client(ManagedServiceIdentityClient)
+    client_id = str(msi.user_assigned_identities.get("rg-demo", "id-demo-workload").client_id)
+    ready_cluster_with_extension(world)
+    fresh = Clients(make_settings(world.arm), sleeper=world.waits.append)
+    read_extension(CLUSTER_1, clients=fresh)
+    issuer = str(read_cluster(CLUSTER_1, clients=fresh)["oidcIssuerUrl"])
+    identity = resolve_identity(client_id, SUB, IDENTITY, clients=fresh)
+    account = f"sc-account-{client_id}"
+    ensure_federated_credential(IDENTITY, CLUSTER_1, issuer, "default", account, clients=fresh)
+    ensure_role_assignment(BLOB, str(identity["principalId"]), BLOB_CONTRIBUTOR, clients=fresh)
+    connection = secret_connection("wiconn").model_copy(
+        update={
+            "auth": WorkloadIdentityAuth(
+                client_id=client_id, subscription_id=SUB, identity_resource_id=IDENTITY
+            )
+        }
+    )
+    apply_connection_resources(connection.to_stored(), clients=fresh)
+    assert len(calls(world)) == 11, calls(world)
+    assert len(world.writes()) == 4  # credential, role assignment, ServiceAccount, Secret
 
 
 # ---- Entra-enabled clusters: a bearer token for the AKS server app, not kubelogin ------------------------
