@@ -105,6 +105,11 @@ class Cause:
         """`field: Forbidden: detail`."""
         return cls(field, "FieldValueForbidden", detail)
 
+    @classmethod
+    def too_long(cls, field: str, limit: int) -> Cause:
+        """`field: Too long: must have at most N bytes`."""
+        return cls(field, "FieldValueTooLong", f"must have at most {limit} bytes")
+
     def error_body(self) -> str:
         """The message without the field prefix."""
         if self.type == "FieldValueInvalid":
@@ -112,6 +117,8 @@ class Cause:
             return f"Invalid value: {shown}: {self.detail}"
         if self.type == "FieldValueRequired":
             return f"Required value: {self.detail}"
+        if self.type == "FieldValueTooLong":
+            return f"Too long: {self.detail}"
         return f"Forbidden: {self.detail}"
 
     def text(self) -> str:

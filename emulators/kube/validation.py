@@ -134,11 +134,20 @@ def normalize_secret(obj: dict[str, Any]) -> None:
     obj.setdefault("type", "Opaque")
 
 
+MAX_SECRET_BYTES = 1024 * 1024
+
+
+def _decoded_size(data: dict[str, Any]) -> int:
+    return sum(len(base64.b64decode(v)) for v in data.values() if isinstance(v, str))
+
+
 def kind_causes(kind: Kind, obj: dict[str, Any], previous: dict[str, Any] | None) -> list[Cause]:
     """Kind-specific field problems (data keys, immutable Secret type)."""
     causes: list[Cause] = []
     if kind is SECRET:
         causes += _data_keys_causes("data", obj.get("data") or {})
+        if _decoded_size(obj.get("data") or {}) > MAX_SECRET_BYTES:
+            causes.append(Cause.too_long("data", MAX_SECRET_BYTES))
         if previous is not None and previous.get("type") != obj.get("type"):
             causes.append(Cause.invalid("type", obj.get("type"), "field is immutable"))
         if previous is not None and previous.get("immutable") and previous.get("data") != obj.get("data"):

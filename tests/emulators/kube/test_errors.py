@@ -173,3 +173,11 @@ def test_apply_without_kind_is_a_bad_request_that_does_not_echo_the_body(core: c
         )
     )
     assert status["reason"] == "BadRequest" and "c2VjcmV0" not in status["message"]
+
+
+def test_secrets_are_limited_to_one_mebibyte(core: client.CoreV1Api) -> None:
+    big = base64.b64encode(b"x" * (1024 * 1024 + 1)).decode()
+    status = status_of(
+        lambda: core.create_namespaced_secret("apps", client.V1Secret(metadata=meta("big"), data={"k": big}))
+    )
+    assert status["message"] == 'Secret "big" is invalid: data: Too long: must have at most 1048576 bytes'
