@@ -166,8 +166,9 @@ def json_patch(target: Any, operations: Any) -> Any:
         elif kind == "remove":
             _remove(doc, path)
         elif kind == "replace":
-            _get(doc, path)
-            _remove(doc, path) if _pointer(path) else None
+            _get(doc, path)  # the target must exist
+            if _pointer(path):  # remove then add, so a list element is replaced in place, not shifted
+                _remove(doc, path)
             doc = _add(doc, path, copy.deepcopy(op.get("value")))
         elif kind == "move":
             value = _remove(doc, op.get("from", ""))

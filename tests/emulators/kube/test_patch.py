@@ -189,3 +189,15 @@ def test_custom_resources_refuse_strategic_merge(core: client.CoreV1Api) -> None
         "application/strategic-merge-patch+json",
     )
     assert (status, body["reason"]) == (415, "UnsupportedMediaType")
+
+
+def test_json_patch_replaces_a_list_element_in_place(core: client.CoreV1Api) -> None:
+    _pod(core)
+    patched = core.patch_namespaced_pod(
+        "p", "apps", [{"op": "replace", "path": "/spec/containers/0/image", "value": "app:9"}]
+    )
+    assert [(c.name, c.image) for c in patched.spec.containers] == [("app", "app:9"), ("side", "side:1")]
+    moved = core.patch_namespaced_pod(
+        "p", "apps", [{"op": "replace", "path": "/spec/containers/1", "value": {"name": "b", "image": "b:1"}}]
+    )
+    assert [c.name for c in moved.spec.containers] == ["app", "b"]
