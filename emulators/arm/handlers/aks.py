@@ -277,7 +277,8 @@ class ClusterHandlers:
     def _kubeconfig(self, cluster: Resource) -> dict[str, Any]:
         key = cluster.extra["kube_key"]
         if self.state.kube is not None:
-            info = cluster.extra.get("kube_info") or self._register_kube(cluster)
+            # Registration is idempotent; asking again picks up a kube emulator that was reset meanwhile.
+            info = self._register_kube(cluster)
             assert info is not None
             return kubeconfig(key, info)
         # No kube emulator linked: a well-formed kubeconfig that points at the cluster's (unreachable) FQDN.

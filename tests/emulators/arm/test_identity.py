@@ -145,3 +145,7 @@ def test_concurrent_writes_on_one_identity_get_409(
     )
     # Once the first write is done, the identity takes writes again.
     msi.federated_identity_credentials.create_or_update(RG, IDENTITY, "fic-c", fic("fic-c"))
+
+
+def test_identities_are_listed_by_resource_group(msi: ManagedServiceIdentityClient) -> None:
+    assert [i.name for i in msi.user_assigned_identities.list_by_resource_group(RG)] == [IDENTITY]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.rest import HttpRequest
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
@@ -116,3 +117,16 @@ def test_unknown_route_is_an_arm_error_not_a_crash(arm: ArmHarness) -> None:
         )
     assert err.value.status_code == 400
     assert err.value.error.code == "InvalidResourceType"
+
+
+def test_subscriptions_are_served_through_the_sdk_pipeline(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    one = client.send_request(
+        HttpRequest("GET", f"/subscriptions/{DEMO_SUBSCRIPTION}?api-version=2022-12-01")
+    )
+    assert one.status_code == 200
+    assert one.json()["subscriptionId"] == DEMO_SUBSCRIPTION
+    assert one.json()["tenantId"] == "7e57c0de-0000-4000-8000-000000000001"
+    listed = client.send_request(HttpRequest("GET", "/subscriptions?api-version=2022-12-01")).json()["value"]
+    assert [s["displayName"] for s in listed] == ["Service Connector demo"]
