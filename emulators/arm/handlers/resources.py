@@ -107,6 +107,12 @@ class ResourceHandlers:
         """GET a resource group."""
         return ok(dict(require_group(self.state, req.params["sub"], req.params["rg"])))
 
+    def head_group(self, req: Request) -> Response:
+        """HEAD a resource group (check_existence): 204 or 404, no body."""
+        self._sub(req.params["sub"])
+        exists = self.state.resource_group(req.params["sub"], req.params["rg"]) is not None
+        return Response.empty(204 if exists else 404)
+
     def put_group(self, req: Request) -> Response:
         """PUT a resource group (201 new, 200 existing)."""
         self._sub(req.params["sub"])
@@ -144,6 +150,10 @@ class ResourceHandlers:
         if self.state.get(parent_path) is None:
             raise errors.resource_not_found(f"{ns}/{segments[0]}", "/".join(segments[1:-1]), rg)
         return page([public_view(r) for r in self.state.children(parent_path, child_type)])
+
+    def head_any(self, req: Request) -> Response:
+        """HEAD a resource by id (check_existence_by_id): 204 or 404, no body."""
+        return Response.empty(204 if self.state.get(req.path) is not None else 404)
 
     def post_action(self, req: Request) -> Response:
         """POST an action (listKeys, regenerateKey, ...) on a target resource."""

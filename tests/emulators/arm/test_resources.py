@@ -130,3 +130,13 @@ def test_subscriptions_are_served_through_the_sdk_pipeline(arm: ArmHarness) -> N
     assert one.json()["tenantId"] == "7e57c0de-0000-4000-8000-000000000001"
     listed = client.send_request(HttpRequest("GET", "/subscriptions?api-version=2022-12-01")).json()["value"]
     assert [s["displayName"] for s in listed] == ["Service Connector demo"]
+
+
+def test_existence_checks_use_head(arm: ArmHarness) -> None:
+    arm.seed_demo()
+    client = arm.mgmt_client(ResourceManagementClient)
+    assert client.resource_groups.check_existence("rg-demo") is True
+    assert client.resource_groups.check_existence("rg-missing") is False
+    base = f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/"
+    assert client.resources.check_existence_by_id(base + "kv-demo-0001", api_version="2023-07-01") is True
+    assert client.resources.check_existence_by_id(base + "kv-missing", api_version="2023-07-01") is False
