@@ -238,3 +238,12 @@ def test_injected_install_failure_leaves_statuses_helm_and_sc_job_logs(
     arm.admin.call("DELETE", "/arm/install-failures")
     assert _install(arm, extensions).properties.provisioning_state == "Succeeded"
     assert core.list_namespaced_pod("sc-system", label_selector="job-name=sc-job").items == []
+
+
+def test_instant_settings_finish_operations_without_advancing(
+    arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient
+) -> None:
+    arm.instant()
+    arm.mgmt_client(ResourceManagementClient).providers.register(KC)
+    ext = extensions.extensions.begin_create(*_args(), BODY).result(timeout=10)
+    assert ext.properties.provisioning_state == "Succeeded"
