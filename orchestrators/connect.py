@@ -1,0 +1,181 @@
+"""`connect`: create or update one connection, from the provider registration to the Kubernetes resources.
+
+Input {"linkerId", "operationId", "policy"}; the desired state is the registry record the trigger wrote.
+Output {"linkerId", "provisioningState": "Succeeded"|"Failed", "error": ConnectorError.to_dict() | None}.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from connector import naming, targets
+from connector.errors import Category, ConnectorError, make_error
+from connector.model import Connection, WorkloadIdentityAuth
+from orchestrators import bp
+from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.policy import Policy
+
+_NEEDS_INSTALL = frozenset({"failed", "canceled", "deleting"})
+
+
+def outcome(linker_id: str, error: ConnectorError | None) -> dict[str, Any]:
+    """The orchestration output for a linker: Succeeded, or Failed with the classified error."""
+    return {
+        "linkerId": linker_id,
+        "provisioningState": "Failed" if error else "Succeeded",
+        "error": error.to_dict() if error else None,
+    }
+
+
+def load_connection(flow: Flow, linker_id: str) -> Steps:
+    """The linker's registry record and its desired connection; NotFound when the trigger wrote none."""
+    record = yield from flow.call("registry_get", {"linkerId": linker_id})
+    if not record or not record.get("desired"):
+        raise OrchestrationFailure(
+            make_error(
+                Category.NOT_FOUND,
+                "ConnectionNotFound",
+                f"No registry entry for {linker_id}.",
+                resource=linker_id,
+            )
+        )
+    try:
+        connection = Connection.from_stored(record["desired"])
+    except ValueError as exc:
+        raise OrchestrationFailure(
+            make_error(
+                Category.INVALID,
+                "StoredConnectionInvalid",
+                f"The stored desired state of {linker_id} cannot be read: {type(exc).__name__}.",
+                resource=linker_id,
+            )
+        ) from None
+    return record, connection
+
+
+def ensure_extension_ready(flow: Flow, extension: dict[str, Any] | None) -> Steps:
+    """Install sc-extension when missing or failed and wait until it is Succeeded."""
+    cluster_id = flow.cluster_id
+    if extension is None:
+        extension = yield from flow.call("read_extension", {"clusterId": cluster_id})
+    state = str(extension.get("provisioningState") or "").lower()
+    if extension.get("present") and state == "succeeded":
+        return extension
+    flow.status("extension", 0, "installing sc-extension")
+    if not extension.get("present") or state in _NEEDS_INSTALL:
+        yield from flow.call("ensure_extension", {"clusterId": cluster_id, "reinstallFailed": True})
+    return (yield from flow.wait_for_extension())
+
+
+def ensure_cluster_features(flow: Flow, connection: Connection, cluster: dict[str, Any]) -> Steps:
+    """Enable the Key Vault add-on (CSI) or OIDC issuer + workload identity when needed; the fresh summary."""
+    key_vault = connection.key_vault_csi and not cluster.get("keyVaultAddonEnabled")
+    workload = connection.is_workload_identity and not (
+        cluster.get("oidcIssuerEnabled") and cluster.get("workloadIdentityEnabled")
+    )
+    if not (key_vault or workload):
+        return cluster
+    flow.status(
+        "features",
+        0,
+        ", ".join(n for n, on in (("keyVaultAddon", key_vault), ("workloadIdentity", workload)) if on),
+    )
+    payload = {
+        "clusterId": flow.cluster_id,
+        "keyVaultAddon": bool(key_vault),
+        "workloadIdentity": bool(workload),
+    }
+    result = yield from flow.call("enable_cluster_features", payload)
+    if result.get("changed"):
+        return (yield from flow.wait_for_cluster())
+    return result
+
+
+def ensure_workload_identity(flow: Flow, connection: Connection, cluster: dict[str, Any]) -> Steps:
+    """The federated credential for the ServiceAccount, and the identity's roles on the target."""
+    auth = connection.auth
+    if not connection.is_workload_identity or not isinstance(auth, WorkloadIdentityAuth):
+        return
+    flow.status("identity", 0, f"identity {auth.client_id}")
+    identity = yield from flow.call(
+        "resolve_identity",
+        {
+            "clientId": auth.client_id,
+            "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
+            "identityResourceId": auth.identity_resource_id,
+        },
+    )
+    account = naming.service_account_name(auth.client_id)
+    yield from flow.call(
+        "ensure_federated_credential",
+        {
+            "identityId": identity["id"],
+            "clusterId": flow.cluster_id,
+            "issuerUrl": cluster.get("oidcIssuerUrl"),
+            "namespace": connection.namespace,
+            "serviceAccount": account,
+        },
+    )
+    match = targets.match_target_id(connection.target_id)
+    for role in match.spec.roles if match else ():
+        flow.status("role", 0, f"{role.name} on {connection.target_id}")
+        yield from flow.call(
+            "ensure_role_assignment",
+            {"scope": connection.target_id, "principalId": identity["principalId"], "roleGuid": role.guid},
+        )
+
+
+def converge_connection(flow: Flow, connection: Connection) -> Steps:
+    """Provider → cluster Succeeded → extension → features → identity and roles → Kubernetes resources."""
+    flow.status("provider", 0, connection.cluster.name)
+    extension = yield from flow.call("read_extension", {"clusterId": flow.cluster_id})
+    if not extension.get("providerRegistered", True):
+        yield from flow.ensure_provider(connection.cluster.subscription_id)
+        extension = None
+    flow.status("cluster", 0, connection.cluster.name)
+    cluster = yield from flow.wait_for_cluster()
+    flow.status("extension", 0, connection.cluster.name)
+    yield from ensure_extension_ready(flow, extension)
+    cluster = yield from ensure_cluster_features(flow, connection, cluster)
+    yield from ensure_workload_identity(flow, connection, cluster)
+    flow.status("resources", 0, f"{connection.namespace}/{naming.secret_name(connection.linker_name)}")
+    payload: dict[str, Any] = {"connection": connection.to_stored()}
+    if connection.key_vault_csi and cluster.get("keyVaultAddonClientId"):
+        payload["addonClientId"] = cluster["keyVaultAddonClientId"]
+    return (yield from flow.call("apply_connection_resources", payload))
+
+
+def record_failure(flow: Flow, linker_id: str, error: ConnectorError) -> Steps:
+    """Write Failed with the error on the linker's record (a record that vanished is left alone)."""
+    flow.status("record", 0, f"Failed: {error.code}")
+    with contextlib.suppress(OrchestrationFailure):
+        yield from flow.call(
+            "registry_update_status",
+            {"linkerId": linker_id, "provisioningState": "Failed", "lastError": error.to_dict()},
+        )
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="connect")
+def connect_orchestrator(context: Any) -> Steps:
+    """Create or update one connection and record the outcome in the registry."""
+    data = context.get_input() or {}
+    linker_id = str(data.get("linkerId") or "")
+    flow = Flow(context, Policy.from_dict(data.get("policy")))
+    try:
+        flow.status("load", 0, linker_id)
+        _record, connection = yield from load_connection(flow, linker_id)
+        flow.cluster_id = connection.cluster.id
+        yield from converge_connection(flow, connection)
+        flow.status("record", 0, "Succeeded")
+        yield from flow.call(
+            "registry_update_status",
+            {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
+        )
+    except Exception as exc:
+        error = failure_of(exc)
+        if linker_id:
+            yield from record_failure(flow, linker_id, error)
+        return outcome(linker_id, error)
+    flow.status("done", 0, "Succeeded")
+    return outcome(linker_id, None)

@@ -1,0 +1,96 @@
+"""`disconnect`: remove a connection from the registry; with ForcedCleanup, also what it created.
+
+Input {"linkerId", "operationId", "forcedCleanup", "policy"}. By default the Secret, the ServiceAccount, the
+federated credential and the role assignment stay (as Service Connector does); ForcedCleanup (from the
+request, or the connection's deleteOrUpdateBehavior) deletes the Secret, and the ServiceAccount and federated
+credential when no other linker of the cluster shares them. Output as `connect`'s.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector import naming
+from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
+from orchestrators import bp
+from orchestrators.connect import outcome, record_failure
+from orchestrators.flow import Flow, Steps, failure_of
+from orchestrators.policy import Policy
+
+
+def shares_service_account(connection: Connection, others: list[Connection]) -> bool:
+    """True when another workload-identity linker uses the same identity in the same namespace."""
+    auth = connection.auth
+    if not isinstance(auth, WorkloadIdentityAuth):
+        return False
+    return any(
+        other.linker_id.lower() != connection.linker_id.lower()
+        and other.is_workload_identity
+        and isinstance(other.auth, WorkloadIdentityAuth)
+        and other.auth.client_id.lower() == auth.client_id.lower()
+        and other.namespace == connection.namespace
+        for other in others
+    )
+
+
+def _others(records: list[dict[str, Any]] | None) -> list[Connection]:
+    found = []
+    for record in records or []:
+        try:
+            found.append(Connection.from_stored(record.get("desired")))
+        except ValueError:
+            continue
+    return found
+
+
+def clean_up(flow: Flow, connection: Connection) -> Steps:
+    """Delete the Secret, and the ServiceAccount and federated credential that no other linker shares."""
+    others = _others((yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})))
+    last_user = connection.is_workload_identity and not shares_service_account(connection, others)
+    flow.status("cleanup", 0, f"{connection.namespace}/{naming.secret_name(connection.linker_name)}")
+    yield from flow.call(
+        "delete_connection_resources",
+        {"connection": connection.to_stored(), "deleteServiceAccount": last_user},
+    )
+    auth = connection.auth
+    if last_user and isinstance(auth, WorkloadIdentityAuth):
+        identity = yield from flow.call(
+            "resolve_identity",
+            {
+                "clientId": auth.client_id,
+                "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
+                "identityResourceId": auth.identity_resource_id,
+            },
+        )
+        account = naming.service_account_name(auth.client_id)
+        name = naming.federated_credential_name(connection.cluster, connection.namespace, account)
+        flow.status("cleanup", 0, f"federated credential {name}")
+        yield from flow.call("delete_federated_credential", {"identityId": identity["id"], "name": name})
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="disconnect")
+def disconnect_orchestrator(context: Any) -> Steps:
+    """Delete one connection: registry record always, created resources only with ForcedCleanup."""
+    data = context.get_input() or {}
+    linker_id = str(data.get("linkerId") or "")
+    flow = Flow(context, Policy.from_dict(data.get("policy")))
+    try:
+        flow.status("load", 0, linker_id)
+        record = yield from flow.call("registry_get", {"linkerId": linker_id})
+        if record and record.get("desired"):
+            connection = Connection.from_stored(record["desired"])
+            flow.cluster_id = connection.cluster.id
+            forced = bool(data.get("forcedCleanup")) or (
+                connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
+            )
+            if forced:
+                yield from clean_up(flow, connection)
+        flow.status("record", 0, "delete")
+        yield from flow.call("registry_delete", {"linkerId": linker_id})
+    except Exception as exc:
+        error = failure_of(exc)
+        if linker_id:
+            yield from record_failure(flow, linker_id, error)
+        return outcome(linker_id, error)
+    flow.status("done", 0, "deleted")
+    return outcome(linker_id, None)

@@ -1,0 +1,236 @@
+"""Building blocks shared by the orchestrators: progress, activity calls retried by category, durable waits.
+
+Every helper here is a generator meant for `yield from` inside an orchestrator; it only calls `context.*`.
+A call that cannot succeed raises `OrchestrationFailure` carrying the classified `ConnectorError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from datetime import timedelta
+from typing import Any
+
+from connector.errors import (
+    Category,
+    ConnectorError,
+    extension_failed,
+    make_error,
+    parse_failure_text,
+    redact,
+    timed_out,
+)
+from orchestrators.policy import Next, Policy, decide, poll_delay
+
+# Service Connector's own wording for an extension that never became ready; users search for it.
+READY_TIMEOUT_MESSAGE = "Timed out waiting for the resource to come to a ready/completed state"
+KUBERNETES_CONFIGURATION = "Microsoft.KubernetesConfiguration"
+
+Steps = Generator[Any, Any, Any]
+
+
+class OrchestrationFailure(Exception):
+    """A step failed for good; `.error` is what the output and the registry record."""
+
+    def __init__(self, error: ConnectorError) -> None:
+        super().__init__(f"{error.code}: {error.message}")
+        self.error = error
+
+
+def failure_of(exc: BaseException) -> ConnectorError:
+    """The classified error inside an activity failure (Durable hands the orchestrator text only)."""
+    if isinstance(exc, OrchestrationFailure):
+        return exc.error
+    text = str(exc)
+    found = parse_failure_text(text)
+    if found is not None:
+        return found
+    first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return make_error(Category.TRANSIENT, "UnexpectedError", redact(first_line)[:500])
+
+
+def subscription_of(resource_id: str) -> str:
+    """The subscription id in an ARM resource id ('' when there is none)."""
+    parts = resource_id.strip("/").split("/")
+    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
+
+
+def _is(value: Any, state: str) -> bool:
+    return str(value or "").lower() == state.lower()
+
+
+class Flow:
+    """One orchestration's helpers: custom status, retried calls and waits against one cluster."""
+
+    def __init__(self, context: Any, policy: Policy, cluster_id: str = "") -> None:
+        self.context = context
+        self.policy = policy
+        self.cluster_id = cluster_id
+        self.step = "start"
+
+    # ---- progress ---------------------------------------------------------------------------------------
+    def status(self, step: str, attempt: int = 0, detail: str = "") -> None:
+        """Publish {"step", "attempt", "detail"} (ids and names only) as the custom status."""
+        self.step = step
+        self.context.set_custom_status({"step": step, "attempt": attempt, "detail": detail})
+
+    def now_seconds(self) -> float:
+        """The orchestration's deterministic current time, as epoch seconds."""
+        return float(self.context.current_utc_datetime.timestamp())
+
+    def sleep(self, seconds: float) -> Steps:
+        """A durable timer of `seconds`."""
+        fire_at = self.context.current_utc_datetime + timedelta(seconds=seconds)
+        yield self.context.create_timer(fire_at)
+
+    # ---- calls --------------------------------------------------------------------------------------------
+    def call(self, name: str, payload: dict[str, Any], *, handle_busy: bool = True) -> Steps:
+        """Call an activity; transient failures are retried with backoff, a busy cluster is waited out, an
+        unregistered provider is registered; anything else raises OrchestrationFailure at once."""
+        attempt = 0
+        while True:
+            try:
+                return (yield self.context.call_activity(name, payload))
+            except Exception as exc:
+                error = failure_of(exc)
+            decision = decide(self.policy, error, attempt)
+            step = self.step
+            if decision.next is Next.RETRY:
+                self.status(step, attempt + 1, f"{name} failed with {error.code}; retrying")
+                yield from self.sleep(decision.delay)
+            elif decision.next is Next.WAIT_FOR_CLUSTER and handle_busy and self.cluster_id:
+                yield from self.wait_for_cluster()
+            elif decision.next is Next.REGISTER_PROVIDER:
+                yield from self.ensure_provider(
+                    subscription_of(self.cluster_id) or str(payload.get("subscriptionId", ""))
+                )
+            else:
+                raise OrchestrationFailure(error)
+            self.step = step
+            attempt += 1
+
+    # ---- waits --------------------------------------------------------------------------------------------
+    def wait_for_cluster(self) -> Steps:
+        """Poll the cluster with growing waits until its provisioningState is Succeeded; its summary."""
+        deadline = self.now_seconds() + self.policy.cluster_ready_timeout_seconds
+        attempt = 0
+        name = self.cluster_id.rstrip("/").rsplit("/", 1)[-1]
+        while True:
+            cluster = yield from self.call("read_cluster", {"clusterId": self.cluster_id}, handle_busy=False)
+            state = cluster.get("provisioningState")
+            if _is(state, "Succeeded"):
+                return cluster
+            if _is(state, "Failed"):
+                raise OrchestrationFailure(
+                    make_error(
+                        Category.CONFLICT,
+                        "ClusterProvisioningFailed",
+                        f"The cluster {name} is in provisioningState Failed; reconcile it "
+                        "(`az aks update -g <group> -n <cluster>`) and send the request again.",
+                        resource=self.cluster_id,
+                    )
+                )
+            remaining = deadline - self.now_seconds()
+            if remaining <= 0:
+                raise OrchestrationFailure(
+                    timed_out(
+                        f"the cluster {name} to reach provisioningState Succeeded (it is {state})",
+                        self.policy.cluster_ready_timeout_seconds,
+                        resource=self.cluster_id,
+                    )
+                )
+            self.status("waitForCluster", attempt, f"cluster {name} is {state}")
+            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            attempt += 1
+
+    def ensure_provider(self, subscription_id: str, namespace: str = KUBERNETES_CONFIGURATION) -> Steps:
+        """Register the provider (no write when Registered or Registering); wait until Registered."""
+        step = self.step
+        self.status("registerProvider", 0, f"{namespace} in subscription {subscription_id}")
+        payload = {"subscriptionId": subscription_id, "namespace": namespace}
+        found = yield from self.call("register_provider", payload)
+        deadline = self.now_seconds() + self.policy.provider_ready_timeout_seconds
+        attempt = 0
+        while not _is(found.get("registrationState"), "Registered"):
+            remaining = deadline - self.now_seconds()
+            if remaining <= 0:
+                raise OrchestrationFailure(
+                    timed_out(
+                        f"the resource provider {namespace} to be Registered "
+                        f"(it is {found.get('registrationState')})",
+                        self.policy.provider_ready_timeout_seconds,
+                        resource=f"/subscriptions/{subscription_id}/providers/{namespace}",
+                    )
+                )
+            self.status("waitForProvider", attempt, f"{namespace} is {found.get('registrationState')}")
+            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            found = yield from self.call("read_provider", payload)
+            attempt += 1
+        self.step = step
+
+    def wait_for_extension(self) -> Steps:
+        """Poll sc-extension until Succeeded; when it fails or the budget runs out, fail with diagnostics."""
+        deadline = self.now_seconds() + self.policy.extension_ready_timeout_seconds
+        attempt = 0
+        while True:
+            extension = yield from self.call("read_extension", {"clusterId": self.cluster_id})
+            state = extension.get("provisioningState") if extension.get("present") else "NotInstalled"
+            if _is(state, "Succeeded"):
+                return extension
+            if _is(state, "Failed") or _is(state, "Canceled"):
+                reasons = "; ".join(
+                    str(s.get("message")) for s in extension.get("statuses") or [] if s.get("message")
+                )
+                error = extension_failed(
+                    f"{READY_TIMEOUT_MESSAGE}: the extension sc-extension is {state}"
+                    + (f" ({reasons})." if reasons else "."),
+                    resource=self.cluster_id,
+                )
+                raise OrchestrationFailure((yield from self.with_diagnostics(error)))
+            remaining = deadline - self.now_seconds()
+            if remaining <= 0:
+                error = make_error(
+                    Category.TIMED_OUT,
+                    "OperationTimedOut",
+                    f"{READY_TIMEOUT_MESSAGE}: the extension sc-extension is still {state} after "
+                    f"{self.policy.extension_ready_timeout_seconds:g} s.",
+                    resource=self.cluster_id,
+                )
+                raise OrchestrationFailure((yield from self.with_diagnostics(error)))
+            self.status("waitForExtension", attempt, f"sc-extension is {state}")
+            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            attempt += 1
+
+    def wait_for_extension_removed(self) -> Steps:
+        """Poll until sc-extension is gone (after a delete), within the extension budget."""
+        deadline = self.now_seconds() + self.policy.extension_ready_timeout_seconds
+        attempt = 0
+        while True:
+            extension = yield from self.call("read_extension", {"clusterId": self.cluster_id})
+            if not extension.get("present"):
+                return
+            remaining = deadline - self.now_seconds()
+            if remaining <= 0:
+                error = timed_out(
+                    "the extension sc-extension to be deleted",
+                    self.policy.extension_ready_timeout_seconds,
+                    resource=self.cluster_id,
+                )
+                raise OrchestrationFailure((yield from self.with_diagnostics(error)))
+            self.status(
+                "waitForExtensionRemoval", attempt, f"sc-extension is {extension.get('provisioningState')}"
+            )
+            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            attempt += 1
+
+    def with_diagnostics(self, error: ConnectorError) -> Steps:
+        """The error with the cluster's diagnostics attached (what could not be read is named instead)."""
+        self.status("collectDiagnostics", 0, self.cluster_id.rstrip("/").rsplit("/", 1)[-1])
+        try:
+            report = yield self.context.call_activity("collect_diagnostics", {"clusterId": self.cluster_id})
+        except Exception as exc:
+            problem = failure_of(exc)
+            report = {
+                "clusterId": self.cluster_id,
+                "unavailable": {"all": f"{problem.code}: {problem.message}"},
+            }
+        return error.with_diagnostics(report or {})

@@ -1,0 +1,192 @@
+"""`reconcile` and its per-cluster child `reconcile_cluster`: find drift with `connector.plan`, repair it.
+
+`reconcile` {"slot", "policy"}: pages through the registry, groups settled connections by cluster and runs one
+`reconcile_cluster` {"clusterId", "linkerIds", "policy"} per cluster, at most `maxParallelClusters` at a time.
+Each child observes its cluster with a fixed number of reads, plans, and performs only the planned actions:
+no drift, no writes to Azure or the cluster. The registry gets each connection's last-reconciled time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from connector import plan
+from connector.errors import ConnectorError
+from connector.model import Connection
+from orchestrators import bp
+from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.grouping import batches, drifted_linkers, group_by_cluster, is_reconcilable, summarize
+from orchestrators.policy import Policy
+from orchestrators.repair import perform
+
+REGISTRY_PAGE_SIZE = 100
+
+
+def _cluster_result(
+    cluster_id: str,
+    connections: int,
+    drifted: set[str],
+    actions: Sequence[plan.Action],
+    error: ConnectorError | None,
+    failed: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "clusterId": cluster_id,
+        "connections": connections,
+        "drifted": len(drifted),
+        "repaired": 0 if error else len(drifted),
+        "failed": (len(drifted) if failed is None else failed) if error else 0,
+        "actions": [a.name for a in actions],
+        "error": error.to_dict() if error else None,
+    }
+
+
+def load_cluster_connections(flow: Flow, linker_ids: Sequence[str] | None) -> Steps:
+    """The cluster's settled records (restricted to `linker_ids` when given) and their connections."""
+    records = yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})
+    wanted = {i.lower() for i in linker_ids} if linker_ids is not None else None
+    kept: list[tuple[dict[str, Any], Connection]] = []
+    for record in records or []:
+        linker_id = str(record.get("linkerId") or "")
+        if (wanted is not None and linker_id.lower() not in wanted) or not is_reconcilable(record):
+            continue
+        try:
+            kept.append((record, Connection.from_stored(record.get("desired"))))
+        except ValueError:
+            continue  # an unreadable record is the trigger's to fix; it cannot be planned
+    return kept
+
+
+def plan_cluster(flow: Flow, connections: Sequence[Connection], *, force_apply: bool = False) -> Steps:
+    """Observe and plan: (observation, actions, drifted linker ids). `force_apply` re-applies every Secret."""
+    flow.status("observe", 0, flow.cluster_id.rsplit("/", 1)[-1])
+    observed_data = yield from flow.call(
+        "observe_cluster", {"clusterId": flow.cluster_id, "connections": [c.to_stored() for c in connections]}
+    )
+    observed = plan.ObservedCluster.from_dict(observed_data)
+    actions = list(plan.compute_plan(connections, observed))
+    if force_apply:
+        planned = {a.linker_id.lower() for a in actions if isinstance(a, plan.ApplySecret)}
+        actions += [
+            plan.ApplySecret(linker_id=c.linker_id, namespace=c.namespace, secret_name="")
+            for c in connections
+            if c.linker_id.lower() not in planned
+        ]
+    return observed, actions, drifted_linkers(actions, connections)
+
+
+def repair(
+    flow: Flow,
+    connections: Sequence[Connection],
+    observed: plan.ObservedCluster,
+    actions: Sequence[plan.Action],
+) -> Steps:
+    """Perform the planned actions (nothing at all when the plan is empty)."""
+    if actions:
+        flow.status("repair", 0, ", ".join(sorted({a.name for a in actions})))
+        yield from perform(flow, connections, observed, actions)
+
+
+def record_reconciled(
+    flow: Flow, records: Sequence[dict[str, Any]], drifted: set[str], error: ConnectorError | None
+) -> Steps:
+    """Stamp each record's last-reconciled time; drifted ones get the repair's outcome."""
+    flow.status("record", 0, f"{len(records)} connections")
+    for record in records:
+        linker_id = str(record["linkerId"])
+        payload: dict[str, Any] = {"linkerId": linker_id, "reconciled": True}
+        if error is not None and linker_id.lower() in drifted:
+            payload.update(provisioningState="Failed", lastError=error.to_dict())
+        elif error is None:
+            # Converged (repaired, or nothing drifted): a connection that had failed is healthy again.
+            payload.update(provisioningState="Succeeded", clearError=True)
+        else:
+            payload["provisioningState"] = record.get("provisioningState") or "Succeeded"
+        try:
+            yield from flow.call("registry_update_status", payload)
+        except OrchestrationFailure:
+            continue  # deleted or changed meanwhile: its own operation records it
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="reconcile_cluster")
+def reconcile_cluster_orchestrator(context: Any) -> Steps:
+    """Reconcile one cluster's connections; never fails (the result carries the error)."""
+    data = context.get_input() or {}
+    cluster_id = str(data.get("clusterId") or "")
+    flow = Flow(context, Policy.from_dict(data.get("policy")), cluster_id)
+    linker_ids = [str(i) for i in data.get("linkerIds") or []]
+    try:
+        flow.status("load", 0, cluster_id.rsplit("/", 1)[-1])
+        loaded = yield from load_cluster_connections(flow, linker_ids)
+        if not loaded:
+            return _cluster_result(cluster_id, 0, set(), [], None)
+        connections = [c for _, c in loaded]
+        observed, actions, drifted = yield from plan_cluster(flow, connections)
+    except Exception as exc:
+        # Nothing was written; the connections stay as they are and count as failed in the summary.
+        return _cluster_result(
+            cluster_id, len(linker_ids), set(), [], failure_of(exc), failed=len(linker_ids)
+        )
+    records = [r for r, _ in loaded]
+    try:
+        yield from repair(flow, connections, observed, actions)
+    except Exception as exc:
+        error = failure_of(exc)
+        yield from record_reconciled(flow, records, drifted, error)
+        return _cluster_result(cluster_id, len(loaded), drifted, actions, error)
+    yield from record_reconciled(flow, records, drifted, None)
+    flow.status("done", 0, f"{len(drifted)} drifted")
+    return _cluster_result(cluster_id, len(loaded), drifted, actions, None)
+
+
+@bp.orchestration_trigger(context_name="context", orchestration="reconcile")
+def reconcile_orchestrator(context: Any) -> Steps:
+    """Reconcile every settled connection, one child per cluster, with bounded fan-out; a summary."""
+    data = context.get_input() or {}
+    slot = str(data.get("slot") or "")
+    policy = Policy.from_dict(data.get("policy"))
+    flow = Flow(context, policy)
+    records: list[dict[str, Any]] = []
+    continuation: Any = None
+    page_number = 0
+    try:
+        while True:
+            flow.status("list", page_number, f"registry page {page_number + 1}")
+            page = yield from flow.call(
+                "registry_list_page", {"pageSize": REGISTRY_PAGE_SIZE, "continuation": continuation}
+            )
+            records += [
+                {"linkerId": r.get("linkerId"), "provisioningState": r.get("provisioningState")}
+                for r in page.get("items") or []
+            ]
+            continuation = page.get("continuation")
+            page_number += 1
+            if not continuation:
+                break
+    except OrchestrationFailure as failure:
+        result = summarize(slot, [])
+        result["error"] = failure.error.to_dict()
+        return result
+    groups = group_by_cluster(records)
+    results: list[dict[str, Any]] = []
+    child_policy = policy.to_dict()
+    for number, batch in enumerate(batches(groups, policy.max_parallel_clusters)):
+        flow.status("reconcile", number, f"{len(results)} of {len(groups)} clusters done")
+        tasks = [
+            context.call_sub_orchestrator(
+                "reconcile_cluster",
+                {"clusterId": cluster_id, "linkerIds": linker_ids, "policy": child_policy},
+                f"{context.instance_id}:cluster:{number * policy.max_parallel_clusters + index}",
+            )
+            for index, (cluster_id, linker_ids) in enumerate(batch)
+        ]
+        try:
+            results += yield context.task_all(tasks)
+        except Exception as exc:  # a child that crashed despite its own guard: count its clusters failed
+            error = failure_of(exc)
+            results += [
+                _cluster_result(cid, len(ids), set(), [], error, failed=len(ids)) for cid, ids in batch
+            ]
+    flow.status("done", 0, f"{len(groups)} clusters")
+    return summarize(slot, results)
