@@ -180,3 +180,23 @@ def registry_clients(azurite_connection: str) -> Clients:
     table = "reg" + uuid.uuid4().hex[:12]
     settings = Settings(storage_connection=azurite_connection, registry_table=table)
     return Clients(settings, sleeper=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def activity_index() -> dict[str, Any]:
+    """The activities as the Functions host discovers them (durable name -> FunctionInfo), indexed once."""
+    from devhost.discovery import load_app
+
+    return dict(load_app("tests.activities.activities_app").activities)
+
+
+@pytest.fixture
+def durable(world: World, activity_index: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The Durable activities, running with this test's Clients as the process-wide ones."""
+    from activities.clients import use_clients
+
+    use_clients(world.clients)
+    try:
+        yield activity_index
+    finally:
+        use_clients(None)

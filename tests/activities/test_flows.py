@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from azure.core.credentials import AccessToken
 from kubernetes import client as k8s
 
-from activities.clients import AKS_SERVER_SCOPE, Clients, kube_client_from_kubeconfig, use_clients
+from activities.clients import AKS_SERVER_SCOPE, Clients, kube_client_from_kubeconfig
 from activities.extension import ensure_extension, read_extension
 from activities.kube_resources import apply_connection_resources
 from activities.provider import register_provider
@@ -151,18 +150,6 @@ def test_a_wrong_entra_token_is_unauthorized(world: World) -> None:
 
 
 # ---- the Durable interface ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def durable(world: World) -> Iterator[dict[str, Any]]:
-    """The activities as the Functions host sees them, using this test's Clients."""
-    from devhost.discovery import load_app
-
-    use_clients(world.clients)
-    try:
-        yield load_app("function_app").activities
-    finally:
-        use_clients(None)
 
 
 def test_every_activity_is_registered_with_its_payload_binding(durable: dict[str, Any]) -> None:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
-from activities.clients import use_clients
 from connector.model import ClusterRef, Connection, SecretAuth, SecretKind, WorkloadIdentityAuth
 from connector.vocabulary import ClientType
 from sealing import seal
@@ -73,14 +72,8 @@ class Recorder:
 
 
 @pytest.fixture
-def run(world: World) -> Iterator[Recorder]:
-    from devhost.discovery import load_app
-
-    use_clients(world.clients)
-    try:
-        yield Recorder(load_app("function_app").activities)
-    finally:
-        use_clients(None)
+def run(durable: dict[str, Any]) -> Recorder:
+    return Recorder(durable)
 
 
 def connection(kind: str, target: str, **auth: Any) -> dict[str, Any]:
