@@ -48,6 +48,13 @@ ROUTES: list[RouteSpec] = [
         True,
     ),
     ("GET", SUB + r"/providers/(?P<ns>[^/]+)", "provider", "res.get_provider", True),
+    (
+        "GET",
+        SUB + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)",
+        "resources(subscription)",
+        "res.list_subscription_type",
+        True,
+    ),
     ("POST", SUB + r"/providers/(?P<ns>[^/]+)/register", "provider/register", "res.register", True),
     ("POST", SUB + r"/providers/(?P<ns>[^/]+)/unregister", "provider/unregister", "res.unregister", True),
     (

@@ -102,6 +102,13 @@ class ResourceHandlers:
         provider.state, provider.registered_at = "NotRegistered", None
         return ok(provider_body(sub, provider))
 
+    def list_subscription_type(self, req: Request) -> Response:
+        """GET every resource of one type in a subscription (e.g. identities list_by_subscription)."""
+        sub = self._sub(req.params["sub"])
+        wanted = f"{req.params['ns']}/{req.params['type']}"
+        prefix = f"/subscriptions/{sub.id}/".lower()
+        return page([public_view(r) for r in self.state.of_type(wanted) if r.id.lower().startswith(prefix)])
+
     # ----- resource groups
     def get_group(self, req: Request) -> Response:
         """GET a resource group."""

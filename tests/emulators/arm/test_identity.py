@@ -149,3 +149,8 @@ def test_concurrent_writes_on_one_identity_get_409(
 
 def test_identities_are_listed_by_resource_group(msi: ManagedServiceIdentityClient) -> None:
     assert [i.name for i in msi.user_assigned_identities.list_by_resource_group(RG)] == [IDENTITY]
+
+
+def test_identities_are_listed_by_subscription(msi: ManagedServiceIdentityClient) -> None:
+    msi.user_assigned_identities.create_or_update(RG, "id-second", {"location": "eastus"})
+    assert {i.name for i in msi.user_assigned_identities.list_by_subscription()} == {IDENTITY, "id-second"}
