@@ -1,14 +1,379 @@
-"""The ServiceLinker-compatible HTTP API for managedCluster sources."""
+"""The ServiceLinker-compatible HTTP API for managedCluster sources (ARM-shaped paths, routePrefix "").
+
+Linkers: PUT (201 + Azure-AsyncOperation), GET, list (paged with nextLink), PATCH (201 + async operation),
+DELETE (202 + Azure-AsyncOperation + Location; 204 when absent), POST validateLinker (202 + async operation),
+POST listConfigurations (200), and GET on the operation status URL. Per cluster: diagnostics (GET) and
+resetExtension (POST). On demand: POST api/reconcile. Every request for a cluster outside ALLOWED_SCOPES gets
+403 AuthorizationFailed before anything is read or written.
+"""
+
+from __future__ import annotations
 
 import json
+import logging
+import os
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
-bp = df.Blueprint()
+from connector.errors import ConnectorFailure
+from connector.model import ClusterRef, Connection
+from connector.validation import INVALID_REQUEST_BODY, RequestValidationError, linker_name_problems
+from connector.wire import linker_id_of, parse_cluster_id, parse_linker, parse_patch, to_linker_body
+from triggers import arm_format as arm
+from triggers import operations as ops
+from triggers.blueprint import bp
+from triggers.configurations import list_configurations
+from triggers.openapi import openapi_document
+from triggers.settings import TriggerSettings
+
+_LOG = logging.getLogger(__name__)
+
+CLUSTER_ROUTE = (
+    "subscriptions/{subscription}/resourceGroups/{resource_group}"
+    "/providers/Microsoft.ContainerService/managedClusters/{cluster}/providers/Microsoft.ServiceLinker"
+)
+LINKERS_ROUTE = CLUSTER_ROUTE + "/linkers"
+LINKER_ROUTE = LINKERS_ROUTE + "/{name}"
+OPERATION_ROUTE = (
+    "subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/{location}"
+    "/operationStatuses/{operation}"
+)
+DEFAULT_PAGE_SIZE = 100
+
+
+def _page_size() -> int:
+    raw = os.environ.get("LIST_PAGE_SIZE", "").strip()
+    return max(1, int(raw)) if raw.isdigit() else DEFAULT_PAGE_SIZE
+
+
+def _body(req: func.HttpRequest) -> Any:
+    raw = req.get_body()
+    if not raw:
+        return {}
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestValidationError(INVALID_REQUEST_BODY, "The request body is not valid JSON.") from None
+
+
+def _cluster(req: func.HttpRequest) -> ClusterRef | None:
+    params = req.route_params
+    return parse_cluster_id(
+        f"/subscriptions/{params['subscription']}/resourceGroups/{params['resource_group']}"
+        f"/providers/Microsoft.ContainerService/managedClusters/{params['cluster']}"
+    )
+
+
+def _bad_cluster() -> func.HttpResponse:
+    return arm.error_response(
+        400, "InvalidSourceResourceId",
+        "The source is not an AKS cluster id: the subscription must be a GUID.", "linkerId",
+    )
+
+
+def _guard(req: func.HttpRequest, action: str, *, check_version: bool = True) -> (
+    tuple[ClusterRef, TriggerSettings, str] | func.HttpResponse
+):
+    """api-version, cluster id and ALLOWED_SCOPES checks shared by every cluster-scoped route."""
+    api_version = req.params.get("api-version") or ""
+    if check_version:
+        refused = arm.api_version_error(api_version)
+        if refused is not None:
+            return refused
+    cluster = _cluster(req)
+    if cluster is None:
+        return _bad_cluster()
+    settings = TriggerSettings.from_env()
+    if not settings.allows(cluster.id):
+        return arm.forbidden(action, cluster.id)
+    return cluster, settings, api_version
+
+
+def _accepted_headers(req: func.HttpRequest, cluster: ClusterRef, operation_id: str, *, location: bool) -> (
+    dict[str, str]
+):
+    url = arm.operation_url(req.url, cluster.subscription_id, operation_id)
+    headers = {"Azure-AsyncOperation": url}
+    if location:
+        headers["Location"] = url
+    return headers
+
+
+def _linker_body(record: dict[str, Any], api_version: str) -> dict[str, Any]:
+    connection = Connection.from_stored(record["desired"]).with_provisioning_state(
+        record.get("provisioningState")
+    )
+    body = to_linker_body(connection, api_version)
+    error = record.get("lastError")
+    if isinstance(error, dict) and record.get("provisioningState") == "Failed":
+        # Read-only extra: why the last operation failed (clients that do not know it ignore it).
+        body["properties"]["lastError"] = {
+            k: error[k] for k in ("code", "message", "mitigation", "action", "scope") if error.get(k)
+        }
+    return body
+
+
+def _failure_response(failure: ConnectorFailure) -> func.HttpResponse:
+    # The registry could not be reached or refused: a transient server-side problem for the caller.
+    _LOG.warning("registry failure: %s", failure.error.code)
+    return arm.json_response(503 if failure.error.retryable else 500, failure.error.to_arm_error())
+
+
+async def _handle(coro: Any) -> func.HttpResponse:
+    """Turn the expected refusals into ARM responses."""
+    try:
+        response: func.HttpResponse = await coro
+        return response
+    except RequestValidationError as invalid:
+        return arm.json_response(400, invalid.to_arm_body())
+    except ops.OperationConflict as conflict:
+        return arm.error_response(409, arm.ANOTHER_OPERATION_IN_PROGRESS, str(conflict))
+    except ops.SealingKeyMissing as missing:
+        return arm.error_response(500, "SealingKeyMissing", str(missing))
+    except ConnectorFailure as failure:
+        return _failure_response(failure)
+
+
+# --- Linkers ---------------------------------------------------------------------------------------------
+
+
+@bp.route(route=LINKER_ROUTE, methods=["GET", "PUT", "PATCH", "DELETE"])
+@bp.durable_client_input(client_name="client")
+async def linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """GET, PUT, PATCH or DELETE one linker."""
+    write = req.method.upper() != "GET"
+    action = f"Microsoft.ServiceLinker/linkers/{'delete' if req.method.upper() == 'DELETE' else 'write'}"
+    guarded = _guard(req, action if write else "Microsoft.ServiceLinker/linkers/read")
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, settings, api_version = guarded
+    name = req.route_params["name"]
+    linker_id = linker_id_of(cluster, name)
+    method = req.method.upper()
+    if method == "GET":
+        return await _handle(_get(linker_id, name, api_version))
+    if method == "DELETE":
+        return await _handle(_delete(req, client, cluster, linker_id, name, settings))
+    return await _handle(_put_or_patch(req, client, cluster, linker_id, settings, api_version))
+
+
+async def _get(linker_id: str, name: str, api_version: str) -> func.HttpResponse:
+    if linker_name_problems(name):
+        return arm.not_found(linker_id)
+    record = await ops.get_record(linker_id)
+    if record is None or not record.get("desired"):
+        return arm.not_found(linker_id)
+    return arm.json_response(200, _linker_body(record, api_version))
+
+
+async def _put_or_patch(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    cluster: ClusterRef,
+    linker_id: str,
+    settings: TriggerSettings,
+    api_version: str,
+) -> func.HttpResponse:
+    body = _body(req)
+    if linker_name_problems(req.route_params["name"]):
+        parse_linker(linker_id, body, api_version)  # raises with every naming problem
+    record = await ops.get_record(linker_id)
+    existing = ops.stored_connection(record)
+    if req.method.upper() == "PATCH":
+        if existing is None:
+            return arm.not_found(linker_id)
+        connection = parse_patch(existing, body, api_version)
+    else:
+        connection = parse_linker(linker_id, body, api_version, existing=existing)
+    started = await ops.submit_connect(client, connection, settings, record=record, record_read=True)
+    accepted = ops.seal_connection(connection, settings).with_provisioning_state(ops.ACCEPTED)
+    headers = _accepted_headers(req, cluster, started.operation_id, location=False)
+    return arm.json_response(201, to_linker_body(accepted, api_version), headers)
+
+
+async def _delete(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    cluster: ClusterRef,
+    linker_id: str,
+    name: str,
+    settings: TriggerSettings,
+) -> func.HttpResponse:
+    if linker_name_problems(name):
+        return func.HttpResponse(status_code=204)
+    record = await ops.get_record(linker_id)
+    if record is None:
+        return func.HttpResponse(status_code=204)
+    started = await ops.submit_disconnect(client, record, settings)
+    return func.HttpResponse(
+        status_code=202, headers=_accepted_headers(req, cluster, started.operation_id, location=True)
+    )
+
+
+@bp.route(route=LINKERS_ROUTE, methods=["GET"])
+async def linkers(req: func.HttpRequest) -> func.HttpResponse:
+    """List a cluster's linkers, one page at a time (nextLink carries $skipToken)."""
+    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, _settings, api_version = guarded
+    return await _handle(_list(req, cluster, api_version))
+
+
+async def _list(req: func.HttpRequest, cluster: ClusterRef, api_version: str) -> func.HttpResponse:
+    records = [r for r in await ops.list_records(cluster.id) if r.get("desired")]
+    raw_skip = req.params.get("$skipToken", "0")
+    skip = int(raw_skip) if raw_skip.isdigit() else 0
+    size = _page_size()
+    page = records[skip : skip + size]
+    body: dict[str, Any] = {"value": [_linker_body(r, api_version) for r in page]}
+    if skip + size < len(records):
+        path = req.url.split("?", 1)[0]
+        body["nextLink"] = f"{path}?api-version={api_version}&$skipToken={skip + size}"
+    else:
+        body["nextLink"] = None
+    return arm.json_response(200, body)
+
+
+@bp.route(route=LINKER_ROUTE + "/validateLinker", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start a validation of the linker on the cluster (202; the operation's result holds the checks)."""
+    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/validateLinker/action")
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, settings, _api_version = guarded
+    linker_id = linker_id_of(cluster, req.route_params["name"])
+
+    async def run() -> func.HttpResponse:
+        record = await ops.get_record(linker_id)
+        if record is None or not record.get("desired"):
+            return arm.not_found(linker_id)
+        operation_id = await ops.start_plain(client, ops.VALIDATE, {"linkerId": linker_id}, settings)
+        headers = _accepted_headers(req, cluster, operation_id, location=True)
+        return func.HttpResponse(status_code=202, headers=headers)
+
+    return await _handle(run())
+
+
+@bp.route(route=LINKER_ROUTE + "/listConfigurations", methods=["POST"])
+async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse:
+    """The configuration names of the linker and its non-secret values."""
+    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/listConfigurations/action")
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, _settings, _api_version = guarded
+    linker_id = linker_id_of(cluster, req.route_params["name"])
+
+    async def run() -> func.HttpResponse:
+        record = await ops.get_record(linker_id)
+        connection = ops.stored_connection(record)
+        if connection is None:
+            return arm.not_found(linker_id)
+        tenant = os.environ.get("AZURE_TENANT_ID", "")
+        return arm.json_response(200, {"configurations": list_configurations(connection, tenant)})
+
+    return await _handle(run())
+
+
+# --- Operations ------------------------------------------------------------------------------------------
+
+
+@bp.route(route=OPERATION_ROUTE, methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def operation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """ARM's async-operation status of one operation."""
+    subscription = req.route_params["subscription"]
+    operation_id = req.route_params["operation"]
+    status = await ops.instance_status(client, operation_id)
+    op_id = (
+        f"/subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/"
+        f"{req.route_params['location']}/operationStatuses/{operation_id}"
+    )
+    if status.runtime_status is None:
+        return arm.not_found(op_id)
+    payload = status.input_ if isinstance(status.input_, dict) else {}
+    resource = str(payload.get("linkerId") or payload.get("clusterId") or f"/subscriptions/{subscription}")
+    settings = TriggerSettings.from_env()
+    if not resource.lower().startswith(f"/subscriptions/{subscription.lower()}/") or not settings.allows(
+        resource
+    ):
+        return arm.not_found(op_id)
+    return arm.json_response(200, arm.operation_status_body(status, operation_id, subscription))
+
+
+# --- Cluster operations ----------------------------------------------------------------------------------
+
+
+@bp.route(route=CLUSTER_ROUTE + "/diagnostics", methods=["GET"])
+async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
+    """What the registry knows about a cluster's connections: states, last operations, last errors."""
+    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read", check_version=False)
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, _settings, _api_version = guarded
+
+    async def run() -> func.HttpResponse:
+        records = await ops.list_records(cluster.id)
+        connections = [
+            {
+                "linkerId": r.get("linkerId"),
+                "provisioningState": r.get("provisioningState"),
+                "lastOperation": r.get("lastOperation"),
+                "lastError": r.get("lastError"),
+                "lastReconcileTime": r.get("lastReconcileTime"),
+                "updatedAt": r.get("updatedAt"),
+            }
+            for r in records
+        ]
+        failed = sum(1 for c in connections if c["provisioningState"] == "Failed")
+        body = {"clusterId": cluster.id, "connections": connections, "failed": failed}
+        return arm.json_response(200, body)
+
+    return await _handle(run())
+
+
+@bp.route(route=CLUSTER_ROUTE + "/resetExtension", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def cluster_reset_extension(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Delete and reinstall sc-extension, then re-apply the cluster's connections (202 + async operation)."""
+    guarded = _guard(req, "Microsoft.KubernetesConfiguration/extensions/write", check_version=False)
+    if isinstance(guarded, func.HttpResponse):
+        return guarded
+    cluster, settings, _api_version = guarded
+    operation_id = await ops.start_plain(client, ops.RESET_EXTENSION, {"clusterId": cluster.id}, settings)
+    return func.HttpResponse(status_code=202, headers=_accepted_headers(req, cluster, operation_id,
+                                                                        location=True))
+
+
+@bp.route(route="api/reconcile", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Start a reconciliation of every registered connection now (202 + operation status URL)."""
+    settings = TriggerSettings.from_env()
+    operation_id = ops.new_operation_id()
+    await client.start_new(
+        ops.RECONCILE, operation_id, {"slot": f"manual:{operation_id}", "policy": settings.policy()}
+    )
+    subscription = (settings.allowed_scopes[0].split("/")[2] if settings.allowed_scopes else "none")
+    url = arm.operation_url(req.url, subscription, operation_id)
+    return arm.json_response(
+        202, {"id": operation_id, "statusQueryGetUri": url}, {"Azure-AsyncOperation": url, "Location": url}
+    )
+
+
+# --- Health and the API description ----------------------------------------------------------------------
 
 
 @bp.route(route="api/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness probe: answers 200 when the app is loaded."""
-    return func.HttpResponse(json.dumps({"status": "Healthy"}), mimetype="application/json")
+    return arm.json_response(200, {"status": "Healthy"})
+
+
+@bp.route(route="api/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI 3 document of this API."""
+    return arm.json_response(200, openapi_document(arm.base_url(req.url)))

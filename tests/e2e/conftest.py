@@ -1,0 +1,239 @@
+"""End-to-end fixtures: the real function_app on DevHost (in a background event loop, port 0), with the ARM,
+kube and Service Bus emulators and Azurite, and the official azure-mgmt-servicelinker client pointed at it.
+
+The emulators' install and registration delays are set to zero and the orchestration backoff to a fraction of
+a second, so operations finish in real time within seconds; the waits themselves are the orchestrators' tests'
+business (virtual clock there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Coroutine, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.mgmt.servicelinker import ServiceLinkerManagementClient
+
+from activities.clients import use_clients
+from devhost.app import DevHost, DevHostConfig
+from emulators.servicebus import ServiceBusEmulator
+from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
+from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
+from tests.fixtures.kube import kube, kube_emulator  # noqa: F401
+from tests.fixtures.servicebus import new_servicebus_queue, servicebus_emulator  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+SUB = DEMO_SUBSCRIPTION
+RG = f"/subscriptions/{SUB}/resourceGroups/rg-demo"
+CLUSTER = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks-demo-1"
+CLUSTER_2 = f"{RG}/providers/Microsoft.ContainerService/managedClusters/aks-demo-2"
+STORAGE = f"{RG}/providers/Microsoft.Storage/storageAccounts/stdemo0001"
+BLOB = f"{STORAGE}/blobServices/default"
+IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-workload"
+POSTGRES_DB = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-demo-0001/databases/appdb"
+TENANT = "7e57c0de-0000-4000-8000-000000000001"
+API = "2022-05-01"
+
+T = TypeVar("T")
+
+
+class FunctionKeyPolicy(SansIOHTTPPolicy[Any, Any]):
+    """Authenticates to the Functions host with a function key instead of an Entra bearer token.
+
+    Given to the client as `authentication_policy`, it replaces the bearer-token policy, which refuses plain
+    http; every request (PUT, polls, nextLink pages) carries the key in `x-functions-key`.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        """Add the key header."""
+        request.http_request.headers["x-functions-key"] = self._key
+
+
+class _NoCredential:
+    """The client insists on a credential object; the function key policy makes it unused."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError("the function key policy should replace bearer tokens")
+
+
+@dataclass
+class HostThread:
+    """A DevHost running on its own event loop in a daemon thread."""
+
+    host: DevHost
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run a coroutine on the host's loop and wait for its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    @property
+    def url(self) -> str:
+        """The host's base URL."""
+        return self.host.base_url
+
+
+def start_host_thread(config: DevHostConfig) -> HostThread:
+    """Start DevHost in a background loop; returns once it serves."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="devhost", daemon=True)
+    thread.start()
+    host = DevHost(config, on_trigger=None, on_engine=None)
+    running = HostThread(host, loop, thread)
+    running.run(host.start(), timeout=60)
+    return running
+
+
+def stop_host_thread(running: HostThread) -> None:
+    """Stop the host and its loop."""
+    try:
+        running.run(running.host.stop(), timeout=30)
+    finally:
+        running.loop.call_soon_threadsafe(running.loop.stop)
+        running.thread.join(10)
+
+
+@dataclass
+class E2E:
+    """The running product and its surroundings, for one test."""
+
+    host: HostThread
+    arm: ArmHarness
+    key: str
+    servicebus: ServiceBusEmulator
+    requests_queue: str
+    events_queue: str
+
+    @property
+    def url(self) -> str:
+        """DevHost's base URL."""
+        return self.host.url
+
+    def linker_client(self) -> ServiceLinkerManagementClient:
+        """The official client, pointed at DevHost, authenticating with the function key."""
+        return ServiceLinkerManagementClient(
+            _NoCredential(),  # type: ignore[arg-type]
+            base_url=self.url,
+            authentication_policy=FunctionKeyPolicy(self.key),
+            polling_interval=0.2,
+            retry_total=0,
+        )
+
+    def http(
+        self, method: str, path: str, body: Any = None, *, key: str | None = "default"
+    ) -> tuple[int, dict[str, str], Any]:
+        """A raw HTTP call: (status, headers, parsed JSON body or None)."""
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        request = urllib.request.Request(self.url + path if path.startswith("/") else path, data=data,
+                                         method=method)
+        request.add_header("Content-Type", "application/json")
+        if key is not None:
+            request.add_header("x-functions-key", self.key if key == "default" else key)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status, headers, raw = response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            status, headers, raw = error.code, dict(error.headers), error.read()
+        return status, headers, (json.loads(raw) if raw else None)
+
+    def kube_secret(self, cluster_id: str, namespace: str, name: str) -> dict[str, str] | None:
+        """The decoded data of a Secret on an emulated cluster, or None."""
+        from emulators.arm import kube_key
+
+        client = self.arm.kube.client_for(kube_key(cluster_id))
+        from kubernetes import client as k8s
+        from kubernetes.client.exceptions import ApiException
+
+        try:
+            secret = k8s.CoreV1Api(client).read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+
+
+def fast_demo_seed() -> dict[str, Any]:
+    """The demo seed with its registration, update and install delays at zero."""
+    data: dict[str, Any] = yaml.safe_load(DEMO_SEED.read_text(encoding="utf-8"))
+    data["settings"] = {k: 0 for k in data.get("settings", {})}
+    return data
+
+
+def product_environment(
+    arm_harness: ArmHarness, storage: str, servicebus: ServiceBusEmulator, requests: str, events: str
+) -> dict[str, str]:
+    """The app settings that point the product at this test's emulators."""
+    return {
+        "FUNCTIONS_WORKER_RUNTIME": "python",
+        "AzureWebJobsStorage": storage,
+        "DURABLE_TASK_HUB": "E2EHub",
+        "ARM_ENDPOINT": arm_harness.url,
+        "ARM_CA_BUNDLE": arm_harness.ca_file,
+        "ARM_STATIC_TOKEN": "local-emulator-token",
+        "ARM_POLLING_INTERVAL_SECONDS": "0",
+        "ARM_RETRY_TOTAL": "2",
+        "ARM_RETRY_BACKOFF_FACTOR": "0",
+        "AZURE_TENANT_ID": TENANT,
+        "ALLOWED_SCOPES": f"/subscriptions/{SUB}",
+        "REGISTRY_TABLE": "e2e" + uuid.uuid4().hex[:12],
+        "SECRET_SEALING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "SERVICEBUS_CONNECTION": servicebus.connection_string,
+        "SERVICEBUS_REQUESTS_QUEUE": requests,
+        "SERVICEBUS_EVENTS_QUEUE": events,
+        "RECONCILE_SCHEDULE": "0 0 * * * *",
+        "RECONCILE_JITTER_SECONDS": "0",
+        "CLUSTER_READY_TIMEOUT_SECONDS": "60",
+        "EXTENSION_READY_TIMEOUT_SECONDS": "60",
+        "BACKOFF_INITIAL_SECONDS": "0.2",
+        "BACKOFF_MAX_SECONDS": "0.5",
+        "LIST_PAGE_SIZE": "2",
+    }
+
+
+@pytest.fixture
+def e2e(
+    arm: ArmHarness,  # noqa: F811
+    azurite_connection_string: str,  # noqa: F811
+    servicebus_emulator: ServiceBusEmulator,  # noqa: F811
+    new_servicebus_queue: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> Iterator[E2E]:
+    """The product on DevHost with fresh emulators, a fresh registry table and fresh queues."""
+    arm.seed(fast_demo_seed())
+    requests, events = new_servicebus_queue(), new_servicebus_queue()
+    for name, value in product_environment(
+        arm, azurite_connection_string, servicebus_emulator, requests, events
+    ).items():
+        monkeypatch.setenv(name, value)
+    use_clients(None)  # the activities' clients are rebuilt from this environment
+    config = DevHostConfig(
+        app_dir=str(REPO), port=0, store_path=None, keys_path=str(tmp_path / "keys.json"),
+        timer_status_path=None, load_local_settings=False, timers=False, service_bus=True,
+        service_bus_max_wait_time=0.2,
+    )
+    running = start_host_thread(config)
+    try:
+        key = running.host.keys.host_keys["default"]
+        yield E2E(running, arm, key, servicebus_emulator, requests, events)
+    finally:
+        stop_host_thread(running)
+        use_clients(None)

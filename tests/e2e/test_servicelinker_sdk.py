@@ -1,0 +1,145 @@
+"""The official azure-mgmt-servicelinker client drives the product unchanged (through DevHost)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.mgmt.servicelinker.models import (
+    AzureResource,
+    LinkerResource,
+    SecretAuthInfo,
+    UserAssignedIdentityAuthInfo,
+)
+
+from tests.e2e.conftest import BLOB, CLUSTER, E2E, IDENTITY, STORAGE
+
+
+def _blob_secret_linker() -> LinkerResource:
+    return LinkerResource(
+        target_service=AzureResource(id=BLOB), auth_info=SecretAuthInfo(), client_type="python", scope="default"
+    )
+
+
+def _storage_key(e2e: E2E) -> str:
+    state = e2e.arm.emulator.state
+    with state.lock:
+        resource = next(r for k, r in state.resources.items() if k.lower() == STORAGE.lower())
+        return str(next(iter(resource.secrets.values())))
+
+
+def test_create_get_list_configurations_validate_delete(e2e: E2E) -> None:
+    client = e2e.linker_client()
+
+    created = client.linker.begin_create_or_update(CLUSTER, "blobconn", _blob_secret_linker()).result()
+
+    assert created.provisioning_state == "Succeeded"
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-blobconn-secret")
+    assert secret is not None
+    connection_string = secret["AZURE_STORAGEBLOB_CONNECTIONSTRING"]
+    assert "AccountName=stdemo0001" in connection_string
+    assert _storage_key(e2e) in connection_string
+
+    fetched = client.linker.get(CLUSTER, "blobconn")
+    assert fetched.target_service.id == BLOB
+    assert fetched.auth_info.auth_type == "secret"
+    assert fetched.scope == "default"
+
+    configurations = client.linker.list_configurations(CLUSTER, "blobconn")
+    names = {c.name: c.value for c in configurations.configurations}
+    assert names == {"AZURE_STORAGEBLOB_CONNECTIONSTRING": None}
+
+    result = client.linker.begin_validate(CLUSTER, "blobconn").result()
+    assert result.is_connection_available is True
+    assert result.linker_name == "blobconn"
+    assert {d.result for d in result.validation_detail} == {"success"}
+
+    client.linker.begin_delete(CLUSTER, "blobconn").result()
+    with pytest.raises(ResourceNotFoundError):
+        client.linker.get(CLUSTER, "blobconn")
+    # Delete keeps the Kubernetes resources by default, as Service Connector does.
+    assert e2e.kube_secret(CLUSTER, "default", "sc-blobconn-secret") is not None
+
+
+def test_list_pages_with_next_link(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    pollers = [
+        client.linker.begin_create_or_update(CLUSTER, name, _blob_secret_linker())
+        for name in ("alpha", "bravo", "charlie")
+    ]
+    for poller in pollers:
+        poller.result()
+
+    pages = list(client.linker.list(CLUSTER).by_page())
+
+    assert len(pages) == 2  # LIST_PAGE_SIZE is 2 in these tests
+    names = [linker.name for page in pages for linker in page]
+    assert names == ["alpha", "bravo", "charlie"]
+
+
+def test_validate_reports_a_deleted_secret(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    client.linker.begin_create_or_update(CLUSTER, "driftconn", _blob_secret_linker()).result()
+    from emulators.arm import kube_key
+    from kubernetes import client as k8s
+
+    api = e2e.arm.kube.client_for(kube_key(CLUSTER))
+    k8s.CoreV1Api(api).delete_namespaced_secret("sc-driftconn-secret", "default")
+
+    result = client.linker.begin_validate(CLUSTER, "driftconn").result()
+
+    assert result.is_connection_available is False
+    failed = [d for d in result.validation_detail if d.result == "failure"]
+    assert [d.name for d in failed] == ["Configured connection information validated."]
+    assert "sc-driftconn-secret" in failed[0].error_message
+
+
+def test_workload_identity_lists_non_secret_values(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    identity = _identity(e2e)
+    body = LinkerResource(
+        target_service=AzureResource(id=BLOB),
+        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=CLUSTER.split("/")[2]),
+        client_type="python",
+        scope="apps",
+    )
+
+    created = client.linker.begin_create_or_update(CLUSTER, "wiconn", body).result()
+
+    assert created.provisioning_state == "Succeeded"
+    values = {c.name: c.value for c in client.linker.list_configurations(CLUSTER, "wiconn").configurations}
+    assert values["AZURE_STORAGEBLOB_CLIENTID"] == identity["clientId"]
+    assert values["AZURE_STORAGEBLOB_RESOURCEENDPOINT"] == "https://stdemo0001.blob.core.windows.net/"
+    result = client.linker.begin_validate(CLUSTER, "wiconn").result()
+    assert result.is_connection_available is True, [d.as_dict() for d in result.validation_detail]
+    assert len(result.validation_detail) == 7
+
+
+def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    e2e.arm.admin.add_fault("/providers/Microsoft.Authorization/roleAssignments/", method="PUT", status=403,
+                            code="AuthorizationFailed", times=100)
+    identity = _identity(e2e)
+    body = LinkerResource(
+        target_service=AzureResource(id=BLOB),
+        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=CLUSTER.split("/")[2]),
+        client_type="python",
+    )
+
+    with pytest.raises(HttpResponseError) as raised:
+        client.linker.begin_create_or_update(CLUSTER, "denied", body).result()
+
+    assert raised.value.error is not None
+    assert raised.value.error.code == "AuthorizationFailed"
+    assert "Mitigation:" in raised.value.error.message
+    linker = client.linker.get(CLUSTER, "denied")
+    assert linker.provisioning_state == "Failed"
+
+
+def _identity(e2e: E2E) -> dict[str, Any]:
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+
+    msi = e2e.arm.mgmt_client(ManagedServiceIdentityClient)
+    found = msi.user_assigned_identities.get("rg-demo", IDENTITY.rsplit("/", 1)[1])
+    return {"clientId": found.client_id, "principalId": found.principal_id}

@@ -1,0 +1,39 @@
+"""listConfigurations: the configuration names of a connection, with the values that are not secrets.
+
+Values that need the target's ARM properties (an endpoint the resource reports) are rendered from what the
+catalog can derive from the ids alone; when that is not enough the value is null. Secret values (keys,
+passwords, connection strings) are never rendered: their names are listed with a null value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector import manifests, targets
+from connector.model import Connection
+
+
+def list_configurations(connection: Connection, tenant_id: str | None) -> list[dict[str, Any]]:
+    """[{name, value}] in the order the Secret holds them; secret values are always null."""
+    kind = connection.target_kind
+    mode = manifests.auth_mode(connection)
+    secret_keys = targets.secret_keys(kind, mode, connection.client_type)
+    match = targets.match_target_id(connection.target_id)
+    parts = dict(match.parts) if match is not None else {}
+    # Placeholders stand in for the secret material so rendering can go on; those keys are dropped below.
+    values = targets.ResolvedValues(
+        target_properties={},
+        target_name=parts.get("name", ""),
+        parts=parts,
+        secret="",
+        user_name=getattr(connection.auth, "user_name", None) or "",
+        client_secret="",
+        tenant_id=tenant_id or None,
+    )
+    try:
+        rendered: dict[str, str | None] = dict(manifests.render(connection, values))
+    except (targets.CatalogError, KeyError, ValueError):
+        keys = targets.configuration_keys(kind, mode, connection.client_type)
+        rendered = {connection.customized_keys.get(k, k): None for k in keys}
+    hidden = {connection.customized_keys.get(k, k) for k in secret_keys}
+    return [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]

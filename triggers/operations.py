@@ -1,0 +1,274 @@
+"""Starting operations: the one place where a request becomes registry state and an orchestration.
+
+Every mutating operation on a connection follows the same steps: read the registry record; refuse (409
+AnotherOperationInProgress) if another operation on it still runs, or return the running one if it is the same
+request; write the desired state and the current operation `{id, kind, desiredHash, startTime}` with the
+record's ETag (so two racing requests cannot both win); then start the orchestration by name with instance id
+= operation id. The registry is reached only through the plain functions of `activities.registry`, in a worker
+thread (they are synchronous SDK calls; the host's event loop must not block on them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+from activities import registry
+from connector import naming
+from connector.errors import Category, ConnectorFailure
+from connector.model import Connection, DeleteOrUpdateBehavior, secret_fingerprint
+from sealing import seal
+from triggers.settings import TriggerSettings
+
+CONNECT = "connect"
+DISCONNECT = "disconnect"
+VALIDATE = "validate"
+RESET_EXTENSION = "reset_extension"
+RECONCILE = "reconcile"
+
+ACCEPTED = "Accepted"
+DELETING = "Deleting"
+_RUNNING = frozenset(
+    {
+        OrchestrationRuntimeStatus.Pending,
+        OrchestrationRuntimeStatus.Running,
+        OrchestrationRuntimeStatus.ContinuedAsNew,
+        OrchestrationRuntimeStatus.Suspended,
+    }
+)
+# A record names its operation before the orchestration exists; for this long a missing instance is taken as
+# "still starting". After it, the start is taken as failed and the connection is free again.
+START_GRACE = timedelta(minutes=2)
+_MESSAGE_NAMESPACE = uuid.UUID("8d5c7d1e-2f0b-4d4e-9a57-6b1f3c0e2a41")
+
+
+class OperationConflict(Exception):
+    """Another operation on the connection is running (ARM's 409 AnotherOperationInProgress)."""
+
+    def __init__(self, linker_id: str, running: dict[str, Any] | None) -> None:
+        running_id = (running or {}).get("id")
+        detail = f" (operation {running_id}, {(running or {}).get('kind')})" if running_id else ""
+        super().__init__(
+            f"Another operation is in progress on {linker_id}{detail}. Wait for it to finish, then retry."
+        )
+        self.linker_id = linker_id
+        self.running = running
+
+
+class SealingKeyMissing(Exception):
+    """A request carries a secret but SECRET_SEALING_KEY is not set (a configuration error)."""
+
+
+@dataclass(frozen=True)
+class Started:
+    """An operation accepted for a connection: its id, and whether this request started it."""
+
+    operation_id: str
+    kind: str
+    linker_id: str
+    new: bool
+
+
+def new_operation_id() -> str:
+    """A fresh operation id (also the orchestration instance id)."""
+    return str(uuid.uuid4())
+
+
+def operation_id_for_message(message_id: str) -> str:
+    """The operation id of a Service Bus message: the same message id always gives the same operation."""
+    return str(uuid.uuid5(_MESSAGE_NAMESPACE, f"servicebus:{message_id}"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def stored_connection(record: dict[str, Any] | None) -> Connection | None:
+    """The connection a registry record holds, or None."""
+    if record is None or not record.get("desired"):
+        return None
+    return Connection.from_stored(record["desired"])
+
+
+def seal_connection(connection: Connection, settings: TriggerSettings) -> Connection:
+    """The connection with any raw secret from the request replaced by its sealed token and fingerprint."""
+    raw = connection.raw_secret()
+    if raw is None:
+        return connection
+    if settings.sealing_key is None:
+        raise SealingKeyMissing("SECRET_SEALING_KEY is not set: secrets in requests cannot be accepted.")
+    plain = raw.get_secret_value()
+    return connection.with_sealed_secret(
+        seal(plain, settings.sealing_key), secret_fingerprint(plain, settings.sealing_key)
+    )
+
+
+async def get_record(linker_id: str) -> dict[str, Any] | None:
+    """The registry record of a linker (read in a worker thread)."""
+    return await asyncio.to_thread(registry.get_record, linker_id)
+
+
+async def list_records(cluster_id: str) -> list[dict[str, Any]]:
+    """Every registry record of one cluster, sorted by linker name (read in a worker thread)."""
+    records = await asyncio.to_thread(registry.list_by_cluster, cluster_id)
+    return sorted(records, key=lambda r: str(r.get("name") or "").lower())
+
+
+async def instance_status(client: df.DurableOrchestrationClient, instance_id: str) -> Any:
+    """The orchestration's status (runtime_status None when there is no such instance)."""
+    return await client.get_status(instance_id, show_input=True)
+
+
+async def _is_running(client: df.DurableOrchestrationClient, operation: dict[str, Any] | None) -> bool:
+    if not operation or not operation.get("id"):
+        return False
+    status = await client.get_status(operation["id"])
+    if status.runtime_status is None:
+        started = operation.get("startTime")
+        try:
+            begun = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        return _now() - begun < START_GRACE
+    return status.runtime_status in _RUNNING
+
+
+def _operation(operation_id: str, kind: str, desired_hash: str | None) -> dict[str, Any]:
+    return {"id": operation_id, "kind": kind, "desiredHash": desired_hash, "startTime": _iso(_now())}
+
+
+async def _check_free(
+    client: df.DurableOrchestrationClient, record: dict[str, Any] | None, kind: str, desired_hash: str | None
+) -> Started | None:
+    """None when no operation runs; the running one when it is this same request; else OperationConflict."""
+    if record is None:
+        return None
+    running = record.get("lastOperation")
+    if not await _is_running(client, running):
+        return None
+    assert running is not None
+    if running.get("kind") == kind and running.get("desiredHash") == desired_hash:
+        return Started(running["id"], kind, record["linkerId"], new=False)
+    raise OperationConflict(record["linkerId"], running)
+
+
+async def _write(record: dict[str, Any], etag: str | None) -> None:
+    try:
+        await asyncio.to_thread(registry.put_record, record, etag=etag)
+    except ConnectorFailure as failure:
+        if failure.error.category is Category.CONFLICT:
+            # Another request wrote the record between our read and our write: it won.
+            raise OperationConflict(record["linkerId"], None) from None
+        raise
+
+
+async def _resume_if_same(
+    client: df.DurableOrchestrationClient, record: dict[str, Any] | None, operation_id: str
+) -> bool:
+    """True when the record already names this operation (a redelivered message): start it if it is not."""
+    current = (record or {}).get("lastOperation") or {}
+    return bool(current.get("id") == operation_id)
+
+
+async def submit_connect(
+    client: df.DurableOrchestrationClient,
+    connection: Connection,
+    settings: TriggerSettings,
+    *,
+    operation_id: str | None = None,
+    record: dict[str, Any] | None = None,
+    record_read: bool = False,
+) -> Started:
+    """Create or update a connection: collisions, concurrency, registry write, then start `connect`."""
+    operation_id = operation_id or new_operation_id()
+    connection = seal_connection(connection, settings).with_provisioning_state(None)
+    linker_id = connection.linker_id
+    if not record_read:
+        record = await get_record(linker_id)
+    desired_hash = connection.desired_hash()
+    resumed = await _resume_if_same(client, record, operation_id)
+    if not resumed:
+        running = await _check_free(client, record, CONNECT, desired_hash)
+        if running is not None:
+            return running
+        others = [c for c in map(stored_connection, await list_records(connection.cluster.id)) if c]
+        naming.check_secret_name_collision(connection, others)
+        new_record = {
+            "linkerId": linker_id,
+            "clusterId": connection.cluster.id,
+            "name": connection.linker_name,
+            "desired": connection.to_stored(),
+            "desiredHash": desired_hash,
+            "provisioningState": ACCEPTED,
+            "generation": int((record or {}).get("generation") or 0) + 1,
+            "lastOperation": _operation(operation_id, CONNECT, desired_hash),
+            "lastReconcileTime": (record or {}).get("lastReconcileTime"),
+        }
+        await _write(new_record, (record or {}).get("etag"))
+    await _start_once(
+        client, CONNECT, operation_id,
+        {"linkerId": linker_id, "operationId": operation_id, "policy": settings.policy()},
+    )
+    return Started(operation_id, CONNECT, linker_id, new=True)
+
+
+async def submit_disconnect(
+    client: df.DurableOrchestrationClient,
+    record: dict[str, Any],
+    settings: TriggerSettings,
+    *,
+    operation_id: str | None = None,
+) -> Started:
+    """Delete a connection: concurrency, registry marked Deleting, then start `disconnect`."""
+    operation_id = operation_id or new_operation_id()
+    linker_id = record["linkerId"]
+    connection = stored_connection(record)
+    if not await _resume_if_same(client, record, operation_id):
+        running = await _check_free(client, record, DISCONNECT, None)
+        if running is not None:
+            return running
+        updated = {
+            **{k: v for k, v in record.items() if k != "etag"},
+            "provisioningState": DELETING,
+            "lastOperation": _operation(operation_id, DISCONNECT, None),
+        }
+        await _write(updated, record.get("etag"))
+    forced = connection is not None and (
+        connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
+    )
+    await _start_once(
+        client, DISCONNECT, operation_id,
+        {"linkerId": linker_id, "operationId": operation_id, "forcedCleanup": forced,
+         "policy": settings.policy()},
+    )
+    return Started(operation_id, DISCONNECT, linker_id, new=True)
+
+
+async def start_plain(
+    client: df.DurableOrchestrationClient, kind: str, payload: dict[str, Any], settings: TriggerSettings
+) -> str:
+    """Start an operation that does not change a connection's desired state (validate, reset, reconcile)."""
+    operation_id = new_operation_id()
+    await _start_once(client, kind, operation_id, {**payload, "operationId": operation_id,
+                                                   "policy": settings.policy()})
+    return operation_id
+
+
+async def _start_once(
+    client: df.DurableOrchestrationClient, name: str, instance_id: str, payload: dict[str, Any]
+) -> None:
+    """Start the orchestration unless an instance with this id exists already (a redelivered request)."""
+    existing = await client.get_status(instance_id)
+    if existing.runtime_status is not None:
+        return
+    await client.start_new(name, instance_id, payload)

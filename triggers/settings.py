@@ -1,0 +1,76 @@
+"""The triggers' settings, read from the app settings on each request (cheap, and tests can change them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sealing import key_from_setting
+
+DEFAULT_RECONCILE_SCHEDULE = "0 0 * * * *"  # hourly, at minute 0
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"Setting {name} must be a number, got {raw!r}") from None
+
+
+def _scopes(raw: str) -> tuple[str, ...]:
+    return tuple(s.strip().rstrip("/").lower() for s in raw.split(",") if s.strip())
+
+
+@dataclass(frozen=True)
+class TriggerSettings:
+    """What the entry points need: scopes, the sealing key, the orchestration policy, queue names."""
+
+    allowed_scopes: tuple[str, ...] = ()
+    sealing_key: bytes | None = field(default=None, repr=False)
+    cluster_ready_timeout_seconds: float = 3600
+    extension_ready_timeout_seconds: float = 1800
+    backoff_initial_seconds: float = 15
+    backoff_max_seconds: float = 300
+    max_parallel_clusters: int = 4
+    reconcile_jitter_seconds: float = 60
+    events_queue: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
+        """Read the settings from environment variables (the Functions app settings)."""
+        env = os.environ if env is None else env
+        sealing = env.get("SECRET_SEALING_KEY", "").strip()
+        return cls(
+            allowed_scopes=_scopes(env.get("ALLOWED_SCOPES", "")),
+            sealing_key=key_from_setting(sealing) if sealing else None,
+            cluster_ready_timeout_seconds=_number(env, "CLUSTER_READY_TIMEOUT_SECONDS", 3600),
+            extension_ready_timeout_seconds=_number(env, "EXTENSION_READY_TIMEOUT_SECONDS", 1800),
+            backoff_initial_seconds=_number(env, "BACKOFF_INITIAL_SECONDS", 15),
+            backoff_max_seconds=_number(env, "BACKOFF_MAX_SECONDS", 300),
+            max_parallel_clusters=int(_number(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
+            reconcile_jitter_seconds=_number(env, "RECONCILE_JITTER_SECONDS", 60),
+            events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
+        )
+
+    def policy(self) -> dict[str, Any]:
+        """The orchestration policy every orchestration input carries (orchestrators never read settings)."""
+        return {
+            "clusterReadyTimeoutSeconds": self.cluster_ready_timeout_seconds,
+            "extensionReadyTimeoutSeconds": self.extension_ready_timeout_seconds,
+            "backoffInitialSeconds": self.backoff_initial_seconds,
+            "backoffMaxSeconds": self.backoff_max_seconds,
+            "maxParallelClusters": self.max_parallel_clusters,
+        }
+
+    def allows(self, resource_id: str) -> bool:
+        """True if the resource lies inside one of ALLOWED_SCOPES (a subscription or a resource group).
+
+        No ALLOWED_SCOPES at all allows nothing: an instance must be told what it may act on.
+        """
+        lowered = resource_id.rstrip("/").lower()
+        return any(lowered == scope or lowered.startswith(scope + "/") for scope in self.allowed_scopes)
