@@ -16,6 +16,13 @@ from emulators.servicebus.broker import ServiceBusEmulator
 from emulators.servicebus.state import QueueConfig
 
 
+def _queue_option(spec: str) -> QueueConfig:
+    try:
+        return QueueConfig.parse(spec)
+    except ValueError as error:  # argparse shows an ArgumentTypeError's own words
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m emulators.servicebus", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -24,7 +31,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--queue",
         action="append",
         default=[],
-        type=QueueConfig.parse,
+        type=_queue_option,
         metavar="NAME[:maxDeliveryCount=N][:lockDuration=SECONDS]",
         help="a queue to create; repeatable",
     )

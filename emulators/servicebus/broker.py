@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from types import TracebackType
@@ -39,6 +40,11 @@ class _ReactorHandler(BrokerHandler):
         self._emulator._acceptor.close()
         for connection in list(self.connections):
             connection.close()
+            # Closing the transport both ways makes proton release the connection's socket before it stops.
+            transport = connection.transport
+            if transport is not None:
+                transport.close_tail()
+                transport.close_head()
         self._emulator._injector.close()
         self._emulator._container.stop()
 
@@ -93,6 +99,8 @@ class ServiceBusEmulator:
         self._injector.trigger(ApplicationEvent("broker_stop"))
         self._thread.join(timeout)
         self._thread = None
+        for fd in self._injector.pipe:  # proton never closes the injector's wake-up pipe
+            os.close(fd)
 
     def __enter__(self) -> ServiceBusEmulator:
         return self.start()

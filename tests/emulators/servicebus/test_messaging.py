@@ -14,62 +14,51 @@ from azure.servicebus.aio import ServiceBusClient as AsyncServiceBusClient
 from emulators.servicebus import ServiceBusEmulator
 from tests.emulators.servicebus.conftest import NO_KEEP_ALIVE, open_receiver, open_sender
 
+RECEIVE_AND_DELETE = ServiceBusReceiveMode.RECEIVE_AND_DELETE
 WAIT = 5  # upper bound for a receive that should return at once; the receive returns as soon as it has all
 
 
-def test_one_message_is_received_with_a_peek_lock_and_gone_once_completed(
+def test_a_waiting_peek_lock_receiver_gets_a_message_sent_later_which_is_gone_once_completed(
     client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
 ) -> None:
-    with open_sender(client, servicebus_queue) as sender:
+    with open_receiver(client, servicebus_queue) as receiver, open_sender(client, servicebus_queue) as sender:
+        assert receiver.receive_messages(max_message_count=1, max_wait_time=0.3) == []
         sender.send_messages(ServiceBusMessage("hello"))
-    assert servicebus_emulator.message_count(servicebus_queue) == 1
-
-    with open_receiver(client, servicebus_queue) as receiver:
         [message] = receiver.receive_messages(max_message_count=1, max_wait_time=WAIT)
+
         assert str(message) == "hello"
         assert isinstance(message.lock_token, uuid.UUID)
         assert message.delivery_count == 0
         now = datetime.datetime.now(datetime.UTC)
         assert message.locked_until_utc is not None
-        assert now + datetime.timedelta(seconds=25) < message.locked_until_utc <= now + datetime.timedelta(seconds=31)
-        assert servicebus_emulator.counts(servicebus_queue).locked == 1
+        lock_duration = (message.locked_until_utc - now).total_seconds()
+        assert 25 < lock_duration <= 31  # the queue's default lock duration, 30 s
+        counts = servicebus_emulator.counts(servicebus_queue)
+        assert (counts.active, counts.locked) == (1, 1)
 
         receiver.complete_message(message)
 
         assert servicebus_emulator.message_count(servicebus_queue) == 0
-        assert receiver.receive_messages(max_message_count=1, max_wait_time=0.5) == []
+        assert receiver.receive_messages(max_message_count=1, max_wait_time=0.3) == []
 
 
-def test_a_list_is_delivered_in_order_with_increasing_sequence_numbers(
+def test_a_list_and_a_batch_arrive_as_separate_messages_in_order(
     client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
 ) -> None:
     with open_sender(client, servicebus_queue) as sender:
-        sender.send_messages([ServiceBusMessage(body) for body in ("a", "b", "c")])
-    assert servicebus_emulator.message_count(servicebus_queue) == 3
-
-    with open_receiver(client, servicebus_queue) as receiver:
-        messages = _receive(receiver, 3)
-        for message in messages:
-            receiver.complete_message(message)
-
-    assert [str(m) for m in messages] == ["a", "b", "c"]
-    sequence_numbers = [m.sequence_number for m in messages]
-    assert sequence_numbers == sorted(sequence_numbers) and len(set(sequence_numbers)) == 3
-
-
-def test_a_batch_arrives_as_separate_messages(
-    client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
-) -> None:
-    with open_sender(client, servicebus_queue) as sender:
+        sender.send_messages([ServiceBusMessage(body, message_id=body) for body in ("a", "b", "c")])
         batch = sender.create_message_batch()
-        for index in range(5):
-            batch.add_message(ServiceBusMessage(f"item {index}", message_id=f"id-{index}"))
+        for body in ("d", "e", "f", "g"):
+            batch.add_message(ServiceBusMessage(body, message_id=body))
         sender.send_messages(batch)
 
-    assert servicebus_emulator.message_count(servicebus_queue) == 5
-    with open_receiver(client, servicebus_queue, receive_mode=ServiceBusReceiveMode.RECEIVE_AND_DELETE) as rcv:
-        messages = _receive(rcv, 5)
-    assert [(str(m), m.message_id) for m in messages] == [(f"item {i}", f"id-{i}") for i in range(5)]
+    assert servicebus_emulator.message_count(servicebus_queue) == 7
+    with open_receiver(client, servicebus_queue, receive_mode=RECEIVE_AND_DELETE) as receiver:
+        messages = _receive(receiver, 7)
+
+    assert [(str(m), m.message_id) for m in messages] == [(body, body) for body in "abcdefg"]
+    sequence_numbers = [m.sequence_number for m in messages]
+    assert sequence_numbers == sorted(sequence_numbers) and len(set(sequence_numbers)) == 7
 
 
 def test_message_properties_survive_the_round_trip(
@@ -110,7 +99,7 @@ def test_receive_and_delete_removes_the_message_on_delivery(
     with open_sender(client, servicebus_queue) as sender:
         sender.send_messages([ServiceBusMessage("one"), ServiceBusMessage("two")])
 
-    with open_receiver(client, servicebus_queue, receive_mode=ServiceBusReceiveMode.RECEIVE_AND_DELETE) as rcv:
+    with open_receiver(client, servicebus_queue, receive_mode=RECEIVE_AND_DELETE) as rcv:
         [first] = rcv.receive_messages(max_message_count=1, max_wait_time=WAIT)
         assert str(first) == "one"
         assert first.lock_token is None
@@ -121,22 +110,12 @@ def test_receive_and_delete_removes_the_message_on_delivery(
     assert servicebus_emulator.message_count(servicebus_queue) == 0
 
 
-def test_messages_sent_while_a_receiver_waits_are_delivered_to_it(
-    client: ServiceBusClient, servicebus_queue: str
-) -> None:
-    with open_receiver(client, servicebus_queue) as receiver, open_sender(client, servicebus_queue) as sender:
-        assert receiver.receive_messages(max_message_count=1, max_wait_time=0.3) == []
-        sender.send_messages(ServiceBusMessage("late"))
-        [message] = receiver.receive_messages(max_message_count=1, max_wait_time=WAIT)
-        receiver.complete_message(message)
-    assert str(message) == "late"
-
-
 def test_the_aio_client_sends_receives_and_completes(
     servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
 ) -> None:
     async def scenario() -> list[str]:
-        async with AsyncServiceBusClient.from_connection_string(servicebus_emulator.connection_string) as client:
+        connection_string = servicebus_emulator.connection_string
+        async with AsyncServiceBusClient.from_connection_string(connection_string) as client:
             async with client.get_queue_sender(servicebus_queue, **NO_KEEP_ALIVE) as sender:
                 await sender.send_messages([ServiceBusMessage("x"), ServiceBusMessage("y")])
             async with client.get_queue_receiver(servicebus_queue, **NO_KEEP_ALIVE) as receiver:
@@ -161,7 +140,7 @@ def test_a_token_credential_works_as_well_as_a_connection_string(
     servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
 ) -> None:
     namespace = f"{servicebus_emulator.host}:{servicebus_emulator.port}"
-    with ServiceBusClient(namespace, credential=_StaticCredential(), use_tls=False) as client:  # type: ignore[arg-type]
+    with ServiceBusClient(namespace, credential=_StaticCredential(), use_tls=False) as client:
         with open_sender(client, servicebus_queue) as sender:
             sender.send_messages(ServiceBusMessage("via credential"))
         with open_receiver(client, servicebus_queue) as receiver:

@@ -62,7 +62,9 @@ def test_a_dead_lettered_message_is_read_back_from_the_dead_letter_queue_with_it
 
 
 def test_a_message_abandoned_max_delivery_count_times_is_dead_lettered(
-    client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, new_servicebus_queue: Callable[..., str]
+    client: ServiceBusClient,
+    servicebus_emulator: ServiceBusEmulator,
+    new_servicebus_queue: Callable[..., str],
 ) -> None:
     queue = new_servicebus_queue(max_delivery_count=3)
     with open_sender(client, queue) as sender:
@@ -88,7 +90,9 @@ def test_a_message_abandoned_max_delivery_count_times_is_dead_lettered(
 
 
 def test_an_expired_lock_makes_the_message_available_again_and_its_old_lock_is_lost(
-    client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, new_servicebus_queue: Callable[..., str]
+    client: ServiceBusClient,
+    servicebus_emulator: ServiceBusEmulator,
+    new_servicebus_queue: Callable[..., str],
 ) -> None:
     queue = new_servicebus_queue(lock_duration=30)
     with open_sender(client, queue) as sender:
