@@ -24,11 +24,6 @@ from tests.activities.conftest import BLOB, CLUSTER_1, IDENTITY, RG, STORAGE, SU
 
 BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 FIC_PATH = "federatedIdentityCredentials"
-# GET /subscriptions/{s}/providers/Microsoft.ManagedIdentity/userAssignedIdentities is not served by the ARM
-# emulator yet (InvalidResourceType); strict, so these turn red once it is and the mark must go.
-NEEDS_SUBSCRIPTION_IDENTITY_LIST = pytest.mark.xfail(
-    strict=True, reason="ARM emulator lacks the subscription-level identity list"
-)
 
 
 def _identity(world: World) -> dict[str, str]:
@@ -52,7 +47,6 @@ def test_resolve_identity_with_wrong_client_id_is_invalid(world: World) -> None:
     assert caught.value.error.code == "IdentityClientIdMismatch"
 
 
-@NEEDS_SUBSCRIPTION_IDENTITY_LIST
 def test_resolve_identity_by_client_id_lists_the_subscription(world: World) -> None:
     expected = _identity(world)
     found = resolve_identity(expected["clientId"].upper(), SUB, clients=world.clients)
@@ -60,7 +54,6 @@ def test_resolve_identity_by_client_id_lists_the_subscription(world: World) -> N
     assert found["id"].lower() == IDENTITY.lower()
 
 
-@NEEDS_SUBSCRIPTION_IDENTITY_LIST
 def test_resolve_unknown_client_id_is_not_found(world: World) -> None:
     with pytest.raises(ConnectorFailure) as caught:
         resolve_identity(str(uuid.uuid4()), SUB, clients=world.clients)
