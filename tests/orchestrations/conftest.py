@@ -195,6 +195,20 @@ class Env:
             {"linkerId": linker_id, "operationId": uuid.uuid4().hex, "policy": {**POLICY, **policy}},
         )
 
+    def reconcile(self, **policy: Any) -> Run:
+        """Run one `reconcile` over the whole registry."""
+        return self.run("reconcile", {"slot": "2026-01-01T00:00:00Z", "policy": {**POLICY, **policy}})
+
+    def disconnect(self, linker_id: str, forced_cleanup: bool = False) -> Run:
+        """Run `disconnect` for a linker."""
+        payload = {
+            "linkerId": linker_id,
+            "operationId": uuid.uuid4().hex,
+            "forcedCleanup": forced_cleanup,
+            "policy": POLICY,
+        }
+        return self.run("disconnect", payload)
+
 
 def secret_connection(
     name: str = "blob1", cluster: ClusterRef = REF_1, namespace: str = "default"
