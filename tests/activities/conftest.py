@@ -185,9 +185,10 @@ def registry_clients(azurite_connection: str) -> Clients:
 @pytest.fixture(scope="session")
 def activity_index() -> dict[str, Any]:
     """The activities as the Functions host discovers them (durable name -> FunctionInfo), indexed once."""
-    from devhost.discovery import load_app
+    from devhost.discovery import index_app
+    from tests.activities import activities_app
 
-    return dict(load_app("tests.activities.activities_app").activities)
+    return dict(index_app(activities_app.app).activities)
 
 
 @pytest.fixture

@@ -184,3 +184,32 @@ def test_bad_activity_input_is_invalid(durable: dict[str, Any]) -> None:
         durable["read_cluster"].user_function(payload={"clusterId": "/subscriptions/x/nothing"})
     invalid = parse_failure_text(str(bad_id.value))
     assert invalid is not None and invalid.category is Category.INVALID
+
+
+def test_an_orchestrator_parses_the_failure_back_through_the_durable_engine(
+    world: World, durable: Any
+) -> None:
+    """Through devhost's Durable engine: the activity's ConnectorFailure reaches the orchestrator as text."""
+    import asyncio
+
+    from devhost.discovery import index_app
+    from devhost.durable.harness import DurableHarness
+    from tests.activities import activities_app
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        async with DurableHarness(index_app(activities_app.app)) as hz:
+            client = hz.client()
+            failing = await client.start_new(
+                "probe_activity",
+                client_input={"name": "ensure_extension", "payload": {"clusterId": CLUSTER_1}},
+            )
+            working = await client.start_new(
+                "probe_activity", client_input={"name": "read_cluster", "payload": {"clusterId": CLUSTER_1}}
+            )
+            return (await hz.wait_for(failing))["output"], (await hz.wait_for(working))["output"]
+
+    failed, succeeded = asyncio.run(scenario())
+    assert failed["error"]["category"] == "providerNotRegistered"
+    assert failed["error"]["code"] == "MissingSubscriptionRegistration"
+    assert "az provider register" in failed["error"]["mitigation"]
+    assert succeeded["output"]["provisioningState"] == "Succeeded"
