@@ -125,6 +125,16 @@ def apply_connection_resources(
     cluster = ClusterRef.parse(conn.cluster.id)
     if conn.key_vault_csi and not addon_client_id:
         addon_client_id = read_cluster(cluster.id, clients=clients)["keyVaultAddonClientId"]
+        if not addon_client_id:
+            raise ConnectorFailure(
+                make_error(
+                    Category.INVALID,
+                    "KeyVaultAddonNotEnabled",
+                    f"The azureKeyvaultSecretsProvider add-on of cluster {cluster.name} is not enabled (or "
+                    "has no identity yet); enable it before writing a Key Vault CSI connection.",
+                    resource=cluster.id,
+                )
+            )
     values, kind = resolve(conn, clients, addon_client_id=addon_client_id, cache=TargetCache())
     secret = manifests.build_secret(conn, values, kind=kind)
     account = manifests.build_service_account(conn, clients.settings.tenant_id or None)

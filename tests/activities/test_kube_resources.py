@@ -256,3 +256,34 @@ def test_kube_server_error_is_transient_and_forbidden_is_unauthorized(world: Wor
         apply_connection_resources(stored, clients=world.clients)
     assert forbidden.value.error.category is Category.UNAUTHORIZED
     assert "cannot patch" in forbidden.value.error.message
+
+
+def test_key_vault_csi_uses_the_add_on_identity(world: World) -> None:
+    from activities.cluster import enable_cluster_features, read_cluster
+    from tests.activities.conftest import CLUSTER_2, KEYVAULT
+
+    connection = Connection(
+        linker_name="kvcsi",
+        cluster=ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-2"),
+        target_id=KEYVAULT,
+        target_kind="keyvault",
+        key_vault_csi=True,
+        auth=WorkloadIdentityAuth(client_id="", subscription_id=SUB),
+        client_type=ClientType.PYTHON,
+        namespace="apps",
+    ).to_stored()
+    with pytest.raises(ConnectorFailure) as caught:
+        apply_connection_resources(connection, clients=world.clients)
+    assert caught.value.error.code == "KeyVaultAddonNotEnabled"
+
+    enable_cluster_features(CLUSTER_2, key_vault_addon=True, clients=world.clients)
+    world.arm.advance(120)
+    addon_client_id = read_cluster(CLUSTER_2, clients=world.clients)["keyVaultAddonClientId"]
+    result = apply_connection_resources(connection, clients=world.clients)
+    assert result["serviceAccount"] is None  # CSI uses the add-on identity: no ServiceAccount
+    core2 = k8s.CoreV1Api(world.arm.kube.client_for(world.kube_key(CLUSTER_2)))
+    secret: Any = core2.read_namespaced_secret("sc-kvcsi-secret", "apps")
+    data = {k: base64.b64decode(v).decode() for k, v in secret.data.items()}
+    assert data["AZURE_KEYVAULT_CLIENTID"] == addon_client_id
+    assert data["AZURE_KEYVAULT_NAME"] == "kv-demo-0001"
+    assert data["AZURE_KEYVAULT_TENANTID"]
