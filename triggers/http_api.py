@@ -294,14 +294,20 @@ async def operation_status(req: func.HttpRequest, client: df.DurableOrchestratio
     )
     if status.runtime_status is None:
         return arm.not_found(op_id)
-    payload = status.input_ if isinstance(status.input_, dict) else {}
-    resource = str(payload.get("linkerId") or payload.get("clusterId") or f"/subscriptions/{subscription}")
-    settings = TriggerSettings.from_env()
-    if not resource.lower().startswith(f"/subscriptions/{subscription.lower()}/") or not settings.allows(
-        resource
-    ):
+    if not _may_read_operation(status.input_, subscription, TriggerSettings.from_env()):
         return arm.not_found(op_id)
     return arm.json_response(200, arm.operation_status_body(status, operation_id, subscription))
+
+
+def _may_read_operation(payload: Any, subscription: str, settings: TriggerSettings) -> bool:
+    """An operation is visible under its own subscription, for a resource inside ALLOWED_SCOPES."""
+    payload = payload if isinstance(payload, dict) else {}
+    resource = str(payload.get("linkerId") or payload.get("clusterId") or "")
+    prefix = f"/subscriptions/{subscription.lower()}"
+    if resource:
+        return resource.lower().startswith(prefix + "/") and settings.allows(resource)
+    # A reconciliation spans every registered connection: visible under any allowed subscription.
+    return any(scope == prefix or scope.startswith(prefix + "/") for scope in settings.allowed_scopes)
 
 
 # --- Cluster operations ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import pytest
 import yaml
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.durable_functions.models.utils import http_utils
 from azure.mgmt.servicelinker import ServiceLinkerManagementClient
 
 from activities.clients import use_clients
@@ -92,10 +93,12 @@ class HostThread:
 
 def start_host_thread(config: DevHostConfig) -> HostThread:
     """Start DevHost in a background loop; returns once it serves."""
+    # The Durable SDK keeps one module-global aiohttp session bound to the loop that created it.
+    http_utils._client_session = None
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="devhost", daemon=True)
     thread.start()
-    host = DevHost(config, on_trigger=None, on_engine=None)
+    host = DevHost(config)
     running = HostThread(host, loop, thread)
     running.run(host.start(), timeout=60)
     return running
@@ -103,8 +106,15 @@ def start_host_thread(config: DevHostConfig) -> HostThread:
 
 def stop_host_thread(running: HostThread) -> None:
     """Stop the host and its loop."""
+    async def close_sdk_session() -> None:
+        session = http_utils._client_session
+        http_utils._client_session = None
+        if session is not None:
+            await session.close()
+
     try:
         running.run(running.host.stop(), timeout=30)
+        running.run(close_sdk_session(), timeout=10)
     finally:
         running.loop.call_soon_threadsafe(running.loop.stop)
         running.thread.join(10)

@@ -118,8 +118,8 @@ def test_workload_identity_lists_non_secret_values(e2e: E2E) -> None:
 
 def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
     client = e2e.linker_client()
-    e2e.arm.admin.add_fault("/providers/Microsoft.Authorization/roleAssignments/", method="PUT", status=403,
-                            code="AuthorizationFailed", times=100)
+    action = "Microsoft.Authorization/roleAssignments/write"
+    e2e.arm.admin.call("POST", "/arm/deny", {"action": action, "scope": BLOB, "method": "PUT"})
     identity = _identity(e2e)
     body = LinkerResource(
         target_service=AzureResource(id=BLOB),
@@ -133,8 +133,13 @@ def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
     assert raised.value.error is not None
     assert raised.value.error.code == "AuthorizationFailed"
     assert "Mitigation:" in raised.value.error.message
+    assert action in raised.value.error.message
     linker = client.linker.get(CLUSTER, "denied")
     assert linker.provisioning_state == "Failed"
+    status, _, body = e2e.http("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers/denied?api-version=2022-05-01")
+    assert status == 200
+    assert body["properties"]["lastError"]["code"] == "AuthorizationFailed"
+    assert action in body["properties"]["lastError"]["mitigation"]
 
 
 def _identity(e2e: E2E) -> dict[str, Any]:
