@@ -179,3 +179,45 @@ def test_a_failed_extension_install_fails_the_linker_with_the_sc_job_logs(env: E
     assert "kubectl logs job/sc-job -n sc-system" in record["lastError"]["mitigation"]
     # No Secret was written for a connection whose extension never came up.
     assert not [e for e in env.kube_calls() if e["method"] == "PATCH" and "/secrets/" in e["path"]]
+
+
+def test_throttling_waits_as_long_as_retry_after_asks_and_transient_failures_back_off(env: Env) -> None:
+    register_provider_now(env)
+    too_many = {"error": {"code": "TooManyRequests", "message": "Too many requests, retry later."}}
+    env.arm.admin.add_fault(
+        "/extensions/sc-extension",
+        method="PUT",
+        status=429,
+        body=too_many,
+        headers={"Retry-After": "90"},
+        times=1,
+    )
+    env.kube_admin.add_fault("/secrets/", method="PATCH", status=500, times=2)
+    linker_id = env.put_connection(secret_connection())
+    run = env.connect(linker_id)
+
+    _succeeded(env, run, linker_id)
+    waits = run.waits()
+    assert waits[0] == 90  # the throttled install, retried after Retry-After (longer than the backoff)
+    assert waits[-2:] == [5, 10]  # the Secret's apply, retried with backoff after two 500s
+
+
+def test_a_busy_answer_to_a_later_write_goes_back_to_waiting_for_the_cluster(env: Env) -> None:
+    register_provider_now(env)
+    busy = {
+        "error": {"code": "OperationNotAllowed", "message": "Operation is not allowed: cluster is updating."}
+    }
+    env.arm.admin.add_fault("/extensions/sc-extension", method="PUT", status=409, body=busy, times=1)
+    linker_id = env.put_connection(secret_connection())
+    run = env.connect(linker_id)
+
+    _succeeded(env, run, linker_id)
+    calls = [
+        (e["method"], e["status"], e["path"].rsplit("/", 1)[-1])
+        for e in env.arm_calls()
+        if e["path"].lower().startswith(CLUSTER_1.lower())
+    ]
+    refused = calls.index(("PUT", 409, "sc-extension"))
+    installed = next(i for i, (method, status, _) in enumerate(calls) if method == "PUT" and status < 300)
+    assert refused < installed
+    assert ("GET", 200, "aks-demo-1") in calls[refused:installed]  # the cluster was checked again in between

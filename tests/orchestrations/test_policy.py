@@ -1,0 +1,100 @@
+"""The pure decisions: policy defaults, the backoff schedule, the next step after a failure, grouping."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector import plan
+from connector.errors import Category, make_error
+from orchestrators.grouping import batches, drifted_linkers, group_by_cluster, linkers_affected, summarize
+from orchestrators.policy import Decision, Next, Policy, backoff_delay, decide, poll_delay
+from tests.orchestrations.conftest import CLUSTER_1, CLUSTER_2, REF_2, secret_connection
+
+POLICY = Policy(backoff_initial_seconds=5, backoff_max_seconds=60, max_attempts=4)
+
+
+def test_policy_from_the_trigger_dict_with_defaults_for_what_is_missing_or_unusable() -> None:
+    policy = Policy.from_dict(
+        {"clusterReadyTimeoutSeconds": 600, "backoffInitialSeconds": "fast", "maxParallelClusters": 0}
+    )
+    assert policy.cluster_ready_timeout_seconds == 600
+    assert policy.backoff_initial_seconds == Policy().backoff_initial_seconds
+    assert policy.max_parallel_clusters == Policy().max_parallel_clusters
+    assert Policy.from_dict(None) == Policy()
+    assert Policy.from_dict(policy.to_dict()) == policy
+
+
+def test_backoff_doubles_then_stays_at_the_cap() -> None:
+    assert [backoff_delay(POLICY, n) for n in range(6)] == [5, 10, 20, 40, 60, 60]
+    assert backoff_delay(POLICY, 10_000) == 60
+
+
+def test_a_poll_never_waits_past_the_deadline() -> None:
+    assert poll_delay(POLICY, 3, remaining_seconds=100) == 40
+    assert poll_delay(POLICY, 3, remaining_seconds=12) == 12
+    assert poll_delay(POLICY, 3, remaining_seconds=-5) == 0
+
+
+@pytest.mark.parametrize(
+    ("category", "expected"),
+    [
+        (Category.TRANSIENT, Decision(Next.RETRY, 10)),
+        (Category.THROTTLED, Decision(Next.RETRY, 10)),
+        (Category.CLUSTER_BUSY, Decision(Next.WAIT_FOR_CLUSTER)),
+        (Category.PROVIDER_NOT_REGISTERED, Decision(Next.REGISTER_PROVIDER)),
+        (Category.UNAUTHORIZED, Decision(Next.FAIL)),
+        (Category.INVALID, Decision(Next.FAIL)),
+        (Category.NOT_FOUND, Decision(Next.FAIL)),
+        (Category.CONFLICT, Decision(Next.FAIL)),
+        (Category.TIMED_OUT, Decision(Next.FAIL)),
+        (Category.EXTENSION_FAILED, Decision(Next.FAIL)),
+    ],
+)
+def test_the_next_step_follows_the_error_category(category: Category, expected: Decision) -> None:
+    assert decide(POLICY, make_error(category, "Code", "message"), attempt=1) == expected
+
+
+def test_a_longer_retry_after_wins_over_the_backoff_and_attempts_are_bounded() -> None:
+    throttled = make_error(Category.THROTTLED, "TooManyRequests", "slow down", retry_after=90)
+    assert decide(POLICY, throttled, attempt=0) == Decision(Next.RETRY, 90)
+    transient = make_error(Category.TRANSIENT, "InternalServerError", "oops")
+    assert decide(POLICY, transient, attempt=2).next is Next.RETRY
+    assert decide(POLICY, transient, attempt=3).next is Next.FAIL  # the fourth try was the last
+    busy = make_error(Category.CLUSTER_BUSY, "OperationNotAllowed", "updating")
+    assert decide(POLICY, busy, attempt=3).next is Next.FAIL
+
+
+def test_records_are_grouped_by_cluster_and_only_settled_ones_count() -> None:
+    one, two, three = (secret_connection(n) for n in ("b", "a", "c"))
+    other = secret_connection("x", cluster=REF_2)
+    records = [
+        {"linkerId": one.linker_id, "provisioningState": "Succeeded"},
+        {"linkerId": two.linker_id, "provisioningState": "Failed"},
+        {"linkerId": three.linker_id, "provisioningState": "Accepted"},
+        {"linkerId": other.linker_id, "provisioningState": "Succeeded"},
+        {"linkerId": "/not/a/linker", "provisioningState": "Succeeded"},
+    ]
+    groups = group_by_cluster(records)
+    assert [cid for cid, _ in groups] == sorted([CLUSTER_1, CLUSTER_2], key=str.lower)
+    assert dict(groups)[CLUSTER_1] == [two.linker_id, one.linker_id]
+    assert batches([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    assert batches([1], 0) == [[1]]
+
+
+def test_drift_is_counted_per_connection_the_actions_repair() -> None:
+    one, two = secret_connection("one"), secret_connection("two")
+    apply_one = plan.ApplySecret(linker_id=one.linker_id, namespace="default", secret_name="sc-one-secret")
+    assert linkers_affected(apply_one, [one, two]) == {one.linker_id.lower()}
+    install = plan.InstallExtension(cluster_id=CLUSTER_1)
+    assert drifted_linkers([install, apply_one], [one, two]) == {one.linker_id.lower(), two.linker_id.lower()}
+    assert drifted_linkers([], [one, two]) == set()
+    totals = summarize(
+        "s", [{"connections": 2, "drifted": 1, "repaired": 1, "failed": 0}, {"connections": 1}]
+    )
+    assert {k: totals[k] for k in ("clusters", "connections", "drifted", "repaired", "failed")} == {
+        "clusters": 2,
+        "connections": 3,
+        "drifted": 1,
+        "repaired": 1,
+        "failed": 0,
+    }
