@@ -44,6 +44,7 @@ IDENTITY = f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-
 STORAGE = f"{RG}/providers/Microsoft.Storage/storageAccounts/stdemo0001"
 BLOB = f"{STORAGE}/blobServices/default"
 KEYVAULT = f"{RG}/providers/Microsoft.KeyVault/vaults/kv-demo-0001"
+POSTGRES_DB = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-demo-0001/databases/appdb"
 TENANT = "7e57c0de-0000-4000-8000-000000000001"
 REF_1 = ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1")
 REF_2 = ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-2")

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
+from pydantic import SecretStr
 
 from connector import naming
+from connector.model import Connection, SecretAuth, SecretKind, secret_fingerprint
+from connector.vocabulary import ClientType
 from orchestrators.flow import READY_TIMEOUT_MESSAGE
+from sealing import seal
 from tests.orchestrations.conftest import (
     BLOB,
     CLUSTER_1,
     CLUSTER_2,
+    POSTGRES_DB,
     REF_1,
     SUB,
     TENANT,
     Env,
+    Run,
     issued_keys,
     keyvault_csi_connection,
     register_provider_now,
@@ -29,9 +37,9 @@ from tests.orchestrations.conftest import (
 JOB_LOG_LINE = "ERROR sc-operator: cannot reach scaksextension.azurecr.io, exiting with code 1"
 
 
-def _succeeded(env: Env, run: object, linker_id: str) -> None:
-    assert run.status["runtimeStatus"] == "Completed", run.status  # type: ignore[attr-defined]
-    assert run.output == {"linkerId": linker_id, "provisioningState": "Succeeded", "error": None}  # type: ignore[attr-defined]
+def _succeeded(env: Env, run: Run, linker_id: str) -> None:
+    assert run.status["runtimeStatus"] == "Completed", run.status
+    assert run.output == {"linkerId": linker_id, "provisioningState": "Succeeded", "error": None}
     record = env.record(linker_id)
     assert record is not None and record["provisioningState"] == "Succeeded" and not record["lastError"]
 
@@ -67,6 +75,7 @@ def test_workload_identity_enables_the_cluster_features_and_trusts_the_service_a
     assert cluster.oidc_issuer_profile.enabled and cluster.security_profile.workload_identity.enabled
     account_name = naming.service_account_name(client_id)
     account = env.core(CLUSTER_2).read_namespaced_service_account(account_name, "apps")
+    assert account.metadata is not None and account.metadata.annotations is not None
     assert account.metadata.annotations["azure.workload.identity/client-id"] == client_id
     msi = env.arm.mgmt_client(ManagedServiceIdentityClient)
     credentials = list(msi.federated_identity_credentials.list("rg-demo", "id-demo-workload"))
@@ -221,3 +230,25 @@ def test_a_busy_answer_to_a_later_write_goes_back_to_waiting_for_the_cluster(env
     installed = next(i for i, (method, status, _) in enumerate(calls) if method == "PUT" and status < 300)
     assert refused < installed
     assert ("GET", 200, "aks-demo-1") in calls[refused:installed]  # the cluster was checked again in between
+
+
+def test_a_password_from_the_request_reaches_the_secret_and_nothing_else(env: Env) -> None:
+    password = "Pg-p4ssw0rd-" + "7f3a9c1e"
+    key = base64.b64decode(os.environ["SECRET_SEALING_KEY"])
+    raw = Connection(
+        linker_name="pg1",
+        cluster=REF_1,
+        target_id=POSTGRES_DB,
+        target_kind="postgres-flexible",
+        auth=SecretAuth(kind=SecretKind.RAW_VALUE, user_name="appuser", value=SecretStr(password)),
+        client_type=ClientType.PYTHON,
+        namespace="default",
+    )
+    sealed = raw.with_sealed_secret(seal(password, key), secret_fingerprint(password, key))
+    linker_id = env.put_connection(sealed)
+    run = env.connect(linker_id)
+
+    _succeeded(env, run, linker_id)
+    assert any(password in value for value in env.secret(naming.secret_name("pg1")).values())
+    assert password not in json.dumps(run.status)
+    assert password not in json.dumps(env.record(linker_id))
