@@ -96,6 +96,9 @@ def record_reconciled(
     for record in records:
         linker_id = str(record["linkerId"])
         payload: dict[str, Any] = {"linkerId": linker_id, "reconciled": True}
+        if record.get("etag"):
+            # Only if unchanged since it was read: a request that arrived meanwhile owns the record now.
+            payload["etag"] = record["etag"]
         if error is not None and linker_id.lower() in drifted:
             payload.update(provisioningState="Failed", lastError=error.to_dict())
         elif error is None:
@@ -106,7 +109,7 @@ def record_reconciled(
         try:
             yield from flow.call("registry_update_status", payload)
         except OrchestrationFailure:
-            continue  # deleted or changed meanwhile: its own operation records it
+            continue  # deleted or changed meanwhile: the operation that changed it records the outcome
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile_cluster")
