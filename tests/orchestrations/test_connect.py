@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
+from typing import Any
 
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
@@ -14,17 +16,20 @@ from pydantic import SecretStr
 from connector import naming
 from connector.model import Connection, SecretAuth, SecretKind, secret_fingerprint
 from connector.vocabulary import ClientType
+from devhost.durable.harness import DurableHarness
 from orchestrators.flow import READY_TIMEOUT_MESSAGE
 from sealing import seal
 from tests.orchestrations.conftest import (
     BLOB,
     CLUSTER_1,
     CLUSTER_2,
+    POLICY,
     POSTGRES_DB,
     REF_1,
     SUB,
     TENANT,
     Env,
+    LinkedClock,
     Run,
     issued_keys,
     keyvault_csi_connection,
@@ -252,3 +257,28 @@ def test_a_password_from_the_request_reaches_the_secret_and_nothing_else(env: En
     assert any(password in value for value in env.secret(naming.secret_name("pg1")).values())
     assert password not in json.dumps(run.status)
     assert password not in json.dumps(env.record(linker_id))
+
+
+def test_progress_is_published_as_custom_status_while_waiting(env: Env) -> None:
+    register_provider_now(env)
+    env.arm.admin.call("POST", "/arm/busy", {"resourceId": CLUSTER_1, "seconds": 600})
+    linker_id = env.put_connection(secret_connection())
+
+    async def scenario() -> list[Any]:
+        async with DurableHarness(env.index, clock=LinkedClock(env.arm.clock)) as harness:
+            await harness.client().start_new(
+                "connect", "op-progress", {"linkerId": linker_id, "policy": POLICY}
+            )
+            seen = []
+            for _ in range(3):
+                await harness.advance(30)
+                status = await harness.engine.get_status("op-progress")
+                assert status is not None
+                seen.append(status["customStatus"])
+            return seen
+
+    seen = asyncio.run(scenario())
+    assert all(
+        s["step"] == "waitForCluster" and s["detail"] == "cluster aks-demo-1 is Updating" for s in seen
+    )
+    assert [s["attempt"] for s in seen] == sorted(s["attempt"] for s in seen) and seen[-1]["attempt"] > 0
