@@ -35,6 +35,12 @@ test: deps lint typecheck
 unit: $(VENV)/.stamp
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+# The product on this machine: Azurite, the ARM, kube and Service Bus emulators and devhost on 127.0.0.1:7071.
+# Prints how to create a connection; Ctrl-C stops everything it started. RUN_ARGS=--fast skips emulated delays.
+RUN_ARGS ?=
+run: deps
+	$(PY) scripts/run_local.py $(RUN_ARGS)
+
 bench: deps
 	$(PY) -m bench
 

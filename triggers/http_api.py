@@ -343,7 +343,9 @@ async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=CLUSTER_ROUTE + "/resetExtension", methods=["POST"])
 @bp.durable_client_input(client_name="client")
-async def cluster_reset_extension(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def cluster_reset_extension(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     """Delete and reinstall sc-extension, then re-apply the cluster's connections (202 + async operation)."""
     guarded = _guard(req, "Microsoft.KubernetesConfiguration/extensions/write", check_version=False)
     if isinstance(guarded, func.HttpResponse):

@@ -13,12 +13,15 @@ from azure.mgmt.servicelinker.models import (
     UserAssignedIdentityAuthInfo,
 )
 
-from tests.e2e.conftest import BLOB, CLUSTER, E2E, IDENTITY, STORAGE
+from tests.e2e.conftest import API, BLOB, CLUSTER, E2E, IDENTITY, STORAGE, SUB
+
+LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 
 def _blob_secret_linker() -> LinkerResource:
     return LinkerResource(
-        target_service=AzureResource(id=BLOB), auth_info=SecretAuthInfo(), client_type="python", scope="default"
+        target_service=AzureResource(id=BLOB), auth_info=SecretAuthInfo(), client_type="python",
+        scope="default",
     )
 
 
@@ -81,8 +84,9 @@ def test_list_pages_with_next_link(e2e: E2E) -> None:
 def test_validate_reports_a_deleted_secret(e2e: E2E) -> None:
     client = e2e.linker_client()
     client.linker.begin_create_or_update(CLUSTER, "driftconn", _blob_secret_linker()).result()
-    from emulators.arm import kube_key
     from kubernetes import client as k8s
+
+    from emulators.arm import kube_key
 
     api = e2e.arm.kube.client_for(kube_key(CLUSTER))
     k8s.CoreV1Api(api).delete_namespaced_secret("sc-driftconn-secret", "default")
@@ -100,7 +104,7 @@ def test_workload_identity_lists_non_secret_values(e2e: E2E) -> None:
     identity = _identity(e2e)
     body = LinkerResource(
         target_service=AzureResource(id=BLOB),
-        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=CLUSTER.split("/")[2]),
+        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=SUB),
         client_type="python",
         scope="apps",
     )
@@ -123,7 +127,7 @@ def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
     identity = _identity(e2e)
     body = LinkerResource(
         target_service=AzureResource(id=BLOB),
-        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=CLUSTER.split("/")[2]),
+        auth_info=UserAssignedIdentityAuthInfo(client_id=identity["clientId"], subscription_id=SUB),
         client_type="python",
     )
 
@@ -132,11 +136,12 @@ def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
 
     assert raised.value.error is not None
     assert raised.value.error.code == "AuthorizationFailed"
-    assert "Mitigation:" in raised.value.error.message
-    assert action in raised.value.error.message
+    message = str(raised.value.error.message)
+    assert "Mitigation:" in message
+    assert action in message
     linker = client.linker.get(CLUSTER, "denied")
     assert linker.provisioning_state == "Failed"
-    status, _, body = e2e.http("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers/denied?api-version=2022-05-01")
+    status, _, body = e2e.http("GET", f"{LINKERS}/denied?api-version={API}")
     assert status == 200
     assert body["properties"]["lastError"]["code"] == "AuthorizationFailed"
     assert action in body["properties"]["lastError"]["mitigation"]

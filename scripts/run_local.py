@@ -1,0 +1,269 @@
+"""`make run`: the product on this machine, on the local stand-ins for Azure and Kubernetes.
+
+Starts, each as its own process on 127.0.0.1: Azurite, the kube emulator, the ARM emulator (seeded with
+emulators/seeds/demo.yaml and linked to the kube emulator), the Service Bus emulator (with the request and
+event queues), then devhost serving function_app.py on port 7071 with settings pointing at all of them. Prints
+how to create a connection, then waits. Ctrl-C (SIGINT) or SIGTERM stops everything it started, by PID, in
+reverse order.
+
+Options: --port (devhost's port, default 7071; 0 picks one), --state-dir (logs, CA files, task hub and keys;
+default .devhost/run), --fast (the demo seed with no registration or install delays and sub-second backoff:
+what the smoke test uses).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_SEED = REPO / "emulators" / "seeds" / "demo.yaml"
+SAMPLE_SETTINGS = REPO / "local.settings.sample.json"
+DEMO_CLUSTER = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo"
+    "/providers/Microsoft.ContainerService/managedClusters/aks-demo-1"
+)
+DEMO_TARGET = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo"
+    "/providers/Microsoft.Storage/storageAccounts/stdemo0001/blobServices/default"
+)
+READY_TIMEOUT = 60.0
+
+
+@dataclass
+class Child:
+    """One process this script started, with where its output goes."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log: IO[bytes] | None = field(default=None, repr=False)
+
+
+class Stack:
+    """The processes started so far; `stop()` ends them by PID, newest first."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.children: list[Child] = []
+
+    def start(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
+              to_terminal: bool = False) -> Child:
+        """Start a process in its own session (so a terminal's Ctrl-C reaches only this script)."""
+        log_path = self.state_dir / f"{name}.log"
+        log = None if to_terminal else open(log_path, "wb")  # noqa: SIM115  # closed by stop()
+        process = subprocess.Popen(
+            argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        child = Child(name, process, log_path, log)
+        self.children.append(child)
+        print(f"started {name} (pid {process.pid})", flush=True)
+        return child
+
+    def stop(self) -> None:
+        """SIGTERM each child (newest first), wait for it, SIGKILL what does not stop."""
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+                try:
+                    child.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    child.process.kill()
+                    child.process.wait(timeout=5)
+            if child.log is not None:
+                child.log.close()
+            print(f"stopped {child.name} (pid {child.process.pid})", flush=True)
+        self.children.clear()
+
+
+def wait_for_line(child: Child, pattern: str, timeout: float = READY_TIMEOUT) -> re.Match[str]:
+    """Wait until the child's log holds a line matching `pattern`; fail if it exits first."""
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = child.log_path.read_text(encoding="utf-8", errors="replace") if child.log_path.exists() else ""
+        match = regex.search(text)
+        if match:
+            return match
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited (code {child.process.returncode}); see {child.log_path}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{child.name} was not ready within {timeout:.0f} s; see {child.log_path}")
+
+
+def wait_for_http(url: str, child: Child, timeout: float = READY_TIMEOUT) -> None:
+    """Wait until `url` answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise RuntimeError(f"{child.name} exited (code {child.process.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{child.name} did not answer {url} within {timeout:.0f} s")
+
+
+def free_port() -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def seed_file(state_dir: Path, fast: bool) -> Path:
+    """The demo seed, or (fast) a copy without its registration, update and install delays."""
+    if not fast:
+        return DEMO_SEED
+    data: dict[str, Any] = yaml.safe_load(DEMO_SEED.read_text(encoding="utf-8"))
+    data["settings"] = {key: 0 for key in data.get("settings", {})}
+    path = state_dir / "demo-fast.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def app_settings(
+    *, arm_url: str, arm_ca: Path, storage: str, servicebus: str, fast: bool
+) -> dict[str, str]:
+    """Every app setting from local.settings.sample.json, with the emulators' endpoints filled in."""
+    sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))
+    values: dict[str, str] = {k: str(v) for k, v in sample["Values"].items()}
+    values.update({
+        "AzureWebJobsStorage": storage,
+        "ARM_ENDPOINT": arm_url,
+        "ARM_CA_BUNDLE": str(arm_ca),
+        "SERVICEBUS_CONNECTION": servicebus,
+    })
+    if fast:
+        values.update({"BACKOFF_INITIAL_SECONDS": "0.5", "BACKOFF_MAX_SECONDS": "1",
+                       "ARM_POLLING_INTERVAL_SECONDS": "0"})
+    return values
+
+
+def host_key(keys_file: Path) -> str:
+    """The devhost's default host key (valid for every function-level route)."""
+    data = json.loads(keys_file.read_text(encoding="utf-8"))
+    return str(data["hostKeys"]["default"])
+
+
+def instructions(url: str, key: str, keys_file: Path) -> str:
+    """How to create a connection with curl (the README's example)."""
+    linker = f"{url}{DEMO_CLUSTER}/providers/Microsoft.ServiceLinker/linkers/blobdemo?api-version=2022-05-01"
+    body = json.dumps({"properties": {
+        "targetService": {"type": "AzureResource", "id": DEMO_TARGET},
+        "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}})
+    return "\n".join([
+        "",
+        f"Service Connector is running on {url}",
+        f"Function key (from {keys_file}): {key}",
+        "",
+        "Create a connection (storage blob, secret auth) on the demo cluster aks-demo-1:",
+        f"  KEY={key}",
+        f"  curl -sS -i -X PUT '{linker}' \\",
+        "    -H \"x-functions-key: $KEY\" -H 'Content-Type: application/json' \\",
+        f"    -d '{body}'",
+        "Then poll the Azure-AsyncOperation URL it returns until \"status\" is \"Succeeded\":",
+        "  curl -sS \"<Azure-AsyncOperation URL>\" -H \"x-functions-key: $KEY\"",
+        f"  curl -sS '{linker}' -H \"x-functions-key: $KEY\"",
+        f"API description: {url}/api/openapi.json",
+        "Press Ctrl-C to stop everything.",
+        "Ready.",
+    ])
+
+
+def start_everything(stack: Stack, args: argparse.Namespace) -> tuple[str, str]:
+    """Start the stand-ins and devhost; returns (devhost URL, host key)."""
+    state = stack.state_dir
+    python = sys.executable
+    azurite = stack.start("azurite", [python, "-m", "emulators.azurite", "--blob-port", "0",
+                                      "--queue-port", "0", "--table-port", "0"])
+    storage = wait_for_line(azurite, r"connection_string=(\S+)").group(1)
+    kube_ca = state / "kube-ca.pem"
+    kube = stack.start("kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca)])
+    kube_url = wait_for_line(kube, r"kube emulator ready on (\S+)").group(1)
+    arm_ca = state / "arm-ca.pem"
+    arm = stack.start("arm", [
+        python, "-m", "emulators.arm", "--port", "0", "--state", str(seed_file(state, args.fast)),
+        "--ca-file", str(arm_ca), "--kube-admin-url", kube_url, "--kube-ca-file", str(kube_ca),
+    ])
+    arm_url = wait_for_line(arm, r"arm emulator ready on (\S+)").group(1)
+    sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
+    servicebus = stack.start("servicebus", [
+        python, "-m", "emulators.servicebus", "--port", "0",
+        "--queue", sample["SERVICEBUS_REQUESTS_QUEUE"], "--queue", sample["SERVICEBUS_EVENTS_QUEUE"],
+    ])
+    sb_connection = wait_for_line(servicebus, r"connection_string=(\S+)").group(1)
+    port = args.port if args.port != 0 else free_port()
+    env = {**os.environ, **app_settings(arm_url=arm_url, arm_ca=arm_ca, storage=storage,
+                                        servicebus=sb_connection, fast=args.fast)}
+    keys_file = state / "keys.json"
+    devhost = stack.start("devhost", [
+        python, "-m", "devhost", "--app-dir", str(REPO), "--port", str(port),
+        "--store", str(state / "taskhub.sqlite"), "--keys", str(keys_file),
+    ], env=env, to_terminal=args.devhost_logs)
+    url = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{url}/api/health", devhost)
+    return url, host_key(keys_file)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line options."""
+    parser = argparse.ArgumentParser(prog="scripts/run_local.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=7071, help="devhost's HTTP port (0: any free port)")
+    parser.add_argument("--state-dir", default=str(REPO / ".devhost" / "run"),
+                        help="logs, CA files, task hub and keys")
+    parser.add_argument("--fast", action="store_true",
+                        help="no emulated registration/install delays, sub-second backoff")
+    parser.add_argument("--quiet-devhost", dest="devhost_logs", action="store_false",
+                        help="send devhost's log to the state dir instead of this terminal")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start everything, print instructions, and wait for Ctrl-C or SIGTERM."""
+    args = parse_args(argv)
+    state_dir = Path(args.state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm"):
+        (state_dir / stale).unlink(missing_ok=True)  # the emulators start empty; so does the task hub
+    stack = Stack(state_dir)
+    stopping = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        url, key = start_everything(stack, args)
+        print(instructions(url, key, state_dir / "keys.json"), flush=True)
+        while not stopping.wait(0.5):
+            dead = [c.name for c in stack.children if c.process.poll() is not None]
+            if dead:
+                print(f"{', '.join(dead)} exited unexpectedly; stopping", file=sys.stderr, flush=True)
+                return 1
+        return 0
+    except RuntimeError as error:
+        print(f"run_local: {error}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        print("Stopping...", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

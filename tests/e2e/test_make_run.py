@@ -1,0 +1,90 @@
+"""`make run` smoke test: scripts/run_local.py as a process, the README's curl flow, Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _call(method: str, url: str, key: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"x-functions-key": key, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _read_until_ready(process: subprocess.Popen[str], timeout: float = 120) -> str:
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.strip() == "Ready.":
+            return "".join(seen)
+    raise AssertionError("run_local.py did not get ready:\n" + "".join(seen))
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "scripts/run_local.py", "--port", "0", "--fast", "--quiet-devhost",
+         "--state-dir", str(tmp_path)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        output = _read_until_ready(process)
+        pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", output)]
+        assert len(pids) == 5
+        key = re.search(r"^  KEY=(\S+)$", output, re.MULTILINE)
+        put = re.search(r"curl -sS -i -X PUT '(\S+)'", output)
+        body = re.search(r"-d '(\{.*\})'$", output, re.MULTILINE)
+        assert key and put and body, output
+
+        status, headers, created = _call("PUT", put.group(1), key.group(1), json.loads(body.group(1)))
+        assert status == 201, created
+        operation = headers["Azure-AsyncOperation"]
+        deadline = time.monotonic() + 60
+        while (state := _call("GET", operation, key.group(1))[2]["status"]) == "Accepted":
+            assert time.monotonic() < deadline
+            time.sleep(0.25)
+        assert state == "Succeeded"
+        linker = _call("GET", put.group(1), key.group(1))[2]
+        assert linker["properties"]["provisioningState"] == "Succeeded"
+        azurite_node = re.search(r"pid=(\d+)", (tmp_path / "azurite.log").read_text())
+        assert azurite_node
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert [pid for pid in [*pids, int(azurite_node.group(1))] if _alive(pid)] == []
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
