@@ -133,3 +133,17 @@ def test_connections_with_a_running_operation_are_left_alone(env: Env) -> None:
     assert _totals(run.output)["connections"] == 1
     assert env.record(busy)["provisioningState"] == "Accepted"  # type: ignore[index]
     assert env.writes() == []
+
+
+def test_a_repair_that_cannot_succeed_marks_the_drifted_connection_failed(env: Env) -> None:
+    broken, fine = _connected(env, secret_connection("blob1"), secret_connection("blob2"))
+    env.core().delete_namespaced_secret(naming.secret_name("blob1"), "default")
+    env.kube_admin.add_fault("/secrets/sc-blob1-secret", method="PATCH", status=403)
+    run = env.reconcile()
+
+    assert _totals(run.output) == {"clusters": 1, "connections": 2, "drifted": 1, "repaired": 0, "failed": 1}
+    assert run.output["details"][0]["error"]["category"] == "unauthorized"
+    record = env.record(broken)
+    assert record is not None and record["provisioningState"] == "Failed"
+    assert record["lastError"]["category"] == "unauthorized" and record["lastReconcileTime"]
+    assert env.record(fine)["provisioningState"] == "Succeeded"  # type: ignore[index]
