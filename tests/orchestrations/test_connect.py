@@ -282,3 +282,19 @@ def test_progress_is_published_as_custom_status_while_waiting(env: Env) -> None:
         s["step"] == "waitForCluster" and s["detail"] == "cluster aks-demo-1 is Updating" for s in seen
     )
     assert [s["attempt"] for s in seen] == sorted(s["attempt"] for s in seen) and seen[-1]["attempt"] > 0
+
+
+def test_an_extension_that_never_becomes_ready_times_out_with_diagnostics(env: Env) -> None:
+    env.arm.admin.call("POST", "/arm/settings", {"extensionInstallSeconds": 86400})
+    linker_id = env.put_connection(secret_connection())
+    run = env.connect(linker_id, extensionReadyTimeoutSeconds=600)
+
+    error = run.output["error"]
+    assert run.output["provisioningState"] == "Failed"
+    assert error["code"] == "OperationTimedOut" and error["category"] == "timedOut"
+    assert error["message"].startswith(READY_TIMEOUT_MESSAGE)
+    assert error["diagnostics"]["extension"]["provisioningState"] in ("Creating", "Installing", "Pending")
+    record = env.record(linker_id)
+    assert record is not None and record["lastError"]["code"] == "OperationTimedOut"
+    # Growing polls, the last one shortened so that the final check falls on the 600 s budget exactly.
+    assert run.waits()[-8:] == [5, 10, 20, 40, 80, 160, 160, 125]
