@@ -229,8 +229,13 @@ def e2e(
     new_servicebus_queue: Any,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[E2E]:
-    """The product on DevHost with fresh emulators, a fresh registry table and fresh queues."""
+    """The product on DevHost with fresh emulators, a fresh registry table and fresh queues.
+
+    The Service Bus trigger listens only in tests marked `servicebus` (its receivers slow the host's stop).
+    """
+    listen = request.node.get_closest_marker("servicebus") is not None
     arm.seed(fast_demo_seed())
     requests, events = new_servicebus_queue(), new_servicebus_queue()
     for name, value in product_environment(
@@ -240,7 +245,7 @@ def e2e(
     use_clients(None)  # the activities' clients are rebuilt from this environment
     config = DevHostConfig(
         app_dir=str(REPO), port=0, store_path=None, keys_path=str(tmp_path / "keys.json"),
-        timer_status_path=None, load_local_settings=False, timers=False, service_bus=True,
+        timer_status_path=None, load_local_settings=False, timers=False, service_bus=listen,
         service_bus_max_wait_time=0.2,
     )
     running = start_host_thread(config)
@@ -250,3 +255,8 @@ def e2e(
     finally:
         stop_host_thread(running)
         use_clients(None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register this folder's marker."""
+    config.addinivalue_line("markers", "servicebus: the test needs DevHost's Service Bus trigger listening")

@@ -6,11 +6,13 @@ import json
 import time
 from typing import Any
 
+import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
 from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
+pytestmark = pytest.mark.servicebus
 
 
 def _send(e2e: E2E, body: Any, message_id: str) -> None:
