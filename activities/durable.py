@@ -138,6 +138,14 @@ def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
     )
 
 
+@_activity("delete_role_assignment")
+def _delete_role_assignment(payload: Payload) -> dict[str, Any]:
+    """{scope, principalId, roleGuid} -> {name, deleted}: only the assignment this product created."""
+    return role_ops.delete_granted_role(
+        _need(payload, "scope"), _need(payload, "principalId"), _need(payload, "roleGuid")
+    )
+
+
 @_activity("apply_connection_resources")
 def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
     """{connection (stored form), addonClientId?} -> {secret: {name, hash, resourceVersion}, ...}."""
@@ -205,6 +213,16 @@ def _registry_list_by_cluster(payload: Payload) -> list[dict[str, Any]]:
     return registry_ops.list_by_cluster(_need(payload, "clusterId"))
 
 
+@_activity("registry_linkers_granted")
+def _registry_linkers_granted(payload: Payload) -> list[str]:
+    """{clientId, targetId, excludeLinkerId?} -> ids of the other linkers granted that identity there."""
+    return registry_ops.linkers_granted(
+        _need(payload, "clientId"),
+        _need(payload, "targetId"),
+        exclude_linker_id=_opt(payload, "excludeLinkerId", ""),
+    )
+
+
 @_activity("registry_list_page")
 def _registry_list_page(payload: Payload) -> dict[str, Any]:
     """{pageSize?, continuation?} -> {items, continuation}."""
@@ -223,6 +241,7 @@ ACTIVITY_NAMES = (
     "ensure_federated_credential",
     "delete_federated_credential",
     "ensure_role_assignment",
+    "delete_role_assignment",
     "apply_connection_resources",
     "delete_connection_resources",
     "observe_cluster",
@@ -233,4 +252,5 @@ ACTIVITY_NAMES = (
     "registry_delete",
     "registry_list_by_cluster",
     "registry_list_page",
+    "registry_linkers_granted",
 )

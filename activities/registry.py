@@ -217,3 +217,28 @@ def list_page(
     items = [_from_entity(e) for e in next(pager, [])]
     token = pager.continuation_token
     return {"items": items, "continuation": dict(token) if token else None}
+
+
+@classified
+def linkers_granted(
+    client_id: str, target_id: str, *, exclude_linker_id: str = "", clients: Clients | None = None
+) -> list[str]:
+    """Ids of the linkers (any cluster) whose workload identity `client_id` is granted on `target_id`.
+
+    Role assignments belong to the identity and the target, not to one cluster, so a forced cleanup may remove
+    one only when no other linker relies on it. One scan of the table, returning ids only.
+    """
+    clients = clients or get_clients()
+    found = []
+    for entity in clients.table().list_entities(select=["LinkerId", "Desired"]):
+        desired = json.loads(entity.get("Desired") or "null") or {}
+        auth = desired.get("auth") or {}
+        linker_id = str(entity.get("LinkerId") or "")
+        if (
+            linker_id.lower() != exclude_linker_id.lower()
+            and auth.get("auth_type") == "userAssignedIdentity"
+            and str(auth.get("client_id") or "").lower() == client_id.lower()
+            and str(desired.get("target_id") or "").lower() == target_id.lower()
+        ):
+            found.append(linker_id)
+    return found

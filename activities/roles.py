@@ -101,3 +101,11 @@ def delete_role_assignment(scope: str, name: str, *, clients: Clients | None = N
     except ResourceNotFoundError:
         deleted = None
     return {"scope": scope, "name": name, "deleted": deleted is not None}
+
+
+def delete_granted_role(
+    scope: str, principal_id: str, role_guid: str, *, clients: Clients | None = None
+) -> dict[str, Any]:
+    """Delete the assignment this product created (its deterministic name); one it did not create stays."""
+    name = naming.role_assignment_name(scope, principal_id, role_definition_id(scope, role_guid))
+    return delete_role_assignment(scope, name, clients=clients)

@@ -2,15 +2,16 @@
 
 Input {"linkerId", "operationId", "forcedCleanup", "policy"}. By default the Secret, the ServiceAccount, the
 federated credential and the role assignment stay (as Service Connector does); ForcedCleanup (from the
-request, or the connection's deleteOrUpdateBehavior) deletes the Secret, and the ServiceAccount and federated
-credential when no other linker of the cluster shares them. Output as `connect`'s.
+request, or the connection's deleteOrUpdateBehavior) deletes the Secret, the ServiceAccount and federated
+credential when no other linker of the cluster shares them, and the role assignments this product created
+when no other linker (of any cluster) grants the same identity on the same target. Output as `connect`'s.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from connector import naming
+from connector import naming, targets
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
 from orchestrators import bp
 from orchestrators.connect import outcome, record_failure
@@ -53,19 +54,44 @@ def clean_up(flow: Flow, connection: Connection) -> Steps:
         {"connection": connection.to_stored(), "deleteServiceAccount": last_user},
     )
     auth = connection.auth
-    if last_user and isinstance(auth, WorkloadIdentityAuth):
-        identity = yield from flow.call(
-            "resolve_identity",
-            {
-                "clientId": auth.client_id,
-                "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
-                "identityResourceId": auth.identity_resource_id,
-            },
-        )
+    if not isinstance(auth, WorkloadIdentityAuth):
+        return
+    identity = yield from flow.call(
+        "resolve_identity",
+        {
+            "clientId": auth.client_id,
+            "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
+            "identityResourceId": auth.identity_resource_id,
+        },
+    )
+    if last_user:
         account = naming.service_account_name(auth.client_id)
         name = naming.federated_credential_name(connection.cluster, connection.namespace, account)
         flow.status("cleanup", 0, f"federated credential {name}")
         yield from flow.call("delete_federated_credential", {"identityId": identity["id"], "name": name})
+    yield from revoke_roles(flow, connection, auth, identity["principalId"])
+
+
+def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth, principal_id: str) -> Steps:
+    """Delete the role assignments granted for this connection, unless another linker relies on them."""
+    sharing = yield from flow.call(
+        "registry_linkers_granted",
+        {
+            "clientId": auth.client_id,
+            "targetId": connection.target_id,
+            "excludeLinkerId": connection.linker_id,
+        },
+    )
+    if sharing:
+        flow.status("cleanup", 0, f"role assignments kept: {len(sharing)} other linker(s) rely on them")
+        return
+    match = targets.match_target_id(connection.target_id)
+    for role in match.spec.roles if match else ():
+        flow.status("cleanup", 0, f"role {role.name} on {connection.target_id}")
+        yield from flow.call(
+            "delete_role_assignment",
+            {"scope": connection.target_id, "principalId": principal_id, "roleGuid": role.guid},
+        )
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="disconnect")

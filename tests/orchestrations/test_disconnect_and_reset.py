@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from kubernetes.client.exceptions import ApiException
 
@@ -28,12 +29,22 @@ def _credentials(env: Env) -> list[str]:
     return [str(c.name) for c in msi.federated_identity_credentials.list("rg-demo", "id-demo-workload")]
 
 
+def _granted_roles(env: Env, target_id: str) -> list[str]:
+    msi = env.arm.mgmt_client(ManagedServiceIdentityClient)
+    principal = msi.user_assigned_identities.get("rg-demo", "id-demo-workload").principal_id
+    authz = env.arm.mgmt_client(AuthorizationManagementClient)
+    assignments = authz.role_assignments.list_for_scope(target_id, filter=f"principalId eq '{principal}'")
+    return [str(a.role_definition_id).rsplit("/", 1)[-1] for a in assignments]
+
+
 def test_delete_keeps_the_kubernetes_resources_by_default(env: Env) -> None:
     connection = workload_connection(env)
     linker_id = _connected(env, connection)
+    roles_before = _granted_roles(env, connection.target_id)
     run = env.disconnect(linker_id)
 
     assert run.output == {"linkerId": linker_id, "provisioningState": "Succeeded", "error": None}
+    assert roles_before and _granted_roles(env, connection.target_id) == roles_before
     assert env.record(linker_id) is None
     assert env.secret(naming.secret_name("blobwi"), "apps", CLUSTER_2)
     account = naming.service_account_name(connection.auth.client_id)  # type: ignore[union-attr]
@@ -42,9 +53,10 @@ def test_delete_keeps_the_kubernetes_resources_by_default(env: Env) -> None:
     assert env.writes() == []
 
 
-def test_forced_cleanup_removes_the_secret_service_account_and_federated_credential(env: Env) -> None:
+def test_forced_cleanup_removes_the_secret_service_account_federated_credential_and_role(env: Env) -> None:
     connection = workload_connection(env)
     linker_id = _connected(env, connection)
+    assert _granted_roles(env, connection.target_id)
     run = env.disconnect(linker_id, forced_cleanup=True)
 
     assert run.output["provisioningState"] == "Succeeded"
@@ -58,11 +70,13 @@ def test_forced_cleanup_removes_the_secret_service_account_and_federated_credent
         core.read_namespaced_service_account(account, "apps")
     assert account_gone.value.status == 404
     assert _credentials(env) == []
+    assert _granted_roles(env, connection.target_id) == []
 
 
-def test_forced_cleanup_keeps_the_service_account_another_linker_uses(env: Env) -> None:
+def test_forced_cleanup_keeps_the_service_account_and_role_another_linker_uses(env: Env) -> None:
     first = _connected(env, workload_connection(env, name="blobwi"))
     _connected(env, workload_connection(env, name="blobwi2"))
+    roles_before = _granted_roles(env, workload_connection(env).target_id)
     run = env.disconnect(first, forced_cleanup=True)
 
     assert run.output["provisioningState"] == "Succeeded"
@@ -70,6 +84,7 @@ def test_forced_cleanup_keeps_the_service_account_another_linker_uses(env: Env) 
     assert env.core(CLUSTER_2).read_namespaced_service_account(naming.service_account_name(client_id), "apps")
     assert len(_credentials(env)) == 1
     assert env.secret(naming.secret_name("blobwi2"), "apps", CLUSTER_2)
+    assert _granted_roles(env, workload_connection(env).target_id) == roles_before
 
 
 def test_deleting_an_unknown_linker_succeeds_and_touches_nothing(env: Env) -> None:
