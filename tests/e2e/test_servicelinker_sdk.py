@@ -8,6 +8,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.servicelinker.models import (
     AzureResource,
+    LinkerPatch,
     LinkerResource,
     SecretAuthInfo,
     UserAssignedIdentityAuthInfo,
@@ -63,6 +64,18 @@ def test_create_get_list_configurations_validate_delete(e2e: E2E) -> None:
         client.linker.get(CLUSTER, "blobconn")
     # Delete keeps the Kubernetes resources by default, as Service Connector does.
     assert e2e.kube_secret(CLUSTER, "default", "sc-blobconn-secret") is not None
+
+
+def test_update_through_patch_changes_the_secret(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    client.linker.begin_create_or_update(CLUSTER, "patched", _blob_secret_linker()).result()
+
+    updated = client.linker.begin_update(CLUSTER, "patched", LinkerPatch(client_type="dotnet")).result()
+
+    assert updated.provisioning_state == "Succeeded"
+    assert updated.client_type == "dotnet"
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-patched-secret")
+    assert secret is not None and "AZURE_STORAGEBLOB_CONNECTIONSTRING" in secret
 
 
 def test_list_pages_with_next_link(e2e: E2E) -> None:
