@@ -72,7 +72,7 @@ def _guarded(method: _EventMethod) -> _EventMethod:
             _log.exception("the Service Bus emulator failed handling %s", event.type)
             connection = event.connection
             if connection is not None:
-                connection.condition = Condition("amqp:internal-error", "The emulator failed; see its log.")
+                connection.condition = _condition("amqp:internal-error", "The emulator failed; see its log.")
                 connection.close()
 
     return guarded
@@ -159,7 +159,7 @@ class BrokerHandler(Handler):
     def _refuse_link(link: Link, error: BrokerError) -> None:
         # As Service Bus does: attach with a null terminus on our side, then detach with the error. The SDK
         # treats a null terminus as a dead link at once instead of first sending on it.
-        link.condition = Condition(error.condition, error.description)
+        link.condition = _condition(error.condition, error.description)
         if link.is_sender:
             link.target.copy(link.remote_target)
             link.source.type = Terminus.UNSPECIFIED
@@ -200,7 +200,11 @@ class BrokerHandler(Handler):
                 self._answer_request(link, route, raw)
             else:
                 entity = self.state.entity(route.path)
-                for payload in wire.unbatch(raw):
+                payloads = wire.unbatch(raw)
+                if any(wire.SCHEDULED_ENQUEUE_TIME in wire.message_annotations(p) for p in payloads):
+                    # Delivering a scheduled message at once would hide timing bugs; refuse it instead.
+                    raise NotImplementedByEmulator("scheduled messages (scheduled_enqueue_time_utc)")
+                for payload in payloads:
                     self.state.enqueue(entity, payload)
                 self._pump(route.path)
         except BrokerError as error:
@@ -365,9 +369,14 @@ def _require(value: Any) -> Any:
 
 
 def _reject(delivery: Delivery, condition: str, description: str) -> None:
-    delivery.local.condition = Condition(condition, description)
+    delivery.local.condition = _condition(condition, description)
     delivery.update(Delivery.REJECTED)
     delivery.settle()
+
+
+def _condition(name: str, description: str) -> Condition:
+    """An AMQP error with the `info` map Azure always sends: the SDK's sender reads that field unguarded."""
+    return Condition(name, description, {symbol("com.microsoft:tracking-id"): str(uuid.uuid4())})
 
 
 def _dead_letter_details(condition: Condition | None) -> tuple[str | None, str | None]:

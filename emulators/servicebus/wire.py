@@ -31,6 +31,7 @@ _HEADER_FIELDS = 5
 _DELIVERY_COUNT_FIELD = 4
 
 SEQUENCE_NUMBER = symbol("x-opt-sequence-number")
+SCHEDULED_ENQUEUE_TIME = symbol("x-opt-scheduled-enqueue-time")
 ENQUEUED_TIME = symbol("x-opt-enqueued-time")
 LOCKED_UNTIL = symbol("x-opt-locked-until")
 DEAD_LETTER_REASON = "DeadLetterReason"
@@ -111,6 +112,14 @@ def _is_message(payload: bytes) -> bool:
     except DecodeError:
         return False
     return any(section.code in _BODY_CODES for section in sections)
+
+
+def message_annotations(payload: bytes) -> dict[str, Any]:
+    """The message-annotations section of an encoded message, keyed by plain strings."""
+    for section in split_sections(payload):
+        if section.code == MESSAGE_ANNOTATIONS and isinstance(section.value, dict):
+            return {str(key): value for key, value in section.value.items()}
+    return {}
 
 
 def render_delivery(message: StoredMessage, locked_until: float | None) -> bytes:

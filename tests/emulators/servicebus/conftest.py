@@ -1,6 +1,7 @@
 """Fixtures for the Service Bus emulator tests: the session's broker, fresh queues, and the SDK client."""
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +23,16 @@ def open_sender(client: ServiceBusClient, queue: str, **kwargs: Any) -> ServiceB
 def open_receiver(client: ServiceBusClient, queue: str, **kwargs: Any) -> ServiceBusReceiver:
     """A queue receiver without the keep-alive thread."""
     return client.get_queue_receiver(queue, **NO_KEEP_ALIVE, **kwargs)
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
+    """Poll `condition` until true: for effects of messages a client sends without waiting for an answer."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSubQ
 from azure.servicebus.exceptions import MessageLockLostError
 
 from emulators.servicebus import ServiceBusEmulator
-from tests.emulators.servicebus.conftest import open_receiver, open_sender
+from tests.emulators.servicebus.conftest import eventually, open_receiver, open_sender
 
 WAIT = 5
 
@@ -131,3 +131,23 @@ def test_lock_expiry_redelivers_to_a_waiting_receiver_without_any_client_action(
     assert held.delivery_count == 0
     assert redelivered.delivery_count == 1
     assert waited < 2  # the lock lasted 0.3 s; the receive waited for the broker's timer, not its own timeout
+
+
+def test_prefetched_messages_a_closing_receiver_never_handed_out_are_released_without_a_delivery_attempt(
+    client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
+) -> None:
+    with open_sender(client, servicebus_queue) as sender:
+        sender.send_messages([ServiceBusMessage(body) for body in ("a", "b", "c")])
+
+    with open_receiver(client, servicebus_queue, prefetch_count=10) as prefetching:
+        [first] = prefetching.receive_messages(max_message_count=1, max_wait_time=WAIT)
+        prefetching.complete_message(first)
+    # The SDK releases what it prefetched as it closes, without waiting for the broker.
+    assert eventually(lambda: servicebus_emulator.counts(servicebus_queue).locked == 0)
+
+    with open_receiver(client, servicebus_queue) as receiver:
+        rest = receiver.receive_messages(max_message_count=2, max_wait_time=WAIT)
+        for message in rest:
+            receiver.complete_message(message)
+    assert str(first) == "a"
+    assert [(str(m), m.delivery_count) for m in rest] == [("b", 0), ("c", 0)]
