@@ -189,7 +189,8 @@ def _registry_put(payload: Payload) -> dict[str, Any]:
 
 @_activity("registry_update_status")
 def _registry_update_status(payload: Payload) -> dict[str, Any]:
-    """{linkerId, provisioningState, lastOperation?, lastError?, clearError?, reconciled?, etag?}."""
+    """{linkerId, provisioningState, lastOperation?, lastError?, clearError?, reconciled?, lastReconcile?,
+    etag?}."""
     return registry_ops.update_status(
         _need(payload, "linkerId"),
         _need(payload, "provisioningState"),
@@ -197,6 +198,7 @@ def _registry_update_status(payload: Payload) -> dict[str, Any]:
         last_error=_opt(payload, "lastError"),
         clear_error=bool(_opt(payload, "clearError", False)),
         reconciled=bool(_opt(payload, "reconciled", False)),
+        last_reconcile=_opt(payload, "lastReconcile"),
         etag=_opt(payload, "etag"),
     )
 

@@ -21,7 +21,12 @@ from activities.failures import classified
 from connector.errors import Category, ConnectorFailure, make_error
 
 _LINKER_SEGMENT = "/providers/microsoft.servicelinker/linkers/"
-_JSON_FIELDS = {"desired": "Desired", "lastOperation": "LastOperation", "lastError": "LastError"}
+_JSON_FIELDS = {
+    "desired": "Desired",
+    "lastOperation": "LastOperation",
+    "lastError": "LastError",
+    "lastReconcile": "LastReconcile",
+}
 _PLAIN_FIELDS = {
     "linkerId": "LinkerId",
     "clusterId": "ClusterId",
@@ -134,10 +139,11 @@ def update_status(
     last_error: dict[str, Any] | None = None,
     clear_error: bool = False,
     reconciled: bool = False,
+    last_reconcile: dict[str, Any] | None = None,
     etag: str | None = None,
     clients: Clients | None = None,
 ) -> dict[str, Any]:
-    """Merge a new provisioning state (and last operation/error, reconcile time) into a record."""
+    """Merge a new provisioning state (last operation/error, reconcile time and findings) into a record."""
     clients = clients or get_clients()
     table = clients.table()
     partition, row = _keys(linker_id)
@@ -156,6 +162,8 @@ def update_status(
         entity["LastError"] = ""
     if reconciled:
         entity["LastReconcileTime"] = now
+    if last_reconcile is not None:
+        entity["LastReconcile"] = json.dumps(last_reconcile, sort_keys=True, separators=(",", ":"))
     try:
         if etag is None:
             table.update_entity(entity, mode=UpdateMode.MERGE)

@@ -16,7 +16,14 @@ from connector.errors import ConnectorError
 from connector.model import Connection
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
-from orchestrators.grouping import batches, drifted_linkers, group_by_cluster, is_reconcilable, summarize
+from orchestrators.grouping import (
+    batches,
+    drifted_linkers,
+    group_by_cluster,
+    is_reconcilable,
+    linkers_affected,
+    summarize,
+)
 from orchestrators.policy import Policy
 from orchestrators.repair import perform
 
@@ -88,14 +95,40 @@ def repair(
         yield from perform(flow, connections, observed, actions)
 
 
+def findings(
+    linker_id: str,
+    actions: Sequence[plan.Action],
+    connections: Sequence[Connection],
+    error: ConnectorError | None,
+) -> dict[str, Any]:
+    """What one reconcile found for one connection: the drift (action names), whether it was repaired."""
+    drift = sorted({a.name for a in actions if linker_id.lower() in linkers_affected(a, connections)})
+    return {"drift": drift, "repaired": bool(drift) and error is None, "error": error.code if error else None}
+
+
 def record_reconciled(
-    flow: Flow, records: Sequence[dict[str, Any]], drifted: set[str], error: ConnectorError | None
+    flow: Flow,
+    records: Sequence[dict[str, Any]],
+    connections: Sequence[Connection],
+    actions: Sequence[plan.Action],
+    error: ConnectorError | None,
+    *,
+    drifted: set[str] | None = None,
 ) -> Steps:
-    """Stamp each record's last-reconciled time; drifted ones get the repair's outcome."""
+    """Stamp each record's last-reconciled time and findings; drifted ones get the repair's outcome.
+
+    `drifted` (lower-cased linker ids) defaults to the linkers the actions repair.
+    """
     flow.status("record", 0, f"{len(records)} connections")
+    if drifted is None:
+        drifted = drifted_linkers(actions, connections)
     for record in records:
         linker_id = str(record["linkerId"])
-        payload: dict[str, Any] = {"linkerId": linker_id, "reconciled": True}
+        payload: dict[str, Any] = {
+            "linkerId": linker_id,
+            "reconciled": True,
+            "lastReconcile": findings(linker_id, actions, connections, error),
+        }
         if record.get("etag"):
             # Only if unchanged since it was read: a request that arrived meanwhile owns the record now.
             payload["etag"] = record["etag"]
@@ -136,9 +169,9 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
         yield from repair(flow, connections, observed, actions)
     except Exception as exc:
         error = failure_of(exc)
-        yield from record_reconciled(flow, records, drifted, error)
+        yield from record_reconciled(flow, records, connections, actions, error)
         return _cluster_result(cluster_id, len(loaded), drifted, actions, error)
-    yield from record_reconciled(flow, records, drifted, None)
+    yield from record_reconciled(flow, records, connections, actions, None)
     flow.status("done", 0, f"{len(drifted)} drifted")
     return _cluster_result(cluster_id, len(loaded), drifted, actions, None)
 

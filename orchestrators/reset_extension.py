@@ -54,7 +54,7 @@ def reset_extension_orchestrator(context: Any) -> Steps:
         return _output(cluster_id, 0, error)
     name = cluster_id.rsplit("/", 1)[-1]
     loaded: list[Any] = []
-    drifted: set[str] = set()
+    actions: list[Any] = []
     try:
         flow.status("deleteExtension", 0, name)
         yield from flow.call("delete_extension", {"clusterId": cluster_id})
@@ -66,15 +66,16 @@ def reset_extension_orchestrator(context: Any) -> Steps:
         loaded = yield from load_cluster_connections(flow, None)
         connections = [c for _, c in loaded]
         if connections:
-            observed, actions, drifted = yield from plan_cluster(flow, connections, force_apply=True)
+            observed, actions, _ = yield from plan_cluster(flow, connections, force_apply=True)
             yield from repair(flow, connections, observed, actions)
     except Exception as exc:
         error = failure_of(exc)
         if loaded:
             every = {str(r["linkerId"]).lower() for r, _ in loaded}
-            yield from record_reconciled(flow, [r for r, _ in loaded], every, error)
+            records, connections = [r for r, _ in loaded], [c for _, c in loaded]
+            yield from record_reconciled(flow, records, connections, actions, error, drifted=every)
         return _output(cluster_id, len(loaded), error)
     if loaded:
-        yield from record_reconciled(flow, [r for r, _ in loaded], drifted, None)
+        yield from record_reconciled(flow, [r for r, _ in loaded], [c for _, c in loaded], actions, None)
     flow.status("done", 0, f"{len(loaded)} connections re-applied")
     return _output(cluster_id, len(loaded), None)

@@ -47,6 +47,7 @@ def test_a_reconcile_without_drift_makes_no_write(env: Env) -> None:
         assert (
             record is not None and record["lastReconcileTime"] and record["provisioningState"] == "Succeeded"
         )
+        assert record["lastReconcile"] == {"drift": [], "repaired": False, "error": None}
 
 
 def test_a_deleted_secret_is_written_again(env: Env) -> None:
@@ -60,7 +61,9 @@ def test_a_deleted_secret_is_written_again(env: Env) -> None:
         f"AccountKey={storage_key(env)}"
         in env.secret("sc-blob1-secret")["AZURE_STORAGEBLOB_CONNECTIONSTRING"]
     )
-    assert env.record(linker_id)["provisioningState"] == "Succeeded"  # type: ignore[index]
+    record = env.record(linker_id)
+    assert record is not None and record["provisioningState"] == "Succeeded"
+    assert record["lastReconcile"] == {"drift": ["ApplySecret"], "repaired": True, "error": None}
 
 
 def test_a_regenerated_storage_key_reaches_the_secret_and_no_orchestration_record(env: Env) -> None:
