@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 
 from proton import Event
@@ -22,14 +23,15 @@ _START_TIMEOUT = 5.0
 class _ReactorHandler(BrokerHandler):
     """The broker handler plus the control events the owning thread injects."""
 
-    def __init__(self, state: BrokerState, emulator: ServiceBusEmulator) -> None:
+    def __init__(self, state: BrokerState, started: threading.Event, release: Callable[[], None]) -> None:
         super().__init__(state)
-        self._emulator = emulator
+        self._started = started
+        self._release = release
 
     def on_reactor_init(self, event: Event) -> None:
         container = event.container
         self.bind(container.schedule, lambda: container.now)
-        self._emulator._started.set()
+        self._started.set()
 
     def on_broker_sweep(self, event: Event) -> None:
         self.sweep()
@@ -37,16 +39,8 @@ class _ReactorHandler(BrokerHandler):
         done.set()
 
     def on_broker_stop(self, event: Event) -> None:
-        self._emulator._acceptor.close()
-        for connection in list(self.connections):
-            connection.close()
-            # Closing the transport both ways makes proton release the connection's socket before it stops.
-            transport = connection.transport
-            if transport is not None:
-                transport.close_tail()
-                transport.close_head()
-        self._emulator._injector.close()
-        self._emulator._container.stop()
+        self.close_connections()
+        self._release()
 
 
 class ServiceBusEmulator:
@@ -78,7 +72,7 @@ class ServiceBusEmulator:
         """Listen, start the reactor thread, and return once it serves connections."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
-        self._handler = _ReactorHandler(self.state, self)
+        self._handler = _ReactorHandler(self.state, self._started, self._release)
         self._container = Container(self._handler)
         self._acceptor = self._container.acceptor(self.host, str(self._requested_port))
         # Proton keeps the listening socket to itself; its selectable delegates to the socket (pinned 0.40.0).
@@ -91,6 +85,12 @@ class ServiceBusEmulator:
         if not self._started.wait(_START_TIMEOUT):
             raise RuntimeError("the Service Bus emulator did not start")
         return self
+
+    def _release(self) -> None:
+        """On the reactor thread: stop listening and let the reactor end."""
+        self._acceptor.close()
+        self._injector.close()
+        self._container.stop()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close every connection and the listener, and end the reactor thread."""
@@ -146,6 +146,10 @@ class ServiceBusEmulator:
     def purge(self) -> None:
         """Drop all messages and locks, keeping the queues."""
         self.state.purge()
+
+    def now(self) -> datetime.datetime:
+        """The broker's current time (enqueued times and lock expiries are read from it)."""
+        return datetime.datetime.fromtimestamp(self.state.clock(), datetime.UTC)
 
     def advance_clock(self, seconds: float) -> None:
         """Move the broker's clock forward and let it act on locks that expired meanwhile."""

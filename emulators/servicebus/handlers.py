@@ -106,6 +106,15 @@ class BrokerHandler(Handler):
         if event.transport is not None:
             event.transport.sasl().allowed_mechs("ANONYMOUS")
 
+    def close_connections(self) -> None:
+        """Close every client connection, and its transport so that proton releases the socket."""
+        for connection in list(self.connections):
+            connection.close()
+            transport = connection.transport
+            if transport is not None:
+                transport.close_tail()
+                transport.close_head()
+
     def on_connection_final(self, event: Event) -> None:
         if event.connection in self.connections:
             self.connections.remove(event.connection)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 import time
 import uuid
 
@@ -29,10 +28,10 @@ def test_a_waiting_peek_lock_receiver_gets_a_message_sent_later_which_is_gone_on
         assert str(message) == "hello"
         assert isinstance(message.lock_token, uuid.UUID)
         assert message.delivery_count == 0
-        now = datetime.datetime.now(datetime.UTC)
-        assert message.locked_until_utc is not None
-        lock_duration = (message.locked_until_utc - now).total_seconds()
-        assert 25 < lock_duration <= 31  # the queue's default lock duration, 30 s
+        assert message.locked_until_utc is not None and message.enqueued_time_utc is not None
+        # Both come from the broker's clock (which other tests may have moved ahead of the wall clock).
+        lock_duration = (message.locked_until_utc - message.enqueued_time_utc).total_seconds()
+        assert 30 <= lock_duration < 31  # the queue's default lock duration, 30 s
         counts = servicebus_emulator.counts(servicebus_queue)
         assert (counts.active, counts.locked) == (1, 1)
 
@@ -62,9 +61,9 @@ def test_a_list_and_a_batch_arrive_as_separate_messages_in_order(
 
 
 def test_message_properties_survive_the_round_trip(
-    client: ServiceBusClient, servicebus_queue: str
+    client: ServiceBusClient, servicebus_emulator: ServiceBusEmulator, servicebus_queue: str
 ) -> None:
-    sent_at = datetime.datetime.now(datetime.UTC)
+    sent_at = servicebus_emulator.now()
     with open_sender(client, servicebus_queue) as sender:
         sender.send_messages(
             ServiceBusMessage(
@@ -90,7 +89,7 @@ def test_message_properties_survive_the_round_trip(
     assert message.application_properties == {b"kind": b"connect", b"attempt": 3, b"dry_run": False}
     assert message.sequence_number is not None and message.sequence_number >= 1
     assert message.enqueued_time_utc is not None
-    assert abs((message.enqueued_time_utc - sent_at).total_seconds()) < 5
+    assert -0.01 <= (message.enqueued_time_utc - sent_at).total_seconds() < 5  # AMQP timestamps are in ms
 
 
 def test_receive_and_delete_removes_the_message_on_delivery(
