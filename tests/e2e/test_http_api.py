@@ -194,3 +194,25 @@ def test_openapi_document_lists_every_route(e2e: E2E) -> None:
     assert {"Linker_CreateOrUpdate", "Linker_Get", "Linker_List", "Linker_Update", "Linker_Delete",
             "Linker_Validate", "Linker_ListConfigurations", "OperationStatus_Get"} <= operations
     assert STORAGE not in json.dumps(document)
+
+
+def test_a_terminated_operation_reads_canceled_and_frees_the_connection(e2e: E2E) -> None:
+    e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.5, times=1)
+    first = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", _blob_body())
+    operation_id = first[1]["Azure-AsyncOperation"].split("/operationStatuses/")[1].split("?")[0]
+
+    e2e.host.run(e2e.host.host.engine.terminate(operation_id, "operator stopped it"))
+
+    status = _wait(e2e, first[1]["Azure-AsyncOperation"])
+    assert status["status"] == "Canceled"
+    second = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", _blob_body("dotnet"))
+    assert second[0] == 201
+    assert _wait(e2e, second[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+
+
+def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
+    status, _, body = e2e.http(
+        "GET", f"/subscriptions/{CLUSTER.split('/')[2]}/providers/Microsoft.ServiceLinker/locations/local/"
+        "operationStatuses/00000000-0000-0000-0000-00000000abcd?api-version=2022-05-01")
+    assert status == 404
+    assert body["error"]["code"] == "ResourceNotFound"
