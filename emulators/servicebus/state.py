@@ -112,7 +112,7 @@ class StoredMessage:
     dead_letter_description: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Entity:
     """A queue or its dead-letter sub-queue: available messages in sequence order, and the locked ones."""
 
@@ -145,7 +145,7 @@ class Entity:
         return heapq.heappop(self._available)[1] if self._available else None
 
 
-@dataclass
+@dataclass(eq=False)
 class Lease:
     """A peek-lock: the message stays in its entity, hidden, until settled or until `locked_until`."""
 
@@ -281,7 +281,7 @@ class BrokerState:
             for lease in expired:
                 self._drop_lease(lease)
                 self._fail_delivery(lease)
-            return list({id(lease.entity): lease.entity for lease in expired}.values())
+            return list(dict.fromkeys(lease.entity for lease in expired))
 
     def next_lock_expiry(self) -> float | None:
         """When the earliest lock runs out, or None when nothing is locked."""
