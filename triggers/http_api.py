@@ -188,7 +188,8 @@ async def _put_or_patch(
     else:
         connection = parse_linker(linker_id, body, api_version, existing=existing)
     started = await ops.submit_connect(client, connection, settings, record=record, record_read=True)
-    accepted = ops.seal_connection(connection, settings).with_provisioning_state(ops.ACCEPTED)
+    # The body never renders secret values, sealed or not.
+    accepted = connection.with_provisioning_state(ops.ACCEPTED)
     headers = _accepted_headers(req, cluster, started.operation_id, location=False)
     return arm.json_response(201, to_linker_body(accepted, api_version), headers)
 
