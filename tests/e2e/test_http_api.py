@@ -216,3 +216,21 @@ def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
         "operationStatuses/00000000-0000-0000-0000-00000000abcd?api-version=2022-05-01")
     assert status == 404
     assert body["error"]["code"] == "ResourceNotFound"
+
+
+def test_a_linker_whose_secret_name_is_taken_is_refused(e2e: E2E) -> None:
+    first = e2e.http("PUT", f"{LINKERS}/blobconn?api-version={API}", _blob_body())
+    assert _wait(e2e, first[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+
+    status, _, body = e2e.http("PUT", f"{LINKERS}/blob.conn?api-version={API}", _blob_body())
+
+    assert status == 400
+    assert body["error"]["code"] == "SecretNameCollision"
+    assert body["error"]["target"] == "name"
+    assert e2e.http("GET", f"{LINKERS}/blob.conn?api-version={API}")[0] == 404
+
+
+def test_patch_of_an_absent_linker_is_404(e2e: E2E) -> None:
+    status, _, body = e2e.http("PATCH", f"{LINKERS}/absent?api-version={API}", {"properties": {}})
+    assert status == 404
+    assert body["error"]["code"] == "ResourceNotFound"
