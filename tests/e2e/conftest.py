@@ -237,7 +237,8 @@ def e2e(
     """
     listen = request.node.get_closest_marker("servicebus") is not None
     arm.seed(fast_demo_seed())
-    requests, events = new_servicebus_queue(), new_servicebus_queue()
+    # A high delivery count: the redelivery test fails deliveries on purpose before letting one through.
+    requests, events = new_servicebus_queue(max_delivery_count=10_000), new_servicebus_queue()
     for name, value in product_environment(
         arm, azurite_connection_string, servicebus_emulator, requests, events
     ).items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -125,3 +126,22 @@ def test_a_delete_message_deletes(e2e: E2E) -> None:
     while e2e.http("GET", f"{LINKERS}/gone?api-version={API}")[0] != 404:
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+def test_a_failure_to_start_is_retried_by_redelivery(e2e: E2E, monkeypatch: pytest.MonkeyPatch) -> None:
+    from activities.clients import use_clients
+
+    good_table = os.environ["REGISTRY_TABLE"]
+    monkeypatch.setenv("REGISTRY_TABLE", "no-such_table!")  # storage refuses the name: every delivery fails
+    use_clients(None)
+    _send(e2e, _request("retried"), "msg-retry-1")
+    time.sleep(1.0)
+    assert e2e.http("GET", f"{LINKERS}/retried?api-version={API}")[0] != 200
+
+    monkeypatch.setenv("REGISTRY_TABLE", good_table)
+    use_clients(None)
+
+    _wait_for_linker(e2e, "retried", "Succeeded")
+    assert len(_connect_instances(e2e)) == 1
+    _queue_drained(e2e)
+    assert e2e.servicebus.dead_letter_count(e2e.requests_queue) == 0
