@@ -37,8 +37,8 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from activities.failures import raise_for_arm_response
-from activities.ids import ClusterRef
 from activities.settings import Settings
+from connector.model import ClusterRef
 
 _LOG = logging.getLogger(__name__)
 
@@ -229,9 +229,9 @@ class Clients:
             self._kube.pop(cluster.id.lower(), None)
 
     def _user_kubeconfig(self, cluster: ClusterRef) -> dict[str, Any]:
-        result = self.container_service(cluster.subscription).managed_clusters.list_cluster_user_credentials(
-            cluster.resource_group, cluster.name
-        )
+        result = self.container_service(
+            cluster.subscription_id
+        ).managed_clusters.list_cluster_user_credentials(cluster.resource_group, cluster.name)
         kubeconfigs = result.kubeconfigs or []
         if not kubeconfigs or not kubeconfigs[0].value:
             raise RuntimeError(f"listClusterUserCredential returned no kubeconfig for {cluster.id}")

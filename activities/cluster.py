@@ -6,15 +6,18 @@ from typing import Any
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import ClusterRef
+from activities.ids import parse_cluster
 from activities.jsonpath import dig
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.model import ClusterRef
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"
 
 
 def _cluster_json(clients: Clients, ref: ClusterRef) -> dict[str, Any]:
-    cluster = clients.container_service(ref.subscription).managed_clusters.get(ref.resource_group, ref.name)
+    cluster = clients.container_service(ref.subscription_id).managed_clusters.get(
+        ref.resource_group, ref.name
+    )
     return dict(cluster.as_dict())
 
 
@@ -42,7 +45,7 @@ def summarize(cluster_id: str, body: dict[str, Any]) -> dict[str, Any]:
 def read_cluster(cluster_id: str, *, clients: Clients | None = None) -> dict[str, Any]:
     """One GET: provisioning and power state, OIDC issuer, workload identity, Key Vault add-on, location."""
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     return summarize(ref.id, _cluster_json(clients, ref))
 
 
@@ -60,8 +63,8 @@ def enable_cluster_features(
     orchestrator waits for provisioningState Succeeded with durable timers (read_cluster).
     """
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
-    managed_clusters = clients.container_service(ref.subscription).managed_clusters
+    ref = parse_cluster(cluster_id)
+    managed_clusters = clients.container_service(ref.subscription_id).managed_clusters
     current = managed_clusters.get(ref.resource_group, ref.name)
     state = summarize(ref.id, dict(current.as_dict()))
     changes: list[str] = []

@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from activities.clients import Clients, get_clients
 from activities.extension import EXTENSION_NAME, RELEASE_NAMESPACE, read_extension
 from activities.failures import classified, to_failure
-from activities.ids import ClusterRef
+from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
 from connector.errors import redact
 
@@ -146,7 +146,7 @@ def _namespace_exists(api: k8s.ApiClient) -> bool:
 def collect_diagnostics(cluster_id: str, *, clients: Clients | None = None) -> dict[str, Any]:
     """Extension statuses, sc-system, the Helm release status, sc-job status and log tail, recent events."""
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     report: dict[str, Any] = {"clusterId": ref.id, "unavailable": {}}
 
     def part(name: str, read: Callable[[], Any]) -> Any:

@@ -8,10 +8,11 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import ClusterRef
+from activities.ids import parse_cluster
 from activities.jsonpath import dig
 from activities.settings import Settings
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.model import ClusterRef
 
 EXTENSION_NAME = "sc-extension"
 RELEASE_NAMESPACE = "sc-system"
@@ -20,7 +21,7 @@ _CLUSTER_TYPE = "managedClusters"
 
 
 def _ops(clients: Clients, ref: ClusterRef) -> Any:
-    return clients.extensions(ref.subscription).extensions
+    return clients.extensions(ref.subscription_id).extensions
 
 
 def _path(ref: ClusterRef) -> tuple[str, str, str, str, str]:
@@ -94,7 +95,7 @@ def read_extension(cluster_id: str, *, clients: Clients | None = None) -> dict[s
     MissingSubscriptionRegistration: that reads as "not present" with `providerRegistered` False.
     """
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     try:
         return {**_summary(ref, _get(clients, ref)), "providerRegistered": True}
     except HttpResponseError as exc:
@@ -113,7 +114,7 @@ def ensure_extension(
     extension is left alone (its statuses explain why) unless `reinstall_failed`.
     """
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     current = _get(clients, ref)
     ops = _ops(clients, ref)
     action = "none"
@@ -151,7 +152,7 @@ def ensure_extension(
 def delete_extension(cluster_id: str, *, clients: Clients | None = None) -> dict[str, Any]:
     """Start deleting sc-extension (read first: absent or already Deleting means no write)."""
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     current = _get(clients, ref)
     if current is None:
         return {"clusterId": ref.id, "deleted": False, "action": "none"}

@@ -11,9 +11,9 @@ from azure.mgmt.msi.models import FederatedIdentityCredential
 
 from activities.clients import Clients, get_clients
 from activities.failures import arm_error, classified
-from activities.ids import ClusterRef, IdentityRef
+from activities.ids import IdentityRef, parse_cluster
 from activities.jsonpath import wire
-from connector import model, naming
+from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
 
 FEDERATED_CREDENTIAL_LIMIT = 20
@@ -55,7 +55,7 @@ def resolve_identity(
     clients = clients or get_clients()
     if identity_resource_id:
         ref = IdentityRef.parse(identity_resource_id)
-        found = clients.msi(ref.subscription).user_assigned_identities.get(ref.resource_group, ref.name)
+        found = clients.msi(ref.subscription_id).user_assigned_identities.get(ref.resource_group, ref.name)
         summary = _identity_summary(wire(found))
         if client_id and str(summary["clientId"]).lower() != client_id.lower():
             raise ConnectorFailure(
@@ -93,7 +93,7 @@ def _credential_summary(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _list(clients: Clients, ref: IdentityRef) -> list[dict[str, Any]]:
-    ops = clients.msi(ref.subscription).federated_identity_credentials
+    ops = clients.msi(ref.subscription_id).federated_identity_credentials
     return [_credential_summary(wire(c)) for c in ops.list(ref.resource_group, ref.name)]
 
 
@@ -134,7 +134,7 @@ def ensure_federated_credential(
     """
     clients = clients or get_clients()
     ref = IdentityRef.parse(identity_id)
-    cluster = ClusterRef.parse(cluster_id)
+    cluster = parse_cluster(cluster_id)
     if not issuer_url:
         raise ConnectorFailure(
             make_error(
@@ -144,13 +144,7 @@ def ensure_federated_credential(
                 resource=cluster.id,
             )
         )
-    name = naming.federated_credential_name(
-        model.ClusterRef(
-            subscription_id=cluster.subscription, resource_group=cluster.resource_group, name=cluster.name
-        ),
-        namespace,
-        service_account,
-    )
+    name = naming.federated_credential_name(cluster, namespace, service_account)
     subject = naming.service_account_subject(namespace, service_account)
     audiences = [naming.FEDERATED_CREDENTIAL_AUDIENCE]
     result = {
@@ -176,7 +170,7 @@ def ensure_federated_credential(
 def _put_with_concurrency_retries(
     clients: Clients, ref: IdentityRef, name: str, body: FederatedIdentityCredential
 ) -> None:
-    ops = clients.msi(ref.subscription).federated_identity_credentials
+    ops = clients.msi(ref.subscription_id).federated_identity_credentials
     for attempt in range(_CONCURRENCY_RETRIES + 1):
         try:
             ops.create_or_update(ref.resource_group, ref.name, name, body)
@@ -202,7 +196,7 @@ def delete_federated_credential(
     ref = IdentityRef.parse(identity_id)
     with _lock_for(ref.id):
         try:
-            clients.msi(ref.subscription).federated_identity_credentials.delete(
+            clients.msi(ref.subscription_id).federated_identity_credentials.delete(
                 ref.resource_group, ref.name, name
             )
         except ResourceNotFoundError:

@@ -4,44 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from connector.model import ClusterRef
+from connector.wire import parse_cluster_id
+
 
 def _segments(resource_id: str) -> list[str]:
     return [s for s in resource_id.strip().strip("/").split("/") if s]
 
 
-@dataclass(frozen=True)
-class ClusterRef:
-    """A managed cluster (Microsoft.ContainerService/managedClusters) by subscription, group and name."""
-
-    subscription: str
-    resource_group: str
-    name: str
-
-    @property
-    def id(self) -> str:
-        """The cluster's ARM id."""
-        return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
-            f"/providers/Microsoft.ContainerService/managedClusters/{self.name}"
-        )
-
-    @classmethod
-    def parse(cls, cluster_id: str) -> ClusterRef:
-        """Parse a managed cluster id (case-insensitive, as ARM); ValueError when it is not one."""
-        seg = _segments(cluster_id)
-        shape = [s.lower() for s in seg[0:7:2]] if len(seg) == 8 else []
-        if shape != ["subscriptions", "resourcegroups", "providers", "managedclusters"] or (
-            seg[5].lower() != "microsoft.containerservice"
-        ):
-            raise ValueError(f"Not a managed cluster id: {cluster_id!r}")
-        return cls(subscription=seg[1], resource_group=seg[3], name=seg[7])
+def parse_cluster(cluster_id: str) -> ClusterRef:
+    """The domain's ClusterRef of a managed cluster id (case-insensitive, as ARM); ValueError if not one."""
+    cluster = parse_cluster_id(cluster_id.strip())
+    if cluster is None:
+        raise ValueError(f"Not a managed cluster id: {cluster_id!r}")
+    return cluster
 
 
 @dataclass(frozen=True)
 class IdentityRef:
     """A user-assigned managed identity."""
 
-    subscription: str
+    subscription_id: str
     resource_group: str
     name: str
 
@@ -49,7 +32,7 @@ class IdentityRef:
     def id(self) -> str:
         """The identity's ARM id."""
         return (
-            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{self.name}"
         )
 
@@ -62,7 +45,7 @@ class IdentityRef:
             seg[5].lower() != "microsoft.managedidentity"
         ):
             raise ValueError(f"Not a user-assigned identity id: {identity_id!r}")
-        return cls(subscription=seg[1], resource_group=seg[3], name=seg[7])
+        return cls(subscription_id=seg[1], resource_group=seg[3], name=seg[7])
 
 
 def subscription_of(resource_id: str) -> str:

@@ -17,11 +17,10 @@ from kubernetes.client.exceptions import ApiException
 from activities.clients import Clients, get_clients
 from activities.cluster import read_cluster
 from activities.failures import classified
-from activities.ids import ClusterRef
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming
 from connector.errors import Category, ConnectorFailure, make_error
-from connector.model import Connection
+from connector.model import ClusterRef, Connection
 
 FIELD_MANAGER = "aks-service-connector"
 REQUEST_TIMEOUT_SECONDS = 30
@@ -122,7 +121,7 @@ def apply_connection_resources(
     """
     clients = clients or get_clients()
     conn = Connection.from_stored(connection)
-    cluster = ClusterRef.parse(conn.cluster.id)
+    cluster = conn.cluster
     if conn.key_vault_csi and not addon_client_id:
         addon_client_id = read_cluster(cluster.id, clients=clients)["keyVaultAddonClientId"]
         if not addon_client_id:
@@ -175,7 +174,7 @@ def delete_connection_resources(
     """
     clients = clients or get_clients()
     conn = Connection.from_stored(connection)
-    cluster = ClusterRef.parse(conn.cluster.id)
+    cluster = conn.cluster
     secret_name = naming.secret_name(conn.linker_name)
     result: dict[str, Any] = {
         "linkerId": conn.linker_id,

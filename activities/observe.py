@@ -22,13 +22,13 @@ from activities.cluster import read_cluster
 from activities.extension import read_extension
 from activities.failures import classified, to_failure
 from activities.identity import list_federated_credentials, resolve_identity
-from activities.ids import ClusterRef
+from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
 from activities.provider import KUBERNETES_CONFIGURATION, read_provider
 from activities.roles import list_role_assignments
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming, plan, targets
-from connector.model import Connection, WorkloadIdentityAuth
+from connector.model import ClusterRef, Connection, WorkloadIdentityAuth
 
 _LOG = logging.getLogger(__name__)
 
@@ -77,14 +77,16 @@ def observe_cluster(
 ) -> dict[str, Any]:
     """Read one cluster's state for the plan; returns `ObservedCluster.to_dict()` (ids, names, hashes)."""
     clients = clients or get_clients()
-    ref = ClusterRef.parse(cluster_id)
+    ref = parse_cluster(cluster_id)
     conns = [Connection.from_stored(c) for c in connections]
     extension = read_extension(ref.id, clients=clients)
     cluster = read_cluster(ref.id, clients=clients)
     provider_state = (
         "Registered"
         if extension["present"]
-        else read_provider(ref.subscription, KUBERNETES_CONFIGURATION, clients=clients)["registrationState"]
+        else read_provider(ref.subscription_id, KUBERNETES_CONFIGURATION, clients=clients)[
+            "registrationState"
+        ]
     )
     cache = TargetCache()
     addon_client_id = cluster["keyVaultAddonClientId"]
@@ -126,7 +128,7 @@ def observe_cluster(
         if key not in identities:
             found = resolve_identity(
                 auth.client_id,
-                auth.subscription_id or ref.subscription,
+                auth.subscription_id or ref.subscription_id,
                 auth.identity_resource_id,
                 clients=clients,
             )
