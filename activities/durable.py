@@ -13,6 +13,7 @@ from typing import Any
 from activities import bp
 from activities import cluster as cluster_ops
 from activities import diagnostics as diagnostics_ops
+from activities import events as event_ops
 from activities import extension as extension_ops
 from activities import identity as identity_ops
 from activities import kube_resources as kube_ops
@@ -156,11 +157,20 @@ def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
 
 @_activity("delete_connection_resources")
 def _delete_connection_resources(payload: Payload) -> dict[str, Any]:
-    """{connection, deleteServiceAccount?} -> {secret: {deleted}, serviceAccount}."""
+    """{connection, deleteServiceAccount?, deleteSecret? (default true)} -> {secret, serviceAccount}."""
     return kube_ops.delete_connection_resources(
         _need(payload, "connection"),
         delete_service_account=bool(_opt(payload, "deleteServiceAccount", False)),
+        delete_secret=bool(_opt(payload, "deleteSecret", True)),
     )
+
+
+@_activity("publish_outcome")
+def _publish_outcome(payload: Payload) -> dict[str, Any]:
+    """{operationId, linkerId, kind, provisioningState, error?} -> {published, queue?, messageId?}."""
+    for key in ("operationId", "linkerId", "kind", "provisioningState"):
+        _need(payload, key)
+    return event_ops.publish_outcome(payload or {})
 
 
 @_activity("observe_cluster")
@@ -246,6 +256,7 @@ ACTIVITY_NAMES = (
     "delete_role_assignment",
     "apply_connection_resources",
     "delete_connection_resources",
+    "publish_outcome",
     "observe_cluster",
     "collect_diagnostics",
     "registry_get",

@@ -165,12 +165,14 @@ def delete_connection_resources(
     connection: dict[str, Any],
     *,
     delete_service_account: bool = False,
+    delete_secret: bool = True,
     clients: Clients | None = None,
 ) -> dict[str, Any]:
     """ForcedCleanup: delete the connection's Secret (and its ServiceAccount when no other linker uses it).
 
     Absent objects are success. The ServiceAccount is shared by every linker of one identity in a namespace,
-    so the caller says whether this was the last one.
+    so the caller says whether this was the last one. An update that changed only the identity keeps the
+    Secret (the new one has the same name and namespace): `delete_secret=False`.
     """
     clients = clients or get_clients()
     conn = Connection.from_stored(connection)
@@ -178,14 +180,14 @@ def delete_connection_resources(
     secret_name = naming.secret_name(conn.linker_name)
     result: dict[str, Any] = {
         "linkerId": conn.linker_id,
-        "secret": {
-            "name": secret_name,
-            "deleted": with_kube(
-                clients, cluster, lambda api: _delete(api, "Secret", conn.namespace, secret_name)
-            ),
-        },
+        "secret": None,
         "serviceAccount": None,
     }
+    if delete_secret:
+        deleted_secret = with_kube(
+            clients, cluster, lambda api: _delete(api, "Secret", conn.namespace, secret_name)
+        )
+        result["secret"] = {"name": secret_name, "deleted": deleted_secret}
     account = manifests.service_account_name(conn)
     if delete_service_account and account:
         deleted = with_kube(

@@ -61,6 +61,8 @@ class Settings:
     extension_version: str = ""
     create_missing_namespace: bool = True
     servicebus_connection: str = field(default="", repr=False)
+    # Empty: outcome events are not sent (publish_outcome does no I/O).
+    servicebus_events_queue: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -84,6 +86,7 @@ class Settings:
             extension_version=_text(env, "EXTENSION_VERSION"),
             create_missing_namespace=_flag(env, "CREATE_MISSING_NAMESPACE", True),
             servicebus_connection=_text(env, "SERVICEBUS_CONNECTION"),
+            servicebus_events_queue=_text(env, "SERVICEBUS_EVENTS_QUEUE"),
         )
 
     @property

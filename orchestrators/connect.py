@@ -1,31 +1,27 @@
 """`connect`: create or update one connection, from the provider registration to the Kubernetes resources.
 
-Input {"linkerId", "operationId", "policy"}; the desired state is the registry record the trigger wrote.
-Output {"linkerId", "provisioningState": "Succeeded"|"Failed", "error": ConnectorError.to_dict() | None}.
+Input {"linkerId", "operationId", "policy", "previous"?}; the desired state is the registry record the
+trigger wrote. `previous` lists the placements (namespace, workload identity) an update moved the connection
+away from: once the new resources are in place, what they left behind is removed (`moves.py`, where the
+deleteOrUpdateBehavior decision is written down).
+Output {"linkerId", "provisioningState": "Succeeded"|"Failed", "error": ConnectorError.to_dict() | None,
+"event": publish_outcome's result, or {"published": false, "error"}}; the outcome event is the last step.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from connector import naming, targets
-from connector.errors import Category, ConnectorError, make_error
+from connector.errors import Category, make_error
 from connector.model import Connection, WorkloadIdentityAuth
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.moves import remove_previous_placements
+from orchestrators.outcomes import announce, operation_id_of, outcome, record_failure
 from orchestrators.policy import Policy
 
 _NEEDS_INSTALL = frozenset({"failed", "canceled", "deleting"})
-
-
-def outcome(linker_id: str, error: ConnectorError | None) -> dict[str, Any]:
-    """The orchestration output for a linker: Succeeded, or Failed with the classified error."""
-    return {
-        "linkerId": linker_id,
-        "provisioningState": "Failed" if error else "Succeeded",
-        "error": error.to_dict() if error else None,
-    }
 
 
 def load_connection(flow: Flow, linker_id: str) -> Steps:
@@ -146,27 +142,19 @@ def converge_connection(flow: Flow, connection: Connection) -> Steps:
     return (yield from flow.call("apply_connection_resources", payload))
 
 
-def record_failure(flow: Flow, linker_id: str, error: ConnectorError) -> Steps:
-    """Write Failed with the error on the linker's record (a record that vanished is left alone)."""
-    flow.status("record", 0, f"Failed: {error.code}")
-    with contextlib.suppress(OrchestrationFailure):
-        yield from flow.call(
-            "registry_update_status",
-            {"linkerId": linker_id, "provisioningState": "Failed", "lastError": error.to_dict()},
-        )
-
-
 @bp.orchestration_trigger(context_name="context", orchestration="connect")
 def connect_orchestrator(context: Any) -> Steps:
-    """Create or update one connection and record the outcome in the registry."""
+    """Create or update one connection, remove what a move left behind, record and announce the outcome."""
     data = context.get_input() or {}
     linker_id = str(data.get("linkerId") or "")
     flow = Flow(context, Policy.from_dict(data.get("policy")))
+    error = None
     try:
         flow.status("load", 0, linker_id)
         _record, connection = yield from load_connection(flow, linker_id)
         flow.cluster_id = connection.cluster.id
         yield from converge_connection(flow, connection)
+        yield from remove_previous_placements(flow, connection, data.get("previous") or [])
         flow.status("record", 0, "Succeeded")
         yield from flow.call(
             "registry_update_status",
@@ -176,6 +164,4 @@ def connect_orchestrator(context: Any) -> Steps:
         error = failure_of(exc)
         if linker_id:
             yield from record_failure(flow, linker_id, error)
-        return outcome(linker_id, error)
-    flow.status("done", 0, "Succeeded")
-    return outcome(linker_id, None)
+    return (yield from announce(flow, "connect", operation_id_of(context, data), outcome(linker_id, error)))

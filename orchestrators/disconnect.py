@@ -4,7 +4,8 @@ Input {"linkerId", "operationId", "forcedCleanup", "policy"}. By default the Sec
 federated credential and the role assignment stay (as Service Connector does); ForcedCleanup (from the
 request, or the connection's deleteOrUpdateBehavior) deletes the Secret, the ServiceAccount and federated
 credential when no other linker of the cluster shares them, and the role assignments this product created
-when no other linker (of any cluster) grants the same identity on the same target. Output as `connect`'s.
+when no other linker (of any cluster) grants the same identity on the same target. Output as `connect`'s;
+the last step publishes the outcome event (`outcomes.announce`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from connector import naming, targets
+from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
 from orchestrators import bp
-from orchestrators.connect import outcome, record_failure
-from orchestrators.flow import Flow, Steps, failure_of
+from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.outcomes import announce, operation_id_of, outcome, record_failure
 from orchestrators.policy import Policy
 
 
@@ -44,32 +46,51 @@ def _others(records: list[dict[str, Any]] | None) -> list[Connection]:
     return found
 
 
-def clean_up(flow: Flow, connection: Connection) -> Steps:
-    """Delete the Secret, and the ServiceAccount and federated credential that no other linker shares."""
+def clean_up(
+    flow: Flow, connection: Connection, *, delete_secret: bool = True, revoke_roles_granted: bool = True
+) -> Steps:
+    """Delete the Secret, and the ServiceAccount and federated credential that no other linker shares.
+
+    `delete_secret=False` keeps the Secret (an update that moved only the identity: the new Secret has the
+    same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`).
+    """
     others = _others((yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})))
     last_user = connection.is_workload_identity and not shares_service_account(connection, others)
     flow.status("cleanup", 0, f"{connection.namespace}/{naming.secret_name(connection.linker_name)}")
-    yield from flow.call(
-        "delete_connection_resources",
-        {"connection": connection.to_stored(), "deleteServiceAccount": last_user},
-    )
+    if delete_secret or last_user:
+        yield from flow.call(
+            "delete_connection_resources",
+            {
+                "connection": connection.to_stored(),
+                "deleteServiceAccount": last_user,
+                "deleteSecret": delete_secret,
+            },
+        )
     auth = connection.auth
-    if not isinstance(auth, WorkloadIdentityAuth):
+    if not isinstance(auth, WorkloadIdentityAuth) or not (last_user or revoke_roles_granted):
         return
-    identity = yield from flow.call(
-        "resolve_identity",
-        {
-            "clientId": auth.client_id,
-            "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
-            "identityResourceId": auth.identity_resource_id,
-        },
-    )
+    try:
+        identity = yield from flow.call(
+            "resolve_identity",
+            {
+                "clientId": auth.client_id,
+                "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
+                "identityResourceId": auth.identity_resource_id,
+            },
+        )
+    except OrchestrationFailure as failure:
+        if failure.error.category is not Category.NOT_FOUND:
+            raise
+        # The identity is gone, and its federated credentials with it: nothing left to remove on it.
+        flow.status("cleanup", 0, f"identity {auth.client_id} not found; nothing to remove on it")
+        return
     if last_user:
         account = naming.service_account_name(auth.client_id)
         name = naming.federated_credential_name(connection.cluster, connection.namespace, account)
         flow.status("cleanup", 0, f"federated credential {name}")
         yield from flow.call("delete_federated_credential", {"identityId": identity["id"], "name": name})
-    yield from revoke_roles(flow, connection, auth, identity["principalId"])
+    if revoke_roles_granted:
+        yield from revoke_roles(flow, connection, auth, identity["principalId"])
 
 
 def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth, principal_id: str) -> Steps:
@@ -100,6 +121,7 @@ def disconnect_orchestrator(context: Any) -> Steps:
     data = context.get_input() or {}
     linker_id = str(data.get("linkerId") or "")
     flow = Flow(context, Policy.from_dict(data.get("policy")))
+    error = None
     try:
         flow.status("load", 0, linker_id)
         record = yield from flow.call("registry_get", {"linkerId": linker_id})
@@ -117,6 +139,5 @@ def disconnect_orchestrator(context: Any) -> Steps:
         error = failure_of(exc)
         if linker_id:
             yield from record_failure(flow, linker_id, error)
-        return outcome(linker_id, error)
-    flow.status("done", 0, "deleted")
-    return outcome(linker_id, None)
+    result = outcome(linker_id, error)
+    return (yield from announce(flow, "disconnect", operation_id_of(context, data), result))

@@ -9,6 +9,7 @@ resetExtension (POST). On demand: POST api/reconcile. Every request for a cluste
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -153,16 +154,18 @@ async def linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
     linker_id = linker_id_of(cluster, name)
     method = req.method.upper()
     if method == "GET":
-        return await _handle(_get(linker_id, name, api_version))
+        return await _handle(_get(client, linker_id, name, api_version))
     if method == "DELETE":
         return await _handle(_delete(req, client, cluster, linker_id, name, settings))
     return await _handle(_put_or_patch(req, client, cluster, linker_id, settings, api_version))
 
 
-async def _get(linker_id: str, name: str, api_version: str) -> func.HttpResponse:
+async def _get(
+    client: df.DurableOrchestrationClient, linker_id: str, name: str, api_version: str
+) -> func.HttpResponse:
     if linker_name_problems(name):
         return arm.not_found(linker_id)
-    record = await ops.get_record(linker_id)
+    record = await ops.settle_abandoned(client, await ops.get_record(linker_id))
     if record is None or not record.get("desired"):
         return arm.not_found(linker_id)
     return arm.json_response(200, _linker_body(record, api_version))
@@ -214,21 +217,24 @@ async def _delete(
 
 
 @bp.route(route=LINKERS_ROUTE, methods=["GET"])
-async def linkers(req: func.HttpRequest) -> func.HttpResponse:
+@bp.durable_client_input(client_name="client")
+async def linkers(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """List a cluster's linkers, one page at a time (nextLink carries $skipToken)."""
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, _settings, api_version = guarded
-    return await _handle(_list(req, cluster, api_version))
+    return await _handle(_list(req, client, cluster, api_version))
 
 
-async def _list(req: func.HttpRequest, cluster: ClusterRef, api_version: str) -> func.HttpResponse:
+async def _list(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, cluster: ClusterRef, api_version: str
+) -> func.HttpResponse:
     records = [r for r in await ops.list_records(cluster.id) if r.get("desired")]
     raw_skip = req.params.get("$skipToken", "0")
     skip = int(raw_skip) if raw_skip.isdigit() else 0
     size = _page_size()
-    page = records[skip : skip + size]
+    page = [await ops.settle_abandoned(client, r) or r for r in records[skip : skip + size]]
     body: dict[str, Any] = {"value": [_linker_body(r, api_version) for r in page]}
     if skip + size < len(records):
         path = req.url.split("?", 1)[0]
@@ -297,7 +303,22 @@ async def operation_status(req: func.HttpRequest, client: df.DurableOrchestratio
         return arm.not_found(op_id)
     if not _may_read_operation(status.input_, subscription, TriggerSettings.from_env()):
         return arm.not_found(op_id)
+    await _settle_linker_of(client, status, operation_id)
     return arm.json_response(200, arm.operation_status_body(status, operation_id, subscription))
+
+
+async def _settle_linker_of(client: df.DurableOrchestrationClient, status: Any, operation_id: str) -> None:
+    """A terminated or crashed connect/disconnect: its linker reads Canceled/Failed, as the status does."""
+    payload = status.input_ if isinstance(status.input_, dict) else {}
+    linker_id = payload.get("linkerId")
+    if status.name not in (ops.CONNECT, ops.DISCONNECT) or not isinstance(linker_id, str):
+        return
+    if status.runtime_status not in ops.ABANDONED:
+        return
+    record = await ops.get_record(linker_id)
+    if record is not None and (record.get("lastOperation") or {}).get("id") == operation_id:
+        with contextlib.suppress(ConnectorFailure):  # the status read must not fail on the registry
+            await ops.settle_abandoned(client, record)
 
 
 def _may_read_operation(payload: Any, subscription: str, settings: TriggerSettings) -> bool:

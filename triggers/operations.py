@@ -21,8 +21,8 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 
 from activities import registry
 from connector import naming
-from connector.errors import Category, ConnectorFailure
-from connector.model import Connection, DeleteOrUpdateBehavior, secret_fingerprint
+from connector.errors import Category, ConnectorFailure, make_error, parse_failure_text
+from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth, secret_fingerprint
 from sealing import seal
 from triggers.settings import TriggerSettings
 
@@ -143,8 +143,108 @@ async def _is_running(client: df.DurableOrchestrationClient, operation: dict[str
     return status.runtime_status in _RUNNING
 
 
+# What a linker reads when its operation's orchestration ended without writing the outcome.
+_ABANDONED_STATE = {
+    OrchestrationRuntimeStatus.Terminated: "Canceled",
+    OrchestrationRuntimeStatus.Canceled: "Canceled",
+    OrchestrationRuntimeStatus.Failed: "Failed",
+}
+ABANDONED = frozenset(_ABANDONED_STATE)
+_UNSETTLED = frozenset({ACCEPTED, DELETING})
+
+
+def _abandoned_error(operation_id: str, kind: str, status: Any, state: str) -> dict[str, Any]:
+    if state == "Canceled":
+        error = make_error(
+            Category.CONFLICT,
+            "OperationCanceled",
+            f"The {kind} operation {operation_id} was stopped before it finished.",
+        )
+        return error.to_dict()
+    output = status.output
+    parsed = parse_failure_text(output) if isinstance(output, str) else None
+    if parsed is not None:
+        return parsed.to_dict()
+    # An unclassified crash: its text may hold anything, so it is not copied (the operation status agrees).
+    return make_error(
+        Category.TRANSIENT, "InternalServerError", "The operation failed unexpectedly; see the app's logs."
+    ).to_dict()
+
+
+async def settle_abandoned(
+    client: df.DurableOrchestrationClient, record: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The record, Canceled or Failed when it still reads Accepted/Deleting but its operation's orchestration
+    was terminated or crashed (so it will never write the outcome); written back with the record's ETag."""
+    if record is None or record.get("provisioningState") not in _UNSETTLED:
+        return record
+    operation = record.get("lastOperation") or {}
+    if not operation.get("id"):
+        return record
+    status = await client.get_status(operation["id"])
+    state = _ABANDONED_STATE.get(status.runtime_status) if status.runtime_status is not None else None
+    if state is None:
+        return record
+    error = _abandoned_error(str(operation["id"]), str(operation.get("kind") or "connect"), status, state)
+    try:
+        updated: dict[str, Any] = await asyncio.to_thread(
+            registry.update_status, record["linkerId"], state, last_error=error, etag=record.get("etag")
+        )
+    except ConnectorFailure as failure:
+        if failure.error.category not in (Category.CONFLICT, Category.NOT_FOUND):
+            raise
+        # A newer request (or the orchestration's own last write) got there first: it tells the truth.
+        return await get_record(record["linkerId"])
+    return updated
+
+
 def _operation(operation_id: str, kind: str, desired_hash: str | None) -> dict[str, Any]:
     return {"id": operation_id, "kind": kind, "desiredHash": desired_hash, "startTime": _iso(_now())}
+
+
+def placement(connection: Connection) -> dict[str, Any]:
+    """Where a connection's Kubernetes resources and trust live: its namespace and workload identity."""
+    auth = connection.auth
+    identity = None
+    if connection.is_workload_identity and isinstance(auth, WorkloadIdentityAuth) and auth.client_id:
+        identity = {
+            "clientId": auth.client_id,
+            "subscriptionId": auth.subscription_id,
+            "identityResourceId": auth.identity_resource_id,
+        }
+    return {"namespace": connection.namespace, "workloadIdentity": identity}
+
+
+def _identity_key(place: dict[str, Any]) -> str:
+    return str((place.get("workloadIdentity") or {}).get("clientId") or "").lower()
+
+
+def _left_behind(place: dict[str, Any], current: dict[str, Any]) -> bool:
+    """True when a previous placement holds something the current one does not use."""
+    moved_namespace = place.get("namespace") != current.get("namespace")
+    old_identity = _identity_key(place)
+    return moved_namespace or bool(old_identity and old_identity != _identity_key(current))
+
+
+def previous_placements(record: dict[str, Any] | None, connection: Connection) -> list[dict[str, Any]]:
+    """The placements an update moves `connection` away from (ids and names only), for `connect` to clean.
+
+    The stored desired state is one; so are those a connect that did not succeed was still to clean
+    (carried in its lastOperation), so that a retried update finishes the job.
+    """
+    current = placement(connection)
+    found: list[dict[str, Any]] = []
+    if record is not None and record.get("provisioningState") != "Succeeded":
+        operation = record.get("lastOperation") or {}
+        found.extend(p for p in operation.get("previous") or [] if isinstance(p, dict))
+    old = stored_connection(record)
+    if old is not None:
+        found.append(placement(old))
+    unique: list[dict[str, Any]] = []
+    for place in found:
+        if _left_behind(place, current) and place not in unique:
+            unique.append(place)
+    return unique
 
 
 async def _check_free(
@@ -197,12 +297,17 @@ async def submit_connect(
         record = await get_record(linker_id)
     desired_hash = connection.desired_hash()
     resumed = await _resume_if_same(client, record, operation_id)
+    previous = ((record or {}).get("lastOperation") or {}).get("previous") or [] if resumed else []
     if not resumed:
         running = await _check_free(client, record, CONNECT, desired_hash)
         if running is not None:
             return running
         others = [c for c in map(stored_connection, await list_records(connection.cluster.id)) if c]
         naming.check_secret_name_collision(connection, others)
+        previous = previous_placements(record, connection)
+        operation = _operation(operation_id, CONNECT, desired_hash)
+        if previous:
+            operation["previous"] = previous
         new_record = {
             "linkerId": linker_id,
             "clusterId": connection.cluster.id,
@@ -211,14 +316,16 @@ async def submit_connect(
             "desiredHash": desired_hash,
             "provisioningState": ACCEPTED,
             "generation": int((record or {}).get("generation") or 0) + 1,
-            "lastOperation": _operation(operation_id, CONNECT, desired_hash),
+            "lastOperation": operation,
             "lastReconcileTime": (record or {}).get("lastReconcileTime"),
         }
         await _write(new_record, (record or {}).get("etag"))
-    await _start_once(
-        client, CONNECT, operation_id,
-        {"linkerId": linker_id, "operationId": operation_id, "policy": settings.policy()},
-    )
+    payload: dict[str, Any] = {
+        "linkerId": linker_id, "operationId": operation_id, "policy": settings.policy()
+    }
+    if previous:
+        payload["previous"] = previous
+    await _start_once(client, CONNECT, operation_id, payload)
     return Started(operation_id, CONNECT, linker_id, new=True)
 
 

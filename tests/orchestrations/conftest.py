@@ -318,6 +318,8 @@ def env(
         "AzureWebJobsStorage": azurite_connection_string,
         "REGISTRY_TABLE": "orch" + uuid.uuid4().hex[:12],
         "SECRET_SEALING_KEY": base64.b64encode(os.urandom(32)).decode(),
+        # No events queue: publish_outcome does nothing (tests that want events set one).
+        "SERVICEBUS_EVENTS_QUEUE": "",
     }
     for key, value in settings.items():
         monkeypatch.setenv(key, value)

@@ -44,7 +44,12 @@ JOB_LOG_LINE = "ERROR sc-operator: cannot reach scaksextension.azurecr.io, exiti
 
 def _succeeded(env: Env, run: Run, linker_id: str) -> None:
     assert run.status["runtimeStatus"] == "Completed", run.status
-    assert run.output == {"linkerId": linker_id, "provisioningState": "Succeeded", "error": None}
+    assert run.output == {
+        "linkerId": linker_id,
+        "provisioningState": "Succeeded",
+        "error": None,
+        "event": {"published": False, "reason": "SERVICEBUS_EVENTS_QUEUE is not set"},
+    }
     record = env.record(linker_id)
     assert record is not None and record["provisioningState"] == "Succeeded" and not record["lastError"]
 

@@ -43,7 +43,12 @@ def test_delete_keeps_the_kubernetes_resources_by_default(env: Env) -> None:
     roles_before = _granted_roles(env, connection.target_id)
     run = env.disconnect(linker_id)
 
-    assert run.output == {"linkerId": linker_id, "provisioningState": "Succeeded", "error": None}
+    assert run.output == {
+        "linkerId": linker_id,
+        "provisioningState": "Succeeded",
+        "error": None,
+        "event": {"published": False, "reason": "SERVICEBUS_EVENTS_QUEUE is not set"},
+    }
     assert roles_before and _granted_roles(env, connection.target_id) == roles_before
     assert env.record(linker_id) is None
     assert env.secret(naming.secret_name("blobwi"), "apps", CLUSTER_2)
