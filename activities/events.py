@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from activities.clients import Clients, get_clients
-from connector.errors import redact
+from connector.errors import Category, ConnectorFailure, make_error, redact
 
 COMPLETED = "ConnectionOperationCompleted"
 REJECTED = "ConnectionRequestRejected"
@@ -64,5 +64,25 @@ def publish_outcome(payload: Mapping[str, Any], *, clients: Clients | None = Non
     event = outcome_event(payload)
     if not queue:
         return {"published": False, "reason": "SERVICEBUS_EVENTS_QUEUE is not set"}
-    send_event(queue, event, message_id=event["operationId"], clients=clients)
+    from azure.servicebus.exceptions import (
+        MessagingEntityNotFoundError,
+        ServiceBusAuthenticationError,
+        ServiceBusAuthorizationError,
+    )
+
+    try:
+        send_event(queue, event, message_id=event["operationId"], clients=clients)
+    except MessagingEntityNotFoundError:
+        # Retrying cannot create the queue: fail at once, naming the setting to fix.
+        raise ConnectorFailure(make_error(
+            Category.NOT_FOUND, "EventsQueueNotFound",
+            f"The events queue '{queue}' (SERVICEBUS_EVENTS_QUEUE) does not exist in the namespace of "
+            "SERVICEBUS_CONNECTION.", resource=queue,
+        )) from None
+    except (ServiceBusAuthenticationError, ServiceBusAuthorizationError) as denied:
+        raise ConnectorFailure(make_error(
+            Category.UNAUTHORIZED, "EventsQueueUnauthorized",
+            f"Sending to the events queue '{queue}' was refused ({type(denied).__name__}); the app needs "
+            "the Azure Service Bus Data Sender role on it.", resource=queue,
+        )) from None
     return {"published": True, "queue": queue, "messageId": event["operationId"]}
