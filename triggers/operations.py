@@ -6,6 +6,11 @@ request; write the desired state and the current operation `{id, kind, desiredHa
 record's ETag (so two racing requests cannot both win); then start the orchestration by name with instance id
 = operation id. The registry is reached only through the plain functions of `activities.registry`, in a worker
 thread (they are synchronous SDK calls; the host's event loop must not block on them).
+
+An update that moves a connection (namespace, workload identity) names the placements it leaves in the connect
+input (`previous`, see orchestrators/moves.py) and in the record's lastOperation, so that a retry after an
+unfinished cleanup still removes them. A record whose operation was terminated or crashed before writing its
+outcome is settled as Canceled/Failed when read (`settle_abandoned`).
 """
 
 from __future__ import annotations
