@@ -5,7 +5,8 @@ optional `"apiVersion"`, default 2024-04-01); `{"id": "<linker id>", "operation"
 
 Settlement, decided once:
 - accepted: the operation is started with an id derived from the message id, and the message completes. A
-  redelivered message (same message id) finds its operation and starts nothing new.
+  redelivered message (same message id) finds its operation and starts nothing new. The operation ends with
+  a `ConnectionOperationCompleted` event on SERVICEBUS_EVENTS_QUEUE when set (sent by the orchestration).
 - rejected (invalid JSON or body, a cluster outside ALLOWED_SCOPES, another operation in progress): the
   message completes — it is *not* retried, since the same body would be refused again — and the reason is
   recorded: a warning in the log and a `ConnectionRequestRejected` event {messageId, linkerId, code, message,
