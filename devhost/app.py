@@ -41,6 +41,7 @@ class DevHostConfig:
     timers: bool = True
     service_bus: bool = True
     service_bus_max_wait_time: float = 1.0
+    service_bus_stop_grace: float = 5.0  # stop() lets running Service Bus functions finish this long
 
 
 def _in_app_dir(app_dir: str, path: str | None) -> str | None:
@@ -151,7 +152,7 @@ class DevHost:
             self._service_bus = ServiceBusListener(
                 index.by_trigger("serviceBusTrigger"), invoker=invoker, environ=self.environ,
                 max_concurrent_calls=self.host_settings.service_bus_max_concurrent_calls,
-                max_wait_time=config.service_bus_max_wait_time)
+                max_wait_time=config.service_bus_max_wait_time, stop_grace=config.service_bus_stop_grace)
         await self._engine.start()
         self._runner = web.AppRunner(self._http.build_app(), access_log=None)
         await self._runner.setup()

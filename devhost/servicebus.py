@@ -4,6 +4,19 @@ Success completes the message; an exception abandons it, so the broker redeliver
 count and dead-letters it at the queue's max delivery count. `maxConcurrentCalls` receivers run per function,
 each handling one message at a time (SDK receivers are not safe for concurrent use). Lock renewal and
 sessions are not supported (sessions fail at start with a clear error).
+
+Stopping is bounded and loses no message. `stop()` takes no new messages; receivers that are only waiting
+for one are cancelled at once. A function already running gets `stop_grace` seconds to finish, and its
+message is then completed or abandoned as usual; one still running after that is cancelled and its message
+abandoned, so the broker redelivers it at once (its delivery count goes up by one). What the broker cannot be
+told (it is gone, or does not answer within `settle_timeout`) is left to lock expiry. A message is completed
+only after its function succeeded.
+
+Cancellation alone cannot stop a receiver on Python 3.11: the SDK reads every AMQP frame through
+`asyncio.wait_for`, which drops a cancellation that arrives as a frame does (CPython gh-86296, fixed in 3.12).
+A receive loop that lost it used to run on forever, and `stop()` waited for it. So the loops also check a
+stop flag, `stop()` cancels again on every pass while a receiver is still waiting, and it stops waiting at a
+deadline.
 """
 
 from __future__ import annotations
@@ -12,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.functions.servicebus import ServiceBusMessage
@@ -26,6 +39,14 @@ from devhost.settings import SettingsError, resolve
 log = logging.getLogger("devhost")
 
 DEFAULT_CONNECTION = "AzureWebJobsServiceBus"
+_STOP_POLL = 0.05  # seconds between stop()'s passes over the receivers
+_RECONNECT_PAUSE = 1.0
+
+# What a receive slot is doing, which tells stop() whether it may interrupt it.
+RECEIVING = "receiving"  # waiting for a message, opening a link or pausing to reconnect: holds no message
+INVOKING = "invoking"  # running the function for a locked message: has the grace period
+SETTLING = "settling"  # completing or abandoning the message: left alone until the deadline
+CLOSING = "closing"  # closing its receiver: left alone until the deadline
 
 
 def _text(value: Any) -> Any:
@@ -117,6 +138,15 @@ def _client(source: ServiceBusSource) -> ServiceBusClient:
     return ServiceBusClient(source.namespace, credential=DefaultAzureCredential())
 
 
+@dataclass(eq=False)
+class ReceiveSlot:
+    """One of a function's `maxConcurrentCalls` receive loops, and what it is doing now."""
+
+    name: str
+    phase: str = RECEIVING
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
 class ServiceBusListener:
     """Receives messages for every serviceBusTrigger function and invokes it once per message."""
 
@@ -128,36 +158,65 @@ class ServiceBusListener:
         environ: Mapping[str, str],
         max_concurrent_calls: int = 16,
         max_wait_time: float = 1.0,
+        stop_grace: float = 5.0,
+        settle_timeout: float = 3.0,
     ) -> None:
         self.invoker = invoker
         self.max_concurrent_calls = max(1, max_concurrent_calls)
         self.max_wait_time = max_wait_time
+        self.stop_grace = stop_grace  # how long stop() lets running functions finish
+        self.settle_timeout = settle_timeout  # then how long for settling and closing receivers, and clients
         # Resolved now, so a missing connection or queue setting fails the host start with a clear message.
         self.sources = [resolve_source(info, environ) for info in functions]
         self._clients: list[ServiceBusClient] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self.slots: list[ReceiveSlot] = []
+        self._stopping = False
 
     async def start(self) -> None:
         """Open one client per function and `max_concurrent_calls` receive loops on it."""
+        self._stopping = False
         for source in self.sources:
             client = _client(source)
             self._clients.append(client)
-            for slot in range(self.max_concurrent_calls):
-                self._tasks.append(asyncio.create_task(
-                    self._receive_loop(client, source), name=f"servicebus:{source.function.name}:{slot}"))
+            for number in range(self.max_concurrent_calls):
+                slot = ReceiveSlot(f"servicebus:{source.function.name}:{number}")
+                slot.task = asyncio.create_task(self._receive_loop(slot, client, source), name=slot.name)
+                self.slots.append(slot)
 
     async def stop(self) -> None:
-        """Stop receiving; a message being handled is abandoned by the broker's lock expiry."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        for client in self._clients:
-            with contextlib.suppress(Exception):
-                await client.close()
+        """Take no new messages, let running functions finish within `stop_grace`, then close; bounded."""
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        cut_off = loop.time() + self.stop_grace
+        deadline = cut_off + self.settle_timeout
+        while running := [slot for slot in self.slots if not _task(slot).done()]:
+            now = loop.time()
+            if now >= deadline:
+                break
+            for slot in running:
+                if slot.phase == RECEIVING or (slot.phase == INVOKING and now >= cut_off):
+                    # Again on every pass, as a cancellation can be lost (see the module docstring).
+                    _task(slot).cancel()
+            await asyncio.wait([_task(slot) for slot in running], timeout=min(_STOP_POLL, deadline - now))
+        for slot in running:
+            log.warning("Service Bus receiver %s still %s %.1fs after stop; closing its connection under it",
+                        slot.name, slot.phase, self.stop_grace + self.settle_timeout)
+            _task(slot).cancel()
+        await self._close_clients()
+        self.slots.clear()
+
+    async def _close_clients(self) -> None:
+        closing = [asyncio.create_task(client.close(), name="servicebus:close") for client in self._clients]
         self._clients.clear()
+        if not closing:
+            return
+        done, late = await asyncio.wait(closing, timeout=self.settle_timeout)
+        for task in late:
+            log.warning("Service Bus client did not close within %.1fs; dropping it", self.settle_timeout)
+            task.cancel()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.debug("Service Bus client close failed: %r", task.exception())
 
     def _receiver(self, client: ServiceBusClient, source: ServiceBusSource) -> ServiceBusReceiver:
         if source.queue is not None:
@@ -167,30 +226,63 @@ class ServiceBusListener:
         return client.get_subscription_receiver(
             source.topic, source.subscription, receive_mode=ServiceBusReceiveMode.PEEK_LOCK, prefetch_count=0)
 
-    async def _receive_loop(self, client: ServiceBusClient, source: ServiceBusSource) -> None:
-        while True:
+    async def _receive_loop(self, slot: ReceiveSlot, client: ServiceBusClient,
+                            source: ServiceBusSource) -> None:
+        while not self._stopping:
+            slot.phase = RECEIVING
+            receiver = self._receiver(client, source)
+            failed = False
             try:
-                async with self._receiver(client, source) as receiver:
-                    while True:
-                        batch = await receiver.receive_messages(max_message_count=1,
-                                                                max_wait_time=self.max_wait_time)
-                        for message in batch:
-                            await self._handle(receiver, source, message)
-            except asyncio.CancelledError:
-                raise
+                # Opened here: opened by the first receive, the link would get only that receive's budget.
+                async with receiver:
+                    try:
+                        while not self._stopping:
+                            slot.phase = RECEIVING
+                            batch = await receiver.receive_messages(max_message_count=1,
+                                                                    max_wait_time=self.max_wait_time)
+                            # A message received as stop began is handled all the same: it is locked to us.
+                            for message in batch:
+                                await self._handle(slot, receiver, source, message)
+                    finally:
+                        # Also when cancelled: closing releases what the link holds, so nothing stays locked.
+                        slot.phase = CLOSING
             except Exception as exc:
-                # A broken link or connection: report, then reconnect after a pause, as the host does.
-                log.warning("Service Bus receiver for '%s' failed (%s: %s); reconnecting",
-                            source.function.name, type(exc).__name__, exc)
-                await asyncio.sleep(1.0)
+                if not self._stopping:
+                    # A broken link or connection: report, then reconnect after a pause, as the host does.
+                    log.warning("Service Bus receiver for '%s' failed (%s: %s); reconnecting",
+                                source.function.name, type(exc).__name__, exc)
+                    failed = True
+            finally:
+                slot.phase = CLOSING
+                with contextlib.suppress(Exception):
+                    await receiver.close()  # a no-op unless the opening itself was interrupted
+            if failed:
+                slot.phase = RECEIVING
+                await asyncio.sleep(_RECONNECT_PAUSE)
 
-    async def _handle(self, receiver: ServiceBusReceiver, source: ServiceBusSource,
+    async def _handle(self, slot: ReceiveSlot, receiver: ServiceBusReceiver, source: ServiceBusSource,
                       message: ServiceBusReceivedMessage) -> None:
         converted = to_function_message(message)
+        slot.phase = INVOKING
         try:
             await self.invoker.invoke(source.function, [converted] if source.many else converted)
+        except asyncio.CancelledError:
+            # stop() cut the function off after its grace: hand the message back now, not at lock expiry.
+            slot.phase = SETTLING
+            log.warning("Function '%s' was still running %.1fs after stop; abandoning message %s",
+                        source.function.name, self.stop_grace, message.message_id)
+            with contextlib.suppress(Exception):
+                await receiver.abandon_message(message)
+            raise
         except Exception:
             # The invoker reported the failure; abandoning makes the broker redeliver or dead-letter it.
+            slot.phase = SETTLING
             await receiver.abandon_message(message)
             return
+        slot.phase = SETTLING
         await receiver.complete_message(message)
+
+
+def _task(slot: ReceiveSlot) -> asyncio.Task[None]:
+    assert slot.task is not None, "slot not started"
+    return slot.task
