@@ -6,12 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
 from devhost.app import DevHost, DevHostConfig
 from devhost.settings import SettingsError
+
+FORCED_EXIT = 130  # the exit status after a second signal cut the stop short
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,6 +30,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keys", default=".devhost/keys.json", help="keys file (relative to --app-dir)")
     parser.add_argument("--no-timers", action="store_true", help="do not run timer triggers")
     parser.add_argument("--no-servicebus", action="store_true", help="do not run Service Bus triggers")
+    parser.add_argument("--stop-grace", type=float, default=5.0, metavar="SECONDS",
+                        help="on stop, how long running Service Bus functions may finish before their "
+                             "messages are abandoned (default 5)")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -36,13 +42,24 @@ async def serve(args: argparse.Namespace) -> int:
     config = DevHostConfig(
         app_module=args.app, app_dir=args.app_dir, host=args.host, port=args.port,
         store_path=None if args.store == ":memory:" else args.store, keys_path=args.keys,
-        timers=not args.no_timers, service_bus=not args.no_servicebus,
+        timers=not args.no_timers, service_bus=not args.no_servicebus, service_bus_stop_grace=args.stop_grace,
     )
     host = DevHost(config)
     stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+            return
+        # A second Ctrl-C or SIGTERM: the user will not wait for functions to finish. The task hub loses
+        # nothing (as after SIGKILL), and unsettled messages come back at their lock expiry.
+        sys.stdout.flush()
+        print("devhost: stopping at once", file=sys.stderr, flush=True)
+        os._exit(FORCED_EXIT)
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     try:
         await host.start()
     except (SettingsError, ValueError, ImportError) as exc:
