@@ -156,6 +156,7 @@ _ABANDONED_STATE = {
 }
 ABANDONED = frozenset(_ABANDONED_STATE)
 _UNSETTLED = frozenset({ACCEPTED, DELETING})
+_OUTCOME_WRITTEN = frozenset({"Succeeded", "Failed", "Canceled"})
 
 
 def _abandoned_error(operation_id: str, kind: str, status: Any, state: str) -> dict[str, Any]:
@@ -256,7 +257,9 @@ async def _check_free(
     client: df.DurableOrchestrationClient, record: dict[str, Any] | None, kind: str, desired_hash: str | None
 ) -> Started | None:
     """None when no operation runs; the running one when it is this same request; else OperationConflict."""
-    if record is None:
+    if record is None or record.get("provisioningState") in _OUTCOME_WRITTEN:
+        # The operation has recorded its outcome; at most its outcome event is still being sent, which
+        # touches neither the registry nor the cluster: the connection is free.
         return None
     running = record.get("lastOperation")
     if not await _is_running(client, running):

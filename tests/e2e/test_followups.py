@@ -113,3 +113,18 @@ def test_reading_a_terminated_operation_settles_the_linker_record(e2e: E2E) -> N
     record = registry.get_record(f"{LINKERS}/halted2")
     assert record is not None and record["provisioningState"] == "Canceled"
     assert record["lastError"]["code"] == "OperationCanceled"
+
+
+def test_a_linker_that_reads_succeeded_takes_the_next_request_at_once(e2e: E2E) -> None:
+    # The outcome event is sent after the record says Succeeded; that last step must not hold the linker.
+    e2e.http("PUT", f"{LINKERS}/nextup?api-version={API}", _body())
+    deadline = time.monotonic() + 30
+    while e2e.http("GET", f"{LINKERS}/nextup?api-version={API}")[2]["properties"]["provisioningState"] != (
+        "Succeeded"
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    status, _, body = e2e.http("DELETE", f"{LINKERS}/nextup?api-version={API}")
+
+    assert status == 202, body
