@@ -16,6 +16,7 @@ outcome is settled as Canceled/Failed when read (`settle_abandoned`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ _RUNNING = frozenset(
 # A record names its operation before the orchestration exists; for this long a missing instance is taken as
 # "still starting". After it, the start is taken as failed and the connection is free again.
 START_GRACE = timedelta(minutes=2)
+_LOG = logging.getLogger(__name__)
 _MESSAGE_NAMESPACE = uuid.UUID("8d5c7d1e-2f0b-4d4e-9a57-6b1f3c0e2a41")
 
 
@@ -187,7 +189,11 @@ async def settle_abandoned(
     operation = record.get("lastOperation") or {}
     if not operation.get("id"):
         return record
-    status = await client.get_status(operation["id"])
+    try:
+        status = await client.get_status(operation["id"])
+    except Exception as exc:  # a read of the linker must not fail because the task hub did not answer
+        _LOG.warning("status of operation %s unavailable: %s", operation["id"], type(exc).__name__)
+        return record
     state = _ABANDONED_STATE.get(status.runtime_status) if status.runtime_status is not None else None
     if state is None:
         return record
