@@ -129,6 +129,11 @@ def operation_status_body(status: Any, operation_id: str, subscription_id: str) 
     output = status.output
     if runtime in ("Pending", "Running", "ContinuedAsNew", "Suspended"):
         body["status"] = "Deleting" if status.name == "disconnect" else "Accepted"
+        # Where a long operation is (waiting for the cluster, installing the extension...): the custom status
+        # holds ids and names only, so it can be shown; a slow operation is no longer a silent one.
+        progress = status.custom_status
+        if isinstance(progress, dict) and progress.get("step"):
+            body["properties"] = {"progress": {k: progress.get(k) for k in ("step", "attempt", "detail")}}
         return body
     body["endTime"] = _iso(status.last_updated_time)
     if runtime in ("Terminated", "Canceled"):

@@ -120,6 +120,24 @@ def test_a_duplicate_put_returns_the_running_operation(e2e: E2E) -> None:
     assert set(done) >= {"id", "name", "resourceId", "status", "startTime", "endTime"}
 
 
+def test_a_running_operation_reports_its_current_step(e2e: E2E) -> None:
+    # The cluster read is slow, so the operation is seen while it runs.
+    e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.5, times=1)
+    _, headers, _ = e2e.http("PUT", f"{LINKERS}/progress?api-version={API}", _blob_body())
+
+    steps = set()
+    deadline = time.monotonic() + 30
+    while (body := e2e.http("GET", headers["Azure-AsyncOperation"])[2])["status"] == "Accepted":
+        progress = (body.get("properties") or {}).get("progress")
+        if progress:
+            assert set(progress) == {"step", "attempt", "detail"}
+            steps.add(progress["step"])
+        assert time.monotonic() < deadline, body
+        time.sleep(0.05)
+    assert body["status"] == "Succeeded"
+    assert "cluster" in steps, steps
+
+
 def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
     body = {"properties": {
         "targetService": {"type": "AzureResource", "id": POSTGRES_DB},
