@@ -16,7 +16,8 @@ def _text(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, default).strip()
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def number_setting(env: Mapping[str, str], name: str, default: float) -> float:
+    """A numeric app setting; the default when empty; a clear error naming the setting when not a number."""
     raw = _text(env, name)
     if not raw:
         return default
@@ -73,10 +74,12 @@ class Settings:
             arm_endpoint=(_text(env, "ARM_ENDPOINT") or PUBLIC_ARM_ENDPOINT).rstrip("/"),
             arm_ca_bundle=_text(env, "ARM_CA_BUNDLE") or None,
             arm_static_token=_text(env, "ARM_STATIC_TOKEN") or None,
-            arm_polling_interval_seconds=_number(env, "ARM_POLLING_INTERVAL_SECONDS", 30.0),
-            arm_retry_total=int(_number(env, "ARM_RETRY_TOTAL", 5)),
-            arm_retry_backoff_factor=_number(env, "ARM_RETRY_BACKOFF_FACTOR", 0.8),
-            arm_max_inline_retry_after_seconds=_number(env, "ARM_MAX_INLINE_RETRY_AFTER_SECONDS", 30.0),
+            arm_polling_interval_seconds=number_setting(env, "ARM_POLLING_INTERVAL_SECONDS", 30.0),
+            arm_retry_total=int(number_setting(env, "ARM_RETRY_TOTAL", 5)),
+            arm_retry_backoff_factor=number_setting(env, "ARM_RETRY_BACKOFF_FACTOR", 0.8),
+            arm_max_inline_retry_after_seconds=number_setting(
+                env, "ARM_MAX_INLINE_RETRY_AFTER_SECONDS", 30.0
+            ),
             tenant_id=_text(env, "AZURE_TENANT_ID"),
             storage_connection=_text(env, "AzureWebJobsStorage") or "UseDevelopmentStorage=true",
             registry_table=_text(env, "REGISTRY_TABLE") or "connections",

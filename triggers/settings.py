@@ -7,19 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities.settings import number_setting
 from sealing import key_from_setting
 
 DEFAULT_RECONCILE_SCHEDULE = "0 0 * * * *"  # hourly, at minute 0
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"Setting {name} must be a number, got {raw!r}") from None
 
 
 def _scopes(raw: str) -> tuple[str, ...]:
@@ -48,12 +39,12 @@ class TriggerSettings:
         return cls(
             allowed_scopes=_scopes(env.get("ALLOWED_SCOPES", "")),
             sealing_key=key_from_setting(sealing) if sealing else None,
-            cluster_ready_timeout_seconds=_number(env, "CLUSTER_READY_TIMEOUT_SECONDS", 3600),
-            extension_ready_timeout_seconds=_number(env, "EXTENSION_READY_TIMEOUT_SECONDS", 1800),
-            backoff_initial_seconds=_number(env, "BACKOFF_INITIAL_SECONDS", 15),
-            backoff_max_seconds=_number(env, "BACKOFF_MAX_SECONDS", 300),
-            max_parallel_clusters=int(_number(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
-            reconcile_jitter_seconds=_number(env, "RECONCILE_JITTER_SECONDS", 60),
+            cluster_ready_timeout_seconds=number_setting(env, "CLUSTER_READY_TIMEOUT_SECONDS", 3600),
+            extension_ready_timeout_seconds=number_setting(env, "EXTENSION_READY_TIMEOUT_SECONDS", 1800),
+            backoff_initial_seconds=number_setting(env, "BACKOFF_INITIAL_SECONDS", 15),
+            backoff_max_seconds=number_setting(env, "BACKOFF_MAX_SECONDS", 300),
+            max_parallel_clusters=int(number_setting(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
+            reconcile_jitter_seconds=number_setting(env, "RECONCILE_JITTER_SECONDS", 60),
             events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
         )
 
