@@ -58,14 +58,18 @@ async def engine_seconds(orchestrations: int, activities: int, store_path: str |
     """Wall time from the first start_new until every orchestration completed (engine scheduler)."""
     done = asyncio.Event()
     completed: list[str] = []
+    failures: list[InvocationRecord] = []
 
     def on_invocation(record: InvocationRecord) -> None:
-        if record.kind == "orchestrator" and record.outcome == "Completed":
+        # Raising here would not reach us: the engine runs this callback inside its scheduler, which logs
+        # and carries on. So a failure ends the wait, and is raised below.
+        if record.outcome == "Failed":
+            failures.append(record)
+            done.set()
+        elif record.kind == "orchestrator" and record.outcome == "Completed":
             completed.append(record.instance_id)
             if len(completed) == orchestrations:
                 done.set()
-        elif record.outcome == "Failed":
-            raise RuntimeError(f"benchmark orchestration failed: {record}")
 
     engine = DurableEngine(load_app("bench.noop_app"), store_path=store_path,
                            max_concurrent_activities=max_concurrent_activities, on_invocation=on_invocation)
@@ -75,6 +79,8 @@ async def engine_seconds(orchestrations: int, activities: int, store_path: str |
         for index in range(orchestrations):
             await engine.start_new("chain", f"bench-{index}", activities)
         await asyncio.wait_for(done.wait(), timeout=600)
+        if failures:
+            raise RuntimeError(f"benchmark orchestration failed: {failures[0]}")
         return time.perf_counter() - started
     finally:
         await engine.stop()
