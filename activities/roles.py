@@ -12,6 +12,7 @@ from activities.failures import classified
 from activities.ids import subscription_of
 from activities.jsonpath import wire
 from connector import naming
+from connector.rbac import same_role, scope_covers
 
 
 def role_definition_id(scope: str, role_guid: str) -> str:
@@ -28,22 +29,6 @@ def _summary(body: dict[str, Any]) -> dict[str, Any]:
         "principalId": props.get("principalId"),
         "roleDefinitionId": props.get("roleDefinitionId"),
     }
-
-
-def _covers(assignment_scope: str | None, scope: str) -> bool:
-    """True when an assignment at `assignment_scope` applies to `scope` (the same scope or a parent)."""
-    if not assignment_scope:
-        return False
-    parent = assignment_scope.rstrip("/").lower()
-    child = scope.rstrip("/").lower()
-    return child == parent or child.startswith(parent + "/")
-
-
-def _same_role(a: str | None, b: str) -> bool:
-    # Compare by the definition GUID: the same role may be written with another subscription prefix.
-    return (
-        bool(a) and str(a).rstrip("/").rsplit("/", 1)[-1].lower() == b.rstrip("/").rsplit("/", 1)[-1].lower()
-    )
 
 
 @classified
@@ -78,7 +63,7 @@ def ensure_role_assignment(
     ops = clients.authorization(subscription_of(scope)).role_assignments
     for existing in ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
         found = _summary(wire(existing))
-        if _same_role(found["roleDefinitionId"], definition) and _covers(found["scope"], scope):
+        if same_role(found["roleDefinitionId"], definition) and scope_covers(found["scope"], scope):
             return {**result, "name": found["name"], "action": "none"}
     parameters = RoleAssignmentCreateParameters(
         role_definition_id=definition, principal_id=principal_id, principal_type=principal_type

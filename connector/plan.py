@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from connector import manifests, naming, targets
+from connector import manifests, naming, rbac, targets
 from connector.model import Connection, WorkloadIdentityAuth
 
 KUBERNETES_CONFIGURATION_PROVIDER = "Microsoft.KubernetesConfiguration"
@@ -363,9 +363,10 @@ def _needs_role(
     identity = _identity(observed, auth.client_id)
     principal = identity.principal_id if identity else None
     present = principal is not None and any(
-        _same(ra.scope, connection.target_id)
+        # The rule ensure_role_assignment applies: the same role at the target or a parent scope.
+        rbac.scope_covers(ra.scope, connection.target_id)
         and _same(ra.principal_id, principal)
-        and ra.role_definition_id.lower().rstrip("/").endswith("/" + role.guid.lower())
+        and rbac.same_role(ra.role_definition_id, role_definition_id)
         for ra in observed.role_assignments
     )
     if present:

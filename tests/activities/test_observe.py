@@ -13,11 +13,11 @@ from activities.identity import ensure_federated_credential, resolve_identity
 from activities.kube_resources import apply_connection_resources
 from activities.observe import observe_cluster
 from activities.provider import register_provider
-from activities.roles import ensure_role_assignment
+from activities.roles import delete_granted_role, ensure_role_assignment
 from connector import naming, plan
 from connector.model import ClusterRef, Connection, SecretAuth, WorkloadIdentityAuth
 from connector.vocabulary import ClientType
-from tests.activities.conftest import BLOB, CLUSTER_1, IDENTITY, SUB, World
+from tests.activities.conftest import BLOB, CLUSTER_1, IDENTITY, RG, SUB, World
 
 CLUSTER = ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1")
 BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -142,3 +142,21 @@ def test_drift_is_found_rotated_key_and_deleted_secret(world: World) -> None:
             "secret_name": "sc-blob1-secret",
         }
     ]
+
+
+def test_a_role_inherited_from_the_resource_group_is_no_drift(world: World) -> None:
+    connection = workload_connection(world)
+    converge(world, [connection])
+    assert isinstance(connection.auth, WorkloadIdentityAuth)
+    identity = resolve_identity(connection.auth.client_id, SUB, IDENTITY, clients=world.clients)
+    principal, clients = str(identity["principalId"]), world.clients
+    # The grant moves up to the resource group: the identity keeps its access to the blob service.
+    assert ensure_role_assignment(RG, principal, BLOB_CONTRIBUTOR, clients=clients)["action"] == "create"
+    assert delete_granted_role(BLOB, principal, BLOB_CONTRIBUTOR, clients=clients)["deleted"]
+    assert ensure_role_assignment(BLOB, principal, BLOB_CONTRIBUTOR, clients=clients)["action"] == "none"
+    world.clear_journals()
+
+    observed = observe(world, [connection])
+
+    assert plan.compute_plan([connection], observed) == ()
+    assert world.writes() == []

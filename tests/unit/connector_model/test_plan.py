@@ -322,3 +322,18 @@ def test_no_connections_no_actions_and_foreign_connections_are_refused() -> None
     other = ClusterRef(subscription_id=SUBSCRIPTION, resource_group="rg", name="elsewhere")
     with pytest.raises(ValueError, match="not on cluster"):
         compute_plan([WI], ObservedCluster(cluster_id=other.id))
+
+
+def test_a_role_granted_on_a_parent_scope_is_present_and_one_below_the_target_is_not() -> None:
+    group_scope = CLUSTER_ID.split("/providers/")[0]
+    container_scope = f"{BLOB_TARGET_ID}/containers/app"
+
+    def with_blob_role_at(scope: str) -> ObservedCluster:
+        return dataclasses.replace(
+            CONVERGED, role_assignments=(ObservedRoleAssignment(scope, IDENTITY_PRINCIPAL_ID, BLOB_ROLE),)
+        )
+
+    # ensure_role_assignment accepts an inherited grant without writing; reconciliation must agree with it.
+    assert compute_plan(CONNECTIONS, with_blob_role_at(group_scope)) == ()
+    below = compute_plan(CONNECTIONS, with_blob_role_at(container_scope))
+    assert [a.scope for a in below if isinstance(a, AssignRole)] == [BLOB_TARGET_ID]
