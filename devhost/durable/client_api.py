@@ -19,10 +19,8 @@ _RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_durable_routes(
-    engine: DurableEngine, app: web.Application, *, authorize: Callable[[web.Request], bool] | None = None
-) -> None:
-    """Register the API under both prefixes; `authorize` guards the /runtime/webhooks/ copy."""
+def add_durable_routes(engine: DurableEngine, app: web.Application) -> None:
+    """Register the API under both prefixes (the host guards /runtime/webhooks/ with its system key)."""
     api = _DurableApi(engine)
     routes: list[tuple[str, str, Handler]] = [
         ("POST", "/orchestrators/{name}", api.start),
@@ -43,21 +41,8 @@ def add_durable_routes(
         ("GET", "/entities/{name}/{key}", api.read_entity),
     ]
     for prefix in PREFIXES:
-        guard = authorize if prefix.startswith("/runtime") else None
         for method, path, handler in routes:
-            app.router.add_route(method, prefix + path, _guarded(_errors(handler), guard))
-
-
-def _guarded(handler: Handler, authorize: Callable[[web.Request], bool] | None) -> Handler:
-    if authorize is None:
-        return handler
-
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        if not authorize(request):
-            return web.Response(status=401)
-        return await handler(request)
-
-    return guarded
+            app.router.add_route(method, prefix + path, _errors(handler))
 
 
 def _errors(handler: Handler) -> Handler:

@@ -295,16 +295,11 @@ class DurableEngine:
         urls: dict[str, str] = json.loads(self.client_binding(base_url, code=code))["managementUrls"]
         return {key: value.replace("INSTANCEID", instance_id) for key, value in urls.items()}
 
-    def add_routes(
-        self, app: web.Application, *, authorize: Callable[[web.Request], bool] | None = None
-    ) -> None:
-        """Serve the Durable HTTP API under /durabletask/ and /runtime/webhooks/durabletask/.
-
-        `authorize`, when given, guards the /runtime/webhooks/ copy (the host's system-key check).
-        """
+    def add_routes(self, app: web.Application) -> None:
+        """Serve the Durable HTTP API under /durabletask/ and /runtime/webhooks/durabletask/ (unguarded)."""
         from devhost.durable.client_api import add_durable_routes
 
-        add_durable_routes(self, app, authorize=authorize)
+        add_durable_routes(self, app)
 
     async def start_new(self, name: str, instance_id: str | None = None, input: Any = None) -> str:
         """Start an orchestration; EngineError(409) if the id is Pending, Running or Suspended."""
