@@ -6,7 +6,7 @@ from typing import Any
 
 from emulators.arm import kube_effects
 from emulators.arm.handlers.aks import KV_ADDON, new_cluster
-from emulators.arm.handlers.authorization import ASSIGNMENT_TYPE, BUILT_IN_ROLES, is_guid
+from emulators.arm.handlers.authorization import BUILT_IN_ROLES, is_guid, new_assignment
 from emulators.arm.handlers.extensions import EXTENSION_TYPE, extension_id
 from emulators.arm.handlers.identity import FIC_SEGMENT, FIC_TYPE, new_identity
 from emulators.arm.state import DEFAULT_LOCATION, ArmState, Provider, Resource, new_guid
@@ -159,23 +159,5 @@ def _load_assignment(state: ArmState, sub: str, spec: dict[str, Any]) -> None:
         role = f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
     scope = str(spec.get("scope") or f"/subscriptions/{sub}")
     name = str(spec.get("name") or new_guid())
-    rid = f"{scope.rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{name}"
-    state.put(
-        Resource(
-            rid,
-            ASSIGNMENT_TYPE,
-            {
-                "id": rid,
-                "name": name,
-                "type": ASSIGNMENT_TYPE,
-                "properties": {
-                    "roleDefinitionId": role,
-                    "principalId": str(spec["principalId"]),
-                    "principalType": spec.get("principalType", "ServicePrincipal"),
-                    "scope": scope,
-                    "createdOn": state.timestamp(),
-                    "updatedOn": state.timestamp(),
-                },
-            },
-        )
-    )
+    principal_type = spec.get("principalType", "ServicePrincipal")
+    state.put(new_assignment(scope, name, role, str(spec["principalId"]), principal_type, state.timestamp()))

@@ -9,6 +9,7 @@ principalId, principalType, ...). List filters as documented there: `atScope()`,
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from emulators.arm import errors
@@ -60,6 +61,48 @@ _ASSIGNED_TO = re.compile(r"assignedTo\('([^']*)'\)", re.IGNORECASE)
 def is_guid(value: str) -> bool:
     """Whether `value` is a GUID in its 8-4-4-4-12 form."""
     return bool(_GUID.match(value))
+
+
+def assignment_id(scope: str, name: str) -> str:
+    """The resource id of role assignment `name` at `scope`."""
+    return f"{scope.rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{name}"
+
+
+def new_assignment(
+    scope: str,
+    name: str,
+    role_id: str,
+    principal: str,
+    principal_type: str,
+    now: str,
+    props: Mapping[str, Any] | None = None,
+) -> Resource:
+    """A role assignment as ARM stores it; the optional condition and description come from `props`."""
+    props = props or {}
+    rid = assignment_id(scope, name)
+    return Resource(
+        rid,
+        ASSIGNMENT_TYPE,
+        {
+            "id": rid,
+            "name": name,
+            "type": ASSIGNMENT_TYPE,
+            "properties": {
+                "roleDefinitionId": role_id,
+                "principalId": principal,
+                "principalType": principal_type,
+                "scope": scope,
+                "condition": props.get("condition"),
+                "conditionVersion": props.get("conditionVersion"),
+                "description": props.get("description"),
+                "createdOn": now,
+                "updatedOn": now,
+                "createdBy": None,
+                "updatedBy": None,
+                "delegatedManagedIdentityResourceId": None,
+            },
+        },
+    )
 
 
 def _scope_contains(outer: str, inner: str) -> bool:
@@ -116,7 +159,7 @@ class AuthorizationHandlers:
                 "A valid principal ID must be provided for role assignment.",
                 target="properties.principalId",
             )
-        rid = f"{scope.rstrip('/')}/providers/{ASSIGNMENT_TYPE}/{name}"
+        rid = assignment_id(scope, name)
         existing = self.state.get(rid)
         for other in self.state.of_type(ASSIGNMENT_TYPE):
             if normalize_id(other.id) == normalize_id(rid):
@@ -139,43 +182,28 @@ class AuthorizationHandlers:
                     "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
                 )
             return ok(public_view(existing), 201)
-        now = self.state.timestamp()
-        assignment = Resource(
-            rid,
-            ASSIGNMENT_TYPE,
-            {
-                "id": rid,
-                "name": name,
-                "type": ASSIGNMENT_TYPE,
-                "properties": {
-                    "roleDefinitionId": role_id,
-                    "principalId": principal,
-                    "principalType": props.get("principalType") or "User",
-                    "scope": scope,
-                    "condition": props.get("condition"),
-                    "conditionVersion": props.get("conditionVersion"),
-                    "description": props.get("description"),
-                    "createdOn": now,
-                    "updatedOn": now,
-                    "createdBy": None,
-                    "updatedBy": None,
-                    "delegatedManagedIdentityResourceId": None,
-                },
-            },
+        assignment = new_assignment(
+            scope,
+            name,
+            role_id,
+            principal,
+            props.get("principalType") or "User",
+            self.state.timestamp(),
+            props,
         )
         self.state.put(assignment)
         return ok(public_view(assignment), 201)
 
     def get(self, req: Request) -> Response:
         """GET a role assignment."""
-        assignment = self.state.get(f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}")
+        assignment = self.state.get(assignment_id(_scope(req), req.params["name"]))
         if assignment is None:
             raise errors.ArmError(404, "RoleAssignmentNotFound", "The role assignment was not found.")
         return ok(public_view(assignment))
 
     def delete(self, req: Request) -> Response:
         """DELETE a role assignment: 200 with the removed body, 204 when absent."""
-        removed = self.state.delete(f"{_scope(req)}/providers/{ASSIGNMENT_TYPE}/{req.params['name']}")
+        removed = self.state.delete(assignment_id(_scope(req), req.params["name"]))
         return ok(public_view(removed)) if removed is not None else Response.empty(204)
 
     def list(self, req: Request) -> Response:
