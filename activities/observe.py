@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client as k8s
@@ -28,7 +28,7 @@ from activities.provider import KUBERNETES_CONFIGURATION, read_provider
 from activities.roles import list_role_assignments
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming, plan, targets
-from connector.model import ClusterRef, Connection, WorkloadIdentityAuth
+from connector.model import ClusterRef, Connection
 
 _LOG = logging.getLogger(__name__)
 
@@ -63,14 +63,6 @@ def _hash_rendered_now(
         return None
 
 
-def _workload(connections: Iterable[Connection]) -> list[tuple[Connection, WorkloadIdentityAuth]]:
-    return [
-        (c, c.auth)
-        for c in connections
-        if c.is_workload_identity and isinstance(c.auth, WorkloadIdentityAuth)
-    ]
-
-
 @classified
 def observe_cluster(
     cluster_id: str, connections: list[dict[str, Any]], *, clients: Clients | None = None
@@ -93,7 +85,7 @@ def observe_cluster(
     secrets: list[plan.ObservedSecret] = []
     accounts: list[plan.ObservedServiceAccount] = []
     by_secret = {(c.namespace, naming.secret_name(c.linker_name)): c for c in conns}
-    wi = _workload(conns)
+    wi = plan.workload_identities(conns)
     for namespace in sorted({c.namespace for c in conns}):
         for item in _list_owned(clients, ref, "Secret", namespace):
             meta = item.get("metadata", {})

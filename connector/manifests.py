@@ -78,9 +78,8 @@ def build_secret(
 
 def service_account_name(connection: Connection) -> str | None:
     """The ServiceAccount a connection needs: one for workload identity, none otherwise (CSI included)."""
-    if connection.is_workload_identity and isinstance(connection.auth, WorkloadIdentityAuth):
-        return naming.service_account_name(connection.auth.client_id)
-    return None
+    identity = connection.workload_identity
+    return naming.service_account_name(identity.client_id) if identity else None
 
 
 def build_service_account(connection: Connection, tenant_id: str | None) -> dict[str, Any] | None:
@@ -89,17 +88,17 @@ def build_service_account(connection: Connection, tenant_id: str | None) -> dict
     It carries the identity's client id (and tenant id) as annotations. The label
     `azure.workload.identity/use: "true"` belongs on pods, not here.
     """
-    name = service_account_name(connection)
-    if name is None or not isinstance(connection.auth, WorkloadIdentityAuth):
+    identity = connection.workload_identity
+    if identity is None:
         return None
-    annotations = {naming.WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION: connection.auth.client_id}
+    annotations = {naming.WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION: identity.client_id}
     if tenant_id:
         annotations[naming.WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION] = tenant_id
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
         "metadata": {
-            "name": name,
+            "name": naming.service_account_name(identity.client_id),
             "namespace": connection.namespace,
             "labels": naming.service_account_labels(),
             "annotations": annotations,

@@ -140,7 +140,12 @@ class Connection(_Frozen):
     @property
     def is_workload_identity(self) -> bool:
         """True for workload identity proper (userAssignedIdentity without the Key Vault CSI driver)."""
-        return isinstance(self.auth, WorkloadIdentityAuth) and not self.key_vault_csi
+        return self.workload_identity is not None
+
+    @property
+    def workload_identity(self) -> WorkloadIdentityAuth | None:
+        """The identity of workload identity proper; None otherwise (the Key Vault CSI driver included)."""
+        return self.auth if isinstance(self.auth, WorkloadIdentityAuth) and not self.key_vault_csi else None
 
     def raw_secret(self) -> SecretStr | None:
         """The secret value carried by the request, if any (present only before sealing)."""

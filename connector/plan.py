@@ -292,12 +292,9 @@ def _needs_cluster_features(connections: Sequence[Connection], observed: Observe
         )
 
 
-def _workload_identities(connections: Sequence[Connection]) -> list[tuple[Connection, WorkloadIdentityAuth]]:
-    return [
-        (c, c.auth)
-        for c in connections
-        if c.is_workload_identity and isinstance(c.auth, WorkloadIdentityAuth)
-    ]
+def workload_identities(connections: Iterable[Connection]) -> list[tuple[Connection, WorkloadIdentityAuth]]:
+    """The workload-identity connections, each with its identity (what observation and plan look at)."""
+    return [(c, auth) for c in connections if (auth := c.workload_identity) is not None]
 
 
 def _needs_federated_credentials(
@@ -305,7 +302,7 @@ def _needs_federated_credentials(
 ) -> Iterable[Action]:
     issuer = observed.oidc_issuer_url if observed.oidc_issuer_enabled else None
     seen: set[tuple[str, str]] = set()
-    for connection, auth in _workload_identities(connections):
+    for connection, auth in workload_identities(connections):
         key = (auth.client_id.lower(), connection.namespace)
         if key in seen:
             # Linkers sharing an identity and a namespace share the ServiceAccount and its credential.
@@ -339,7 +336,7 @@ def _needs_federated_credentials(
 
 def _needs_roles(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
     seen: set[tuple[str, str, str]] = set()
-    for connection, auth in _workload_identities(connections):
+    for connection, auth in workload_identities(connections):
         match = targets.match_target_id(connection.target_id)
         if match is None:
             continue
@@ -404,7 +401,7 @@ def _needs_secrets(connections: Sequence[Connection], observed: ObservedCluster)
 
 def _needs_service_accounts(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
     seen: set[tuple[str, str]] = set()
-    for connection, auth in _workload_identities(connections):
+    for connection, auth in workload_identities(connections):
         identity = _identity(observed, auth.client_id)
         tenant_id = identity.tenant_id if identity else observed.tenant_id
         desired = manifests.build_service_account(connection, tenant_id)
