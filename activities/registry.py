@@ -58,6 +58,15 @@ def _keys(linker_id: str) -> tuple[str, str]:
     return cluster_key(cluster_id), name.lower()
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _if_unchanged(etag: str | None) -> dict[str, Any]:
+    """The keyword arguments that make a write conditional on `etag` (none: unconditional)."""
+    return {} if etag is None else {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -70,7 +79,7 @@ def _to_entity(record: dict[str, Any]) -> dict[str, Any]:
             entity[column] = record[key]
     for key, column in _JSON_FIELDS.items():
         if record.get(key) is not None:
-            entity[column] = json.dumps(record[key], sort_keys=True, separators=(",", ":"))
+            entity[column] = _json(record[key])
     return entity
 
 
@@ -120,9 +129,7 @@ def put_record(
         if etag is None:
             meta = table.create_entity(entity)
         else:
-            meta = table.update_entity(
-                entity, mode=UpdateMode.REPLACE, etag=etag, match_condition=MatchConditions.IfNotModified
-            )
+            meta = table.update_entity(entity, mode=UpdateMode.REPLACE, **_if_unchanged(etag))
     except ResourceExistsError:
         raise _conflict(record["linkerId"], "already exists") from None
     except ResourceModifiedError:
@@ -155,22 +162,17 @@ def update_status(
         "UpdatedAt": now,
     }
     if last_operation is not None:
-        entity["LastOperation"] = json.dumps(last_operation, sort_keys=True, separators=(",", ":"))
+        entity["LastOperation"] = _json(last_operation)
     if last_error is not None:
-        entity["LastError"] = json.dumps(last_error, sort_keys=True, separators=(",", ":"))
+        entity["LastError"] = _json(last_error)
     elif clear_error:
         entity["LastError"] = ""
     if reconciled:
         entity["LastReconcileTime"] = now
     if last_reconcile is not None:
-        entity["LastReconcile"] = json.dumps(last_reconcile, sort_keys=True, separators=(",", ":"))
+        entity["LastReconcile"] = _json(last_reconcile)
     try:
-        if etag is None:
-            table.update_entity(entity, mode=UpdateMode.MERGE)
-        else:
-            table.update_entity(
-                entity, mode=UpdateMode.MERGE, etag=etag, match_condition=MatchConditions.IfNotModified
-            )
+        table.update_entity(entity, mode=UpdateMode.MERGE, **_if_unchanged(etag))
     except ResourceNotFoundError:
         raise ConnectorFailure(
             make_error(
@@ -196,10 +198,7 @@ def delete_record(linker_id: str, *, etag: str | None = None, clients: Clients |
     if get_record(linker_id, clients=clients) is None:
         return False
     try:
-        if etag is None:
-            table.delete_entity(partition, row)
-        else:
-            table.delete_entity(partition, row, etag=etag, match_condition=MatchConditions.IfNotModified)
+        table.delete_entity(partition, row, **_if_unchanged(etag))
     except ResourceModifiedError:
         raise _conflict(linker_id, "was changed by another operation") from None
     return True
