@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
@@ -31,15 +32,19 @@ def _summary(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _assignments(clients: Clients, scope: str, principal_id: str) -> Iterator[dict[str, Any]]:
+    # Lazy: ensure_role_assignment stops at the first match without reading further pages.
+    ops = clients.authorization(subscription_of(scope)).role_assignments
+    for assignment in ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
+        yield _summary(wire(assignment))
+
+
 @classified
 def list_role_assignments(
     scope: str, principal_id: str, *, clients: Clients | None = None
 ) -> list[dict[str, Any]]:
     """One list: the principal's role assignments that apply at a scope (inherited ones included)."""
-    clients = clients or get_clients()
-    ops = clients.authorization(subscription_of(scope)).role_assignments
-    found = ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'")
-    return [_summary(wire(a)) for a in found]
+    return list(_assignments(clients or get_clients(), scope, principal_id))
 
 
 @classified
@@ -60,16 +65,14 @@ def ensure_role_assignment(
     definition = role_definition_id(scope, role_guid)
     name = naming.role_assignment_name(scope, principal_id, definition)
     result = {"scope": scope, "principalId": principal_id, "roleDefinitionId": definition, "name": name}
-    ops = clients.authorization(subscription_of(scope)).role_assignments
-    for existing in ops.list_for_scope(scope, filter=f"principalId eq '{principal_id}'"):
-        found = _summary(wire(existing))
+    for found in _assignments(clients, scope, principal_id):
         if same_role(found["roleDefinitionId"], definition) and scope_covers(found["scope"], scope):
             return {**result, "name": found["name"], "action": "none"}
     parameters = RoleAssignmentCreateParameters(
         role_definition_id=definition, principal_id=principal_id, principal_type=principal_type
     )
     try:
-        ops.create(scope, name, parameters)
+        clients.authorization(subscription_of(scope)).role_assignments.create(scope, name, parameters)
     except HttpResponseError as exc:
         if exc.error is not None and (exc.error.code or "").lower() == "roleassignmentexists":
             return {**result, "action": "none"}
