@@ -150,11 +150,9 @@ class HttpHost:
 
     @web.middleware
     async def _webhook_auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.path.startswith(_WEBHOOK_PREFIX):
-            key = presented_key(request.query, request.headers)
-            system_key = self.keys.system_key(DURABLE_SYSTEM_KEY)
-            if not (key and (key == system_key or self.keys.is_authorized(ADMIN, None, key))):
-                return web.Response(status=401)
+        key = presented_key(request.query, request.headers)
+        if request.path.startswith(_WEBHOOK_PREFIX) and not self.keys.grants_system(DURABLE_SYSTEM_KEY, key):
+            return web.Response(status=401)
         response: web.StreamResponse = await handler(request)
         return response
 

@@ -75,6 +75,12 @@ class KeyStore:
             self._write(self._data)
         return system[name]
 
+    def grants_system(self, name: str, presented: str | None) -> bool:
+        """Whether `presented` is the system key `name` or the master key (what extension webhooks accept)."""
+        if not presented:
+            return False
+        return _same(presented, self.system_key(name)) or _same(presented, self.master_key)
+
     def function_keys(self, function_name: str) -> dict[str, str]:
         """Keys of one function by name, creating its `default` key on first use."""
         keys: dict[str, str] = self._data["functionKeys"].get(function_name.lower(), {})

@@ -14,6 +14,7 @@ import pytest
 
 from devhost.app import DevHost
 from devhost.clock import VirtualClock
+from devhost.http_host import DURABLE_SYSTEM_KEY
 from tests.devhost.host import sample_app
 from tests.devhost.host.conftest import START, HostFactory, eventually, run
 
@@ -191,7 +192,12 @@ def test_durable_webhooks_need_the_system_key(make_host: HostFactory) -> None:
         try:
             url = f"{host.base_url}/runtime/webhooks/durabletask/instances/nope"
             assert (await fetch("GET", url))[0] == 401
+            assert (await fetch("GET", url, params={"code": "wrong"}))[0] == 401
+            function_key = host.keys.function_keys("http_start")["default"]
+            assert (await fetch("GET", url, params={"code": function_key}))[0] == 401
             assert (await fetch("GET", url, params={"code": host.keys.master_key}))[0] == 404
+            system_key = host.keys.system_key(DURABLE_SYSTEM_KEY)
+            assert (await fetch("GET", url, headers={"x-functions-key": system_key}))[0] == 404
         finally:
             await host.stop()
 
