@@ -33,8 +33,18 @@ def _body(request: Request) -> Any:
         if _media_type(request) in ("application/yaml", APPLY):
             return yaml.safe_load(request.body.decode() or "null")
         return request.json()
-    except (ValueError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise bad_request(f"error converting YAML to JSON: {_yaml_problem(exc)}") from None
+    except ValueError as exc:
         raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    # PyYAML's own message quotes the offending line, which may hold a secret value; the API server's names
+    # only the line and the problem.
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        return f"yaml: line {exc.problem_mark.line + 1}: {exc.problem}"
+    return "yaml: the document is malformed"
 
 
 def _manager(request: Request) -> str:
