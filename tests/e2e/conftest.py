@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from azure.mgmt.servicelinker import ServiceLinkerManagementClient
 
 from activities.clients import use_clients
 from devhost.app import DevHost, DevHostConfig
+from devhost.clock import Clock, VirtualClock
 from emulators.servicebus import ServiceBusEmulator
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
 from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
@@ -91,14 +93,14 @@ class HostThread:
         return self.host.base_url
 
 
-def start_host_thread(config: DevHostConfig) -> HostThread:
-    """Start DevHost in a background loop; returns once it serves."""
+def start_host_thread(config: DevHostConfig, clock: Clock | None = None) -> HostThread:
+    """Start DevHost in a background loop (on `clock`, real time by default); returns once it serves."""
     # The Durable SDK keeps one module-global aiohttp session bound to the loop that created it.
     http_utils._client_session = None
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="devhost", daemon=True)
     thread.start()
-    host = DevHost(config)
+    host = DevHost(config, clock=clock)
     running = HostThread(host, loop, thread)
     running.run(host.start(), timeout=60)
     return running
@@ -130,6 +132,7 @@ class E2E:
     servicebus: ServiceBusEmulator
     requests_queue: str
     events_queue: str
+    clock: VirtualClock | None = None  # set in tests marked `virtual_clock`
 
     @property
     def url(self) -> str:
@@ -234,8 +237,12 @@ def e2e(
     """The product on DevHost with fresh emulators, a fresh registry table and fresh queues.
 
     The Service Bus trigger listens only in tests marked `servicebus` (its receivers slow the host's stop).
+    Tests marked `virtual_clock` get DevHost on a VirtualClock starting at the ARM emulator's time
+    (`e2e.clock`).
     """
     listen = request.node.get_closest_marker("servicebus") is not None
+    virtual = request.node.get_closest_marker("virtual_clock") is not None
+    clock = VirtualClock(start=datetime.fromtimestamp(arm.clock.now(), UTC)) if virtual else None
     arm.seed(fast_demo_seed())
     # A high delivery count: the redelivery test fails deliveries on purpose before letting one through.
     requests, events = new_servicebus_queue(max_delivery_count=10_000), new_servicebus_queue()
@@ -249,10 +256,10 @@ def e2e(
         timer_status_path=None, load_local_settings=False, timers=False, service_bus=listen,
         service_bus_max_wait_time=0.2,
     )
-    running = start_host_thread(config)
+    running = start_host_thread(config, clock)
     try:
         key = running.host.keys.host_keys["default"]
-        yield E2E(running, arm, key, servicebus_emulator, requests, events)
+        yield E2E(running, arm, key, servicebus_emulator, requests, events, clock)
     finally:
         stop_host_thread(running)
         use_clients(None)
@@ -261,3 +268,4 @@ def e2e(
 def pytest_configure(config: pytest.Config) -> None:
     """Register this folder's marker."""
     config.addinivalue_line("markers", "servicebus: the test needs DevHost's Service Bus trigger listening")
+    config.addinivalue_line("markers", "virtual_clock: DevHost runs on a VirtualClock (e2e.clock)")

@@ -1,15 +1,17 @@
 """Issue 6's workflow outcomes seen through the public HTTP API only (PUT, DELETE, POST api/reconcile, the
 operation status and GET linker), with the product on DevHost and the emulators around it.
 
-The waits themselves (a cluster Updating for 20 virtual minutes) are asserted in tests/orchestrations, on the
-same engine with a virtual clock; here operations run in real time with the emulators' delays at zero.
+Operations run in real time with the emulators' delays at zero, except the busy-cluster test, where DevHost
+and the ARM emulator share one virtual time that the test moves forward timer by timer.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Any
 
+import pytest
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccountRegenerateKeyParameters
 from kubernetes import client as k8s
@@ -124,3 +126,53 @@ def test_delete_keeps_the_secret_by_default_and_forced_cleanup_removes_it(e2e: E
 
     assert e2e.kube_secret(CLUSTER, "default", "sc-blobkeep-secret") is not None
     assert e2e.kube_secret(CLUSTER, "default", "sc-blobgone-secret") is None
+
+
+@pytest.mark.virtual_clock
+def test_a_cluster_updating_for_20_minutes_is_waited_out_with_growing_waits_and_no_write(
+    e2e: E2E, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = e2e.clock
+    assert clock is not None
+    # A deployment's settings (the fixture shrinks them for speed); triggers read them on each request.
+    for name, value in {"BACKOFF_INITIAL_SECONDS": "15", "BACKOFF_MAX_SECONDS": "300",
+                        "CLUSTER_READY_TIMEOUT_SECONDS": "3600"}.items():
+        monkeypatch.setenv(name, value)
+    e2e.arm.admin.call("POST", "/arm/busy", {"resourceId": CLUSTER, "seconds": 1200})
+    busy_until = e2e.arm.clock.now() + 1200
+    e2e.arm.admin.clear_journal()
+
+    started = clock.now()
+    put = e2e.http("PUT", f"{LINKERS}/blobbusy?api-version={API}", _body())
+    operation_url = put[1]["Azure-AsyncOperation"]
+    operation_id = operation_url.split("?")[0].rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 60
+    while (body := e2e.http("GET", operation_url)[2])["status"] == "Accepted":
+        assert time.monotonic() < deadline, body
+        due = e2e.host.host.engine.next_due()
+        if due is None or due <= clock.now():
+            time.sleep(0.02)  # an activity is running, in real time
+            continue
+        # Move both clocks to the next durable timer: nobody sleeps through the wait.
+        step = (due - clock.now()).total_seconds()
+        e2e.arm.advance(step)
+        e2e.host.run(_advance(clock, step))
+
+    assert body["status"] == "Succeeded", body
+    fire_times = e2e.host.host.engine.timer_log[operation_id]
+    waits = [round((b - a).total_seconds()) for a, b in itertools.pairwise([started, *fire_times])]
+    # Doubling from BACKOFF_INITIAL_SECONDS, capped at BACKOFF_MAX_SECONDS, until 20 minutes have passed.
+    assert waits[:6] == [15, 30, 60, 120, 240, 300], waits
+    assert max(waits) == 300 and sum(waits) >= 1200
+    cluster_writes = [
+        e for e in e2e.arm.admin.journal()["entries"]
+        if e["method"] not in ("GET", "HEAD") and e["path"].lower().startswith(CLUSTER.lower())
+        and not e["path"].lower().endswith("/listclusterusercredential")
+    ]
+    assert cluster_writes, "the extension was installed once the cluster was ready"
+    assert min(e["time"] for e in cluster_writes) >= busy_until
+    assert all(e["status"] != 409 for e in cluster_writes)
+
+
+async def _advance(clock: Any, seconds: float) -> None:
+    clock.advance(seconds)
