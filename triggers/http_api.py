@@ -190,7 +190,7 @@ async def _put_or_patch(
         connection = parse_patch(existing, body, api_version)
     else:
         connection = parse_linker(linker_id, body, api_version, existing=existing)
-    started = await ops.submit_connect(client, connection, settings, record=record, record_read=True)
+    started = await ops.submit_connect(client, connection, settings, record=record)
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)
     headers = _accepted_headers(req, cluster, started.operation_id, location=False)

@@ -286,10 +286,8 @@ async def _write(record: dict[str, Any], etag: str | None) -> None:
         raise
 
 
-async def _resume_if_same(
-    client: df.DurableOrchestrationClient, record: dict[str, Any] | None, operation_id: str
-) -> bool:
-    """True when the record already names this operation (a redelivered message): start it if it is not."""
+def _names_operation(record: dict[str, Any] | None, operation_id: str) -> bool:
+    """True when the record already names this operation (a redelivered message whose write went through)."""
     current = (record or {}).get("lastOperation") or {}
     return bool(current.get("id") == operation_id)
 
@@ -299,18 +297,19 @@ async def submit_connect(
     connection: Connection,
     settings: TriggerSettings,
     *,
+    record: dict[str, Any] | None,
     operation_id: str | None = None,
-    record: dict[str, Any] | None = None,
-    record_read: bool = False,
 ) -> Started:
-    """Create or update a connection: collisions, concurrency, registry write, then start `connect`."""
+    """Create or update a connection: collisions, concurrency, registry write, then start `connect`.
+
+    `record` is the linker's registry record as the caller read it (None when there is none yet): the
+    caller parsed the request against it, and its ETag guards the write.
+    """
     operation_id = operation_id or new_operation_id()
     connection = seal_connection(connection, settings).with_provisioning_state(None)
     linker_id = connection.linker_id
-    if not record_read:
-        record = await get_record(linker_id)
     desired_hash = connection.desired_hash()
-    resumed = await _resume_if_same(client, record, operation_id)
+    resumed = _names_operation(record, operation_id)
     previous = ((record or {}).get("lastOperation") or {}).get("previous") or [] if resumed else []
     if not resumed:
         running = await _check_free(client, record, CONNECT, desired_hash)
@@ -354,7 +353,7 @@ async def submit_disconnect(
     operation_id = operation_id or new_operation_id()
     linker_id = record["linkerId"]
     connection = stored_connection(record)
-    if not await _resume_if_same(client, record, operation_id):
+    if not _names_operation(record, operation_id):
         running = await _check_free(client, record, DISCONNECT, None)
         if running is not None:
             return running

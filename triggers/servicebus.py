@@ -99,7 +99,7 @@ async def handle_request(
             existing = ops.stored_connection(record)
             connection = parse_linker(linker_id, document, api_version, existing=existing)
             started = await ops.submit_connect(
-                client, connection, settings, operation_id=operation_id, record=record, record_read=True
+                client, connection, settings, record=record, operation_id=operation_id
             )
     except RequestValidationError as invalid:
         raise Rejected(invalid.code, invalid.message, invalid.target) from None
