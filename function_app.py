@@ -5,7 +5,6 @@ import azure.functions as func
 
 from activities import bp as activities_bp
 from orchestrators import bp as orchestrators_bp
-from orchestrators import validate as _validate  # noqa: F401  (registers `validate` on orchestrators_bp)
 from triggers import bp as triggers_bp
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
