@@ -66,9 +66,10 @@ def ensure_extension_ready(flow: Flow, extension: dict[str, Any] | None) -> Step
 
 def ensure_cluster_features(flow: Flow, connection: Connection, cluster: dict[str, Any]) -> Steps:
     """Enable the Key Vault add-on (CSI) or OIDC issuer + workload identity when needed; the fresh summary."""
-    key_vault = connection.key_vault_csi and not cluster.get("keyVaultAddonEnabled")
-    workload = connection.is_workload_identity and not (
-        cluster.get("oidcIssuerEnabled") and cluster.get("workloadIdentityEnabled")
+    key_vault = bool(connection.key_vault_csi and not cluster.get("keyVaultAddonEnabled"))
+    workload = bool(
+        connection.is_workload_identity
+        and not (cluster.get("oidcIssuerEnabled") and cluster.get("workloadIdentityEnabled"))
     )
     if not (key_vault or workload):
         return cluster
@@ -77,15 +78,7 @@ def ensure_cluster_features(flow: Flow, connection: Connection, cluster: dict[st
         0,
         ", ".join(n for n, on in (("keyVaultAddon", key_vault), ("workloadIdentity", workload)) if on),
     )
-    payload = {
-        "clusterId": flow.cluster_id,
-        "keyVaultAddon": bool(key_vault),
-        "workloadIdentity": bool(workload),
-    }
-    result = yield from flow.call("enable_cluster_features", payload)
-    if result.get("changed"):
-        return (yield from flow.wait_for_cluster())
-    return result
+    return (yield from flow.enable_cluster_features(key_vault_addon=key_vault, workload_identity=workload))
 
 
 def ensure_workload_identity(flow: Flow, connection: Connection, cluster: dict[str, Any]) -> Steps:
@@ -94,14 +87,7 @@ def ensure_workload_identity(flow: Flow, connection: Connection, cluster: dict[s
     if not connection.is_workload_identity or not isinstance(auth, WorkloadIdentityAuth):
         return
     flow.status("identity", 0, f"identity {auth.client_id}")
-    identity = yield from flow.call(
-        "resolve_identity",
-        {
-            "clientId": auth.client_id,
-            "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
-            "identityResourceId": auth.identity_resource_id,
-        },
-    )
+    identity = yield from flow.resolve_identity(connection, auth)
     account = naming.service_account_name(auth.client_id)
     yield from flow.call(
         "ensure_federated_credential",

@@ -70,14 +70,7 @@ def clean_up(
     if not isinstance(auth, WorkloadIdentityAuth) or not (last_user or revoke_roles_granted):
         return
     try:
-        identity = yield from flow.call(
-            "resolve_identity",
-            {
-                "clientId": auth.client_id,
-                "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
-                "identityResourceId": auth.identity_resource_id,
-            },
-        )
+        identity = yield from flow.resolve_identity(connection, auth)
     except OrchestrationFailure as failure:
         if failure.error.category is not Category.NOT_FOUND:
             raise

@@ -19,6 +19,7 @@ from connector.errors import (
     redact,
     timed_out,
 )
+from connector.model import Connection, WorkloadIdentityAuth
 from orchestrators.policy import Next, Policy, decide, poll_delay
 
 # Service Connector's own wording for an extension that never became ready; users search for it.
@@ -107,6 +108,31 @@ class Flow:
                 raise OrchestrationFailure(error)
             self.step = step
             attempt += 1
+
+    def resolve_identity(self, connection: Connection, auth: WorkloadIdentityAuth) -> Steps:
+        """The connection's identity {"id", "principalId"}, found in its subscription (else the cluster's)."""
+        return (
+            yield from self.call(
+                "resolve_identity",
+                {
+                    "clientId": auth.client_id,
+                    "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
+                    "identityResourceId": auth.identity_resource_id,
+                },
+            )
+        )
+
+    def enable_cluster_features(self, *, key_vault_addon: bool, workload_identity: bool) -> Steps:
+        """One cluster update for the features asked; the cluster's summary (waited out if it changed)."""
+        payload = {
+            "clusterId": self.cluster_id,
+            "keyVaultAddon": key_vault_addon,
+            "workloadIdentity": workload_identity,
+        }
+        result = yield from self.call("enable_cluster_features", payload)
+        if result.get("changed"):
+            return (yield from self.wait_for_cluster())
+        return result
 
     # ---- waits --------------------------------------------------------------------------------------------
     def wait_for_cluster(self) -> Steps:

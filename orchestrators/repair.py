@@ -65,11 +65,9 @@ class _Repair:
         key_vault = any(isinstance(a, plan.EnableKeyVaultAddon) for a in actions)
         workload = any(isinstance(a, plan.EnableWorkloadIdentity) for a in actions)
         self.flow.status("features", 0, self.observed.cluster_id.rsplit("/", 1)[-1])
-        result = yield from self.flow.call(
-            "enable_cluster_features",
-            {"clusterId": self.flow.cluster_id, "keyVaultAddon": key_vault, "workloadIdentity": workload},
+        self.cluster = yield from self.flow.enable_cluster_features(
+            key_vault_addon=key_vault, workload_identity=workload
         )
-        self.cluster = (yield from self.flow.wait_for_cluster()) if result.get("changed") else result
 
     def apply(self, connection: Connection) -> Steps:
         """Apply a connection's Secret (and ServiceAccount) once per plan."""
