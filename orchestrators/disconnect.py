@@ -17,6 +17,7 @@ from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.grouping import uses_service_account
 from orchestrators.outcomes import announce, operation_id_of, outcome, record_failure
 from orchestrators.policy import Policy
 
@@ -28,10 +29,7 @@ def shares_service_account(connection: Connection, others: list[Connection]) -> 
         return False
     return any(
         other.linker_id.lower() != connection.linker_id.lower()
-        and other.is_workload_identity
-        and isinstance(other.auth, WorkloadIdentityAuth)
-        and other.auth.client_id.lower() == auth.client_id.lower()
-        and other.namespace == connection.namespace
+        and uses_service_account(other, connection.namespace, auth.client_id)
         for other in others
     )
 

@@ -1,4 +1,4 @@
-"""Pure bookkeeping for reconciliation: which records to reconcile, grouped how, and what drifted."""
+"""Pure bookkeeping for reconciliation: which records, grouped how, what drifted, who shares what."""
 
 from __future__ import annotations
 
@@ -45,9 +45,21 @@ def batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + step]) for i in range(0, len(items), step)]
 
 
-def _client_id(connection: Connection) -> str:
+def workload_client_id(connection: Connection) -> str:
+    """The lower-cased client id of a workload-identity connection ('' for any other auth)."""
     auth = connection.auth
-    return auth.client_id.lower() if isinstance(auth, WorkloadIdentityAuth) else ""
+    if connection.is_workload_identity and isinstance(auth, WorkloadIdentityAuth):
+        return auth.client_id.lower()
+    return ""
+
+
+def uses_service_account(connection: Connection, namespace: str, client_id: str) -> bool:
+    """True when the connection's workloads run as identity `client_id`'s ServiceAccount in `namespace`."""
+    return (
+        connection.is_workload_identity
+        and connection.namespace == namespace
+        and workload_client_id(connection) == client_id.lower()
+    )
 
 
 def linkers_affected(action: plan.Action, connections: Sequence[Connection]) -> set[str]:
@@ -64,16 +76,16 @@ def linkers_affected(action: plan.Action, connections: Sequence[Connection]) -> 
             c.linker_id.lower()
             for c in connections
             if c.is_workload_identity
-            and _client_id(c) == action.identity_client_id.lower()
-            and naming.service_account_subject(c.namespace, naming.service_account_name(_client_id(c)))
-            == action.subject
+            and workload_client_id(c) == action.identity_client_id.lower()
+            and action.subject
+            == naming.service_account_subject(c.namespace, naming.service_account_name(workload_client_id(c)))
         }
     if isinstance(action, plan.AssignRole):
         return {
             c.linker_id.lower()
             for c in connections
             if c.is_workload_identity
-            and _client_id(c) == action.identity_client_id.lower()
+            and workload_client_id(c) == action.identity_client_id.lower()
             and c.target_id.lower() == action.scope.lower()
         }
     if isinstance(action, plan.ApplySecret):
@@ -82,9 +94,7 @@ def linkers_affected(action: plan.Action, connections: Sequence[Connection]) -> 
         return {
             c.linker_id.lower()
             for c in connections
-            if c.is_workload_identity
-            and c.namespace == action.namespace
-            and _client_id(c) == action.identity_client_id.lower()
+            if uses_service_account(c, action.namespace, action.identity_client_id)
         }
     return ids
 

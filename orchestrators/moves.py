@@ -22,13 +22,7 @@ from typing import Any
 from connector.model import Connection, DeleteOrUpdateBehavior, SecretAuth, WorkloadIdentityAuth
 from orchestrators.disconnect import clean_up
 from orchestrators.flow import Flow, Steps
-
-
-def _client_id(connection: Connection) -> str:
-    auth = connection.auth
-    if connection.is_workload_identity and isinstance(auth, WorkloadIdentityAuth):
-        return auth.client_id.lower()
-    return ""
+from orchestrators.grouping import workload_client_id
 
 
 def previous_connection(connection: Connection, placement: dict[str, Any]) -> Connection:
@@ -55,8 +49,8 @@ def remove_previous_placements(flow: Flow, connection: Connection, placements: I
             continue
         old = previous_connection(connection, placement)
         moved_namespace = old.namespace != connection.namespace
-        old_client = _client_id(old)
-        moved_identity = bool(old_client) and old_client != _client_id(connection)
+        old_client = workload_client_id(old)
+        moved_identity = bool(old_client) and old_client != workload_client_id(connection)
         if not (moved_namespace or moved_identity):
             continue
         flow.status("removePrevious", 0, f"namespace {old.namespace}" + (

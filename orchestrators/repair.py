@@ -8,6 +8,7 @@ from typing import Any
 from connector import plan
 from connector.model import Connection, WorkloadIdentityAuth
 from orchestrators.flow import Flow, Steps
+from orchestrators.grouping import uses_service_account
 
 
 class _Repair:
@@ -138,10 +139,7 @@ def perform(
                 (
                     c
                     for c in repair.connections
-                    if c.is_workload_identity
-                    and c.namespace == action.namespace
-                    and isinstance(c.auth, WorkloadIdentityAuth)
-                    and c.auth.client_id.lower() == action.identity_client_id.lower()
+                    if uses_service_account(c, action.namespace, action.identity_client_id)
                 ),
                 None,
             )
