@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
@@ -148,18 +148,7 @@ class ConnectorError:
     def with_diagnostics(self, diagnostics: Mapping[str, Any]) -> ConnectorError:
         """A copy carrying collected diagnostics (extension statuses, Helm release, sc-job logs)."""
         # Logs and statuses come from the cluster: mask anything credential-shaped before keeping them.
-        merged = {**(self.diagnostics or {}), **_redact_tree(diagnostics)}
-        return ConnectorError(
-            self.category,
-            self.code,
-            self.message,
-            self.mitigation,
-            self.resource,
-            self.retry_after,
-            merged,
-            self.action,
-            self.scope,
-        )
+        return replace(self, diagnostics={**(self.diagnostics or {}), **_redact_tree(diagnostics)})
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (camelCase keys, None fields omitted)."""
@@ -355,23 +344,8 @@ def classify_arm(
     lowered = (code or "").lower()
     stable = code or _status_code_name(status)
 
-    def build(category: Category, **extra: Any) -> ConnectorError:
-        err = make_error(
-            category, stable, text or f"HTTP {status}", resource=resource, retry_after=extra.get("ra")
-        )
-        if "action" in extra:
-            return ConnectorError(
-                err.category,
-                err.code,
-                err.message,
-                _unauthorized_mitigation(extra["action"], extra["scope"]),
-                err.resource,
-                err.retry_after,
-                err.diagnostics,
-                extra["action"],
-                extra["scope"],
-            )
-        return err
+    def build(category: Category, *, ra: float | None = None) -> ConnectorError:
+        return make_error(category, stable, text or f"HTTP {status}", resource=resource, retry_after=ra)
 
     if lowered == "missingsubscriptionregistration" or _NOT_REGISTERED.search(text):
         return build(Category.PROVIDER_NOT_REGISTERED)
@@ -380,7 +354,13 @@ def classify_arm(
     if status in (401, 403) or lowered in ("authorizationfailed", "linkedauthorizationfailed"):
         found = _LINKED_AUTHZ.search(text) or _AUTHZ.search(text)
         if found:
-            return build(Category.UNAUTHORIZED, action=found.group("action"), scope=found.group("scope"))
+            action, scope = found.group("action"), found.group("scope")
+            return replace(
+                build(Category.UNAUTHORIZED),
+                mitigation=_unauthorized_mitigation(action, scope),
+                action=action,
+                scope=scope,
+            )
         return build(Category.UNAUTHORIZED)
     if status == 408 or status >= 500:
         return build(Category.TRANSIENT, ra=retry_after)
