@@ -344,13 +344,15 @@ def classify_arm(
     lowered = (code or "").lower()
     stable = code or _status_code_name(status)
 
-    def build(category: Category, *, ra: float | None = None) -> ConnectorError:
-        return make_error(category, stable, text or f"HTTP {status}", resource=resource, retry_after=ra)
+    def build(category: Category, *, retry_after: float | None = None) -> ConnectorError:
+        return make_error(
+            category, stable, text or f"HTTP {status}", resource=resource, retry_after=retry_after
+        )
 
     if lowered == "missingsubscriptionregistration" or _NOT_REGISTERED.search(text):
         return build(Category.PROVIDER_NOT_REGISTERED)
     if status == 429:
-        return build(Category.THROTTLED, ra=retry_after)
+        return build(Category.THROTTLED, retry_after=retry_after)
     if status in (401, 403) or lowered in ("authorizationfailed", "linkedauthorizationfailed"):
         found = _LINKED_AUTHZ.search(text) or _AUTHZ.search(text)
         if found:
@@ -363,10 +365,10 @@ def classify_arm(
             )
         return build(Category.UNAUTHORIZED)
     if status == 408 or status >= 500:
-        return build(Category.TRANSIENT, ra=retry_after)
+        return build(Category.TRANSIENT, retry_after=retry_after)
     if status == 409:
         if lowered in _BUSY_CODES or _BUSY_TEXT.search(text):
-            return build(Category.CLUSTER_BUSY, ra=retry_after)
+            return build(Category.CLUSTER_BUSY, retry_after=retry_after)
         return build(Category.CONFLICT)
     if status == 404:
         return build(Category.NOT_FOUND)
