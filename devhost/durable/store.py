@@ -269,9 +269,13 @@ class TaskHubStore:
 
     def queued_activities(self, limit: int, exclude: set[int]) -> list[ActivityItem]:
         """Up to `limit` queued activities not in `exclude` (those already running), oldest first."""
-        rows = self._db.execute("SELECT * FROM activities ORDER BY id").fetchall()
-        items = [ActivityItem(**dict(row)) for row in rows if row["id"] not in exclude]
-        return items[:limit]
+        # `exclude` is at most the engine's activity concurrency, so it fits in one statement's parameters.
+        running = sorted(exclude)
+        where = f" WHERE id NOT IN ({','.join('?' * len(running))})" if running else ""
+        rows = self._db.execute(
+            f"SELECT * FROM activities{where} ORDER BY id LIMIT ?", (*running, limit)
+        ).fetchall()
+        return [ActivityItem(**dict(row)) for row in rows]
 
     def activity_exists(self, item_id: int) -> bool:
         """Whether the activity is still queued (not dropped by terminate, purge or continue-as-new)."""

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from devhost.clock import VirtualClock
 from devhost.durable.harness import DurableHarness
+from devhost.durable.store import TaskHubStore
 from tests.devhost.engine.conftest import START
 
 WORKLOAD = [
@@ -64,3 +65,18 @@ def test_an_engine_stopped_mid_flight_resumes_every_instance(index, run, tmp_pat
     assert expected["fan-1"] == ("Completed", {"count": 30, "sum": 870})
     assert expected["steps-1"] == ("Completed", [0, 2, 4])
     assert expected["retry-1"] == ("Completed", {"value": "succeeded on attempt 2"})
+
+
+def test_queued_activities_skip_the_running_ones_and_keep_queue_order() -> None:
+    store = TaskHubStore(None)
+    try:
+        with store.transaction():
+            for task_id in range(5):
+                store.enqueue_activity("i", "e", task_id, f"step{task_id}", None)
+        first = store.queued_activities(2, set())
+        assert [item.task_id for item in first] == [0, 1]
+        after = store.queued_activities(2, {item.id for item in first})
+        assert [item.name for item in after] == ["step2", "step3"]
+        assert [item.task_id for item in store.queued_activities(10, {first[1].id})] == [0, 2, 3, 4]
+    finally:
+        store.close()
