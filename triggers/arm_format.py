@@ -139,8 +139,11 @@ def operation_status_body(status: Any, operation_id: str, subscription_id: str) 
     if runtime in ("Terminated", "Canceled"):
         body["status"] = "Canceled"
         return body
+    # An output that carries an error failed, whether or not it names a provisioningState (a reconcile that
+    # could not read the registry reports only its error).
     succeeded = runtime == "Completed" and (
-        not isinstance(output, dict) or output.get("provisioningState", "Succeeded") == "Succeeded"
+        not isinstance(output, dict)
+        or (output.get("provisioningState", "Succeeded") == "Succeeded" and not output.get("error"))
     )
     if succeeded:
         body["status"] = "Succeeded"

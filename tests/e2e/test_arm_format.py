@@ -44,3 +44,20 @@ def test_running_delete_reads_deleting() -> None:
     body = operation_status_body(_status("Running", None, name="disconnect"), "op-1", "s")
     assert body["status"] == "Deleting"
     assert "endTime" not in body
+
+
+def test_a_reconcile_that_could_not_read_the_registry_is_failed() -> None:
+    error = make_error(Category.TRANSIENT, "RegistryUnavailable", "The registry did not answer.")
+    output = {"slot": "manual:op-1", "clusters": 0, "connections": 0, "drifted": 0, "repaired": 0,
+              "failed": 0, "details": [], "error": error.to_dict()}
+    body = operation_status_body(_status("Completed", output, name="reconcile"), "op-1", "s")
+    assert body["status"] == "Failed"
+    assert body["error"]["code"] == "RegistryUnavailable"
+
+
+def test_a_reconcile_that_ran_is_succeeded_with_its_summary() -> None:
+    output = {"slot": "manual:op-1", "clusters": 1, "connections": 2, "drifted": 1, "repaired": 1,
+              "failed": 0, "details": [{"clusterId": "c", "error": None}]}
+    body = operation_status_body(_status("Completed", output, name="reconcile"), "op-1", "s")
+    assert body["status"] == "Succeeded"
+    assert body["properties"]["repaired"] == 1
