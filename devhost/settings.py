@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +75,6 @@ def resolve(expression: str, environ: Mapping[str, str] | None = None) -> str:
     return _BINDING_EXPRESSION.sub(substitute, expression)
 
 
-def resolve_binding(binding: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """A copy of a binding dict with `%NAME%` expressions resolved in every string value."""
-    return {key: resolve(value, environ) if isinstance(value, str) else value
-            for key, value in binding.items()}
-
-
 @dataclass(frozen=True)
 class HostSettings:
     """The parts of host.json the devhost honours."""
@@ -88,9 +82,7 @@ class HostSettings:
     route_prefix: str = "api"
     hub_name: str = "TestHubName"
     max_concurrent_activities: int = 10
-    max_concurrent_orchestrators: int = 10
     service_bus_max_concurrent_calls: int = 16
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 def load_host_settings(app_dir: str | Path, environ: Mapping[str, str] | None = None) -> HostSettings:
@@ -114,14 +106,10 @@ def load_host_settings(app_dir: str | Path, environ: Mapping[str, str] | None = 
         max_concurrent_activities=int(
             durable.get("maxConcurrentActivityFunctions", defaults.max_concurrent_activities)
         ),
-        max_concurrent_orchestrators=int(
-            durable.get("maxConcurrentOrchestratorFunctions", defaults.max_concurrent_orchestrators)
-        ),
         service_bus_max_concurrent_calls=int(
             # Extension 5.x reads it at the top level; 4.x under messageHandlerOptions.
             service_bus.get("maxConcurrentCalls")
             or (service_bus.get("messageHandlerOptions") or {}).get("maxConcurrentCalls")
             or defaults.service_bus_max_concurrent_calls
         ),
-        raw=document,
     )
