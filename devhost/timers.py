@@ -88,10 +88,6 @@ class TimerScheduler:
             temporary.write_text(json.dumps(self._status, indent=2), encoding="utf-8")
             temporary.replace(self.status_path)
 
-    def next_occurrence(self, name: str, after: datetime | None = None) -> datetime:
-        """The next occurrence of a timer function's schedule after `after` (default: now)."""
-        return self.schedules[name][1].next_after(after or self.clock.now())
-
     async def start(self) -> None:
         """Start one loop per timer function (runOnStartup runs happen first, in those loops)."""
         for name in self.schedules:
