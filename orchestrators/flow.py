@@ -68,6 +68,11 @@ class Flow:
         self.cluster_id = cluster_id
         self.step = "start"
 
+    @property
+    def cluster_name(self) -> str:
+        """The cluster's name (the last segment of its id), for progress and messages."""
+        return self.cluster_id.rstrip("/").rsplit("/", 1)[-1]
+
     # ---- progress ---------------------------------------------------------------------------------------
     def status(self, step: str, attempt: int = 0, detail: str = "") -> None:
         """Publish {"step", "attempt", "detail"} (ids and names only) as the custom status."""
@@ -139,7 +144,7 @@ class Flow:
         """Poll the cluster with growing waits until its provisioningState is Succeeded; its summary."""
         deadline = self.now_seconds() + self.policy.cluster_ready_timeout_seconds
         attempt = 0
-        name = self.cluster_id.rstrip("/").rsplit("/", 1)[-1]
+        name = self.cluster_name
         while True:
             cluster = yield from self.call("read_cluster", {"clusterId": self.cluster_id}, handle_busy=False)
             state = cluster.get("provisioningState")
@@ -250,7 +255,7 @@ class Flow:
 
     def with_diagnostics(self, error: ConnectorError) -> Steps:
         """The error with the cluster's diagnostics attached (what could not be read is named instead)."""
-        self.status("collectDiagnostics", 0, self.cluster_id.rstrip("/").rsplit("/", 1)[-1])
+        self.status("collectDiagnostics", 0, self.cluster_name)
         try:
             report = yield self.context.call_activity("collect_diagnostics", {"clusterId": self.cluster_id})
         except Exception as exc:

@@ -67,7 +67,7 @@ def load_cluster_connections(flow: Flow, linker_ids: Sequence[str] | None) -> St
 
 def plan_cluster(flow: Flow, connections: Sequence[Connection], *, force_apply: bool = False) -> Steps:
     """Observe and plan: (observation, actions, drifted linker ids). `force_apply` re-applies every Secret."""
-    flow.status("observe", 0, flow.cluster_id.rsplit("/", 1)[-1])
+    flow.status("observe", 0, flow.cluster_name)
     observed_data = yield from flow.call(
         "observe_cluster", {"clusterId": flow.cluster_id, "connections": [c.to_stored() for c in connections]}
     )
@@ -153,7 +153,7 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
     flow = Flow(context, Policy.from_dict(data.get("policy")), cluster_id)
     linker_ids = [str(i) for i in data.get("linkerIds") or []]
     try:
-        flow.status("load", 0, cluster_id.rsplit("/", 1)[-1])
+        flow.status("load", 0, flow.cluster_name)
         loaded = yield from load_cluster_connections(flow, linker_ids)
         if not loaded:
             return _cluster_result(cluster_id, 0, set(), [], None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from connector import plan
 from connector.model import Connection, WorkloadIdentityAuth
-from orchestrators.flow import Flow, Steps
+from orchestrators.flow import Flow, Steps, subscription_of
 from orchestrators.grouping import uses_service_account
 
 
@@ -39,7 +39,7 @@ class _Repair:
         if key not in self.identities:
             owner = self._with_identity(client_id)
             auth = owner.auth if owner and isinstance(owner.auth, WorkloadIdentityAuth) else None
-            subscription = (auth.subscription_id if auth else "") or self.observed.cluster_id.split("/")[2]
+            subscription = (auth.subscription_id if auth else "") or subscription_of(self.flow.cluster_id)
             self.identities[key] = yield from self.flow.call(
                 "resolve_identity",
                 {
@@ -65,7 +65,7 @@ class _Repair:
         self.features_done = True
         key_vault = any(isinstance(a, plan.EnableKeyVaultAddon) for a in actions)
         workload = any(isinstance(a, plan.EnableWorkloadIdentity) for a in actions)
-        self.flow.status("features", 0, self.observed.cluster_id.rsplit("/", 1)[-1])
+        self.flow.status("features", 0, self.flow.cluster_name)
         self.cluster = yield from self.flow.enable_cluster_features(
             key_vault_addon=key_vault, workload_identity=workload
         )

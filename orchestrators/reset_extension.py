@@ -52,7 +52,7 @@ def reset_extension_orchestrator(context: Any) -> Steps:
             resource=cluster_id,
         )
         return _output(cluster_id, 0, error)
-    name = cluster_id.rsplit("/", 1)[-1]
+    name = flow.cluster_name
     loaded: list[Any] = []
     actions: list[Any] = []
     try:
