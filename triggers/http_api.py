@@ -144,15 +144,14 @@ async def _handle(coro: Any) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET, PUT, PATCH or DELETE one linker."""
-    write = req.method.upper() != "GET"
-    action = f"Microsoft.ServiceLinker/linkers/{'delete' if req.method.upper() == 'DELETE' else 'write'}"
-    guarded = _guard(req, action if write else "Microsoft.ServiceLinker/linkers/read")
+    method = req.method.upper()
+    verb = {"GET": "read", "DELETE": "delete"}.get(method, "write")
+    guarded = _guard(req, f"Microsoft.ServiceLinker/linkers/{verb}")
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, settings, api_version = guarded
     name = req.route_params["name"]
     linker_id = linker_id_of(cluster, name)
-    method = req.method.upper()
     if method == "GET":
         return await _handle(_get(client, linker_id, name, api_version))
     if method == "DELETE":
