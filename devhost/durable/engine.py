@@ -238,17 +238,22 @@ class DurableEngine:
     def _record(
         self, kind: str, function: str, instance_id: str, started: float, outcome: str, error: str | None
     ) -> None:
-        if self.on_invocation is not None:
-            self.on_invocation(
-                InvocationRecord(
-                    function=function,
-                    kind=kind,
-                    instance_id=instance_id,
-                    duration_s=time.perf_counter() - started,
-                    outcome=outcome,
-                    error=error,
-                )
-            )
+        if self.on_invocation is None:
+            return
+        record = InvocationRecord(
+            function=function,
+            kind=kind,
+            instance_id=instance_id,
+            duration_s=time.perf_counter() - started,
+            outcome=outcome,
+            error=error,
+        )
+        try:
+            self.on_invocation(record)
+        except Exception:
+            # An activity's result is written after this call: an observer's failure must not lose it (the
+            # activity would run again and again) nor stop a scheduling pass.
+            _log.exception("Invocation observer failed on %s %s", kind, function)
 
     # public API (the HTTP API in client_api.py maps onto these)
 

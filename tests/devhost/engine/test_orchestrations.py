@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from datetime import timedelta
 
@@ -256,3 +258,20 @@ def test_wait_for_reports_an_instance_that_waits_for_an_event(index, run):
                 await hz.wait_for(iid)
 
     run(scenario())
+
+
+def test_an_invocation_observer_that_raises_loses_no_work(index, run, caplog):
+    def observer(record):
+        raise RuntimeError("observer broke")
+
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz:
+            hz.engine.on_invocation = observer
+            iid = await hz.client().start_new("fan_out", client_input=3)
+            return await asyncio.wait_for(hz.wait_for(iid), timeout=10)
+
+    with caplog.at_level(logging.ERROR, logger="devhost.durable"):
+        status = run(scenario())
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == {"count": 3, "sum": 6}
+    assert "observer broke" in caplog.text
