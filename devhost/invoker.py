@@ -73,7 +73,13 @@ class Invoker:
 
     def _report(self, info: FunctionInfo, invocation_id: str, started: float, outcome: str,
                 error: str | None, stack: str | None = None) -> None:
+        if self._on_invocation is None:
+            return
         record = TriggerInvocation(info.name, invocation_id, info.trigger_type,
                                    (time.perf_counter() - started) * 1000, outcome, error, stack)
-        if self._on_invocation is not None:
+        try:
             self._on_invocation(record)
+        except Exception:
+            # The observer's failure is not the function's: it must not turn a success into a 500 or an
+            # abandoned message, nor replace the function's own exception.
+            log.exception("Invocation observer failed on %s", info.name)

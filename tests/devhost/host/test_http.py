@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from devhost.app import DevHost
+from devhost.app import DevHost, DevHostConfig
 from devhost.clock import VirtualClock
 from devhost.http_host import DURABLE_SYSTEM_KEY
 from tests.devhost.host import sample_app
-from tests.devhost.host.conftest import START, HostFactory, eventually, run
+from tests.devhost.host.conftest import SAMPLE_APP, START, HostFactory, eventually, run
 
 
 async def fetch(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], bytes]:
@@ -249,3 +249,25 @@ def test_the_port_defaults_to_local_settings_local_http_port(make_host: HostFact
             await host.stop()
 
     run(body())
+
+
+def test_a_trigger_observer_that_raises_does_not_change_the_answer(
+        app_dir: Path, environ: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    def observer(record: object) -> None:
+        raise RuntimeError("observer broke")
+
+    async def body() -> tuple[int, bytes]:
+        config = DevHostConfig(app_module=SAMPLE_APP, app_dir=str(app_dir), port=0, store_path=None,
+                               timers=False, service_bus=False)
+        host = DevHost(config, clock=VirtualClock(START), environ=environ, on_trigger=observer)
+        await host.start()
+        try:
+            status, _, raw = await fetch("GET", f"{host.base_url}/api/items/1")
+            return status, raw
+        finally:
+            await host.stop()
+
+    with caplog.at_level(logging.ERROR, logger="devhost"):
+        status, raw = run(body())
+    assert status == 200 and raw != b""
+    assert "observer broke" in caplog.text
