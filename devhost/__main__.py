@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import signal
@@ -78,8 +77,11 @@ async def serve(args: argparse.Namespace) -> int:
         await stop.wait()
     finally:
         print("Stopping devhost...", flush=True)
-        with contextlib.suppress(Exception):
+        try:
             await host.stop()
+        except Exception:
+            # Still exit: what stop could not close the process exit closes, but say what went wrong.
+            logging.getLogger("devhost").exception("devhost: stop failed")
     return 0
 
 
