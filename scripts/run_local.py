@@ -3,8 +3,8 @@
 Starts, each as its own process on 127.0.0.1: Azurite, the kube emulator, the ARM emulator (seeded with
 emulators/seeds/demo.yaml and linked to the kube emulator), the Service Bus emulator (with the request and
 event queues), then devhost serving function_app.py on port 7071 with settings pointing at all of them. Prints
-how to create a connection, then waits. Ctrl-C (SIGINT) or SIGTERM stops everything it started, by PID, in
-reverse order.
+how to create a connection, then waits. Ctrl-C (SIGINT) or SIGTERM, even while it is still starting, stops
+everything it started, by PID, in reverse order.
 
 Options: --port (devhost's port, default 7071; 0 picks one), --state-dir (logs, CA files, task hub and keys;
 default .devhost/run), --fast (the demo seed with no registration or install delays and sub-second backoff:
@@ -42,6 +42,19 @@ DEMO_TARGET = (
     "/providers/Microsoft.Storage/storageAccounts/stdemo0001/blobServices/default"
 )
 READY_TIMEOUT = 60.0
+
+
+class Interrupted(RuntimeError):
+    """Ctrl-C or SIGTERM arrived while the stand-ins were still starting."""
+
+
+def pause(seconds: float, stopping: threading.Event | None) -> None:
+    """Wait between readiness checks; raise Interrupted when a stop was asked."""
+    # Sleep and poll rather than stopping.wait(): the signal handler sets the event on this same thread, and
+    # would block forever if it arrived while wait() held the event's lock.
+    time.sleep(seconds)
+    if stopping is not None and stopping.is_set():
+        raise Interrupted("stopped while starting")
 
 
 @dataclass
@@ -91,8 +104,10 @@ class Stack:
         self.children.clear()
 
 
-def wait_for_line(child: Child, pattern: str, timeout: float = READY_TIMEOUT) -> re.Match[str]:
-    """Wait until the child's log holds a line matching `pattern`; fail if it exits first."""
+def wait_for_line(
+    child: Child, pattern: str, timeout: float = READY_TIMEOUT, stopping: threading.Event | None = None
+) -> re.Match[str]:
+    """Wait until the child's log holds a line matching `pattern`; fail if it exits or a stop is asked."""
     regex = re.compile(pattern)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -102,12 +117,14 @@ def wait_for_line(child: Child, pattern: str, timeout: float = READY_TIMEOUT) ->
             return match
         if child.process.poll() is not None:
             raise RuntimeError(f"{child.name} exited (code {child.process.returncode}); see {child.log_path}")
-        time.sleep(0.1)
+        pause(0.1, stopping)
     raise RuntimeError(f"{child.name} was not ready within {timeout:.0f} s; see {child.log_path}")
 
 
-def wait_for_http(url: str, child: Child, timeout: float = READY_TIMEOUT) -> None:
-    """Wait until `url` answers 200."""
+def wait_for_http(
+    url: str, child: Child, timeout: float = READY_TIMEOUT, stopping: threading.Event | None = None
+) -> None:
+    """Wait until `url` answers 200; fail if the child exits or a stop is asked."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.process.poll() is not None:
@@ -118,7 +135,7 @@ def wait_for_http(url: str, child: Child, timeout: float = READY_TIMEOUT) -> Non
                     return
         except OSError:
             pass
-        time.sleep(0.2)
+        pause(0.2, stopping)
     raise RuntimeError(f"{child.name} did not answer {url} within {timeout:.0f} s")
 
 
@@ -189,28 +206,28 @@ def instructions(url: str, key: str, keys_file: Path) -> str:
     ])
 
 
-def start_everything(stack: Stack, args: argparse.Namespace) -> tuple[str, str]:
-    """Start the stand-ins and devhost; returns (devhost URL, host key)."""
+def start_everything(stack: Stack, args: argparse.Namespace, stopping: threading.Event) -> tuple[str, str]:
+    """Start the stand-ins and devhost; returns (devhost URL, host key). Interrupted when a stop is asked."""
     state = stack.state_dir
     python = sys.executable
     azurite = stack.start("azurite", [python, "-m", "emulators.azurite", "--blob-port", "0",
                                       "--queue-port", "0", "--table-port", "0"])
-    storage = wait_for_line(azurite, r"connection_string=(\S+)").group(1)
+    storage = wait_for_line(azurite, r"connection_string=(\S+)", stopping=stopping).group(1)
     kube_ca = state / "kube-ca.pem"
     kube = stack.start("kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca)])
-    kube_url = wait_for_line(kube, r"kube emulator ready on (\S+)").group(1)
+    kube_url = wait_for_line(kube, r"kube emulator ready on (\S+)", stopping=stopping).group(1)
     arm_ca = state / "arm-ca.pem"
     arm = stack.start("arm", [
         python, "-m", "emulators.arm", "--port", "0", "--state", str(seed_file(state, args.fast)),
         "--ca-file", str(arm_ca), "--kube-admin-url", kube_url, "--kube-ca-file", str(kube_ca),
     ])
-    arm_url = wait_for_line(arm, r"arm emulator ready on (\S+)").group(1)
+    arm_url = wait_for_line(arm, r"arm emulator ready on (\S+)", stopping=stopping).group(1)
     sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
     servicebus = stack.start("servicebus", [
         python, "-m", "emulators.servicebus", "--port", "0",
         "--queue", sample["SERVICEBUS_REQUESTS_QUEUE"], "--queue", sample["SERVICEBUS_EVENTS_QUEUE"],
     ])
-    sb_connection = wait_for_line(servicebus, r"connection_string=(\S+)").group(1)
+    sb_connection = wait_for_line(servicebus, r"connection_string=(\S+)", stopping=stopping).group(1)
     port = args.port if args.port != 0 else free_port()
     env = {**os.environ, **app_settings(arm_url=arm_url, arm_ca=arm_ca, storage=storage,
                                         servicebus=sb_connection, fast=args.fast)}
@@ -220,7 +237,7 @@ def start_everything(stack: Stack, args: argparse.Namespace) -> tuple[str, str]:
         "--store", str(state / "taskhub.sqlite"), "--keys", str(keys_file),
     ], env=env, to_terminal=args.devhost_logs)
     url = f"http://127.0.0.1:{port}"
-    wait_for_http(f"{url}/api/health", devhost)
+    wait_for_http(f"{url}/api/health", devhost, stopping=stopping)
     return url, host_key(keys_file)
 
 
@@ -249,14 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        url, key = start_everything(stack, args)
+        url, key = start_everything(stack, args, stopping)
         print(instructions(url, key, state_dir / "keys.json"), flush=True)
-        while not stopping.wait(0.5):
+        while not stopping.is_set():
+            time.sleep(0.5)
             dead = [c.name for c in stack.children if c.process.poll() is not None]
             if dead:
                 print(f"{', '.join(dead)} exited unexpectedly; stopping", file=sys.stderr, flush=True)
                 return 1
         return 0
+    except Interrupted:
+        return 0  # asked to stop before it was ready: as after Ready, everything started is stopped below
     except RuntimeError as error:
         print(f"run_local: {error}", file=sys.stderr, flush=True)
         return 1
