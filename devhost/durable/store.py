@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from devhost.durable.history import EventType
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (
     instance_id TEXT PRIMARY KEY,
@@ -253,7 +255,7 @@ class TaskHubStore:
         """Remove a cancelled timer's pending TimerFired message."""
         for msg in self._db.execute("SELECT * FROM inbox WHERE instance_id = ?", (instance_id,)).fetchall():
             event = json.loads(msg["event"])
-            if event.get("EventType") == 11 and event.get("TimerId") == timer_id:
+            if event.get("EventType") == EventType.TimerFired and event.get("TimerId") == timer_id:
                 self._db.execute("DELETE FROM inbox WHERE id = ?", (msg["id"],))
 
     # activities
