@@ -157,7 +157,13 @@ def ensure_federated_credential(
     with _lock_for(ref.id):
         existing = _list(clients, ref)
         for cred in existing:
-            if cred["issuer"] == issuer_url and cred["subject"] == subject and cred["audiences"] == audiences:
+            if naming.credential_trusts(
+                cred["issuer"],
+                cred["subject"],
+                cred["audiences"],
+                wanted_issuer=issuer_url,
+                wanted_subject=subject,
+            ):
                 return {**result, "name": cred["name"], "action": "none"}
         ours = next((c for c in existing if str(c["name"]).lower() == name.lower()), None)
         if ours is None and len(existing) >= FEDERATED_CREDENTIAL_LIMIT:

@@ -118,6 +118,27 @@ def service_account_subject(namespace: str, service_account: str) -> str:
     return f"system:serviceaccount:{namespace}:{service_account}"
 
 
+def credential_trusts(
+    issuer: str | None,
+    subject: str,
+    audiences: Iterable[str],
+    *,
+    wanted_issuer: str | None,
+    wanted_subject: str,
+) -> bool:
+    """True when a federated credential already trusts the ServiceAccount token we need.
+
+    Entra compares the issuer exactly (a missing trailing slash on the AKS issuer URL makes every token
+    exchange fail), so it is compared as written. `wanted_issuer` None (OIDC issuer off, URL unknown) accepts
+    any issuer. The audience must be exactly ours: Entra accepts one audience per credential.
+    """
+    return (
+        (wanted_issuer is None or issuer == wanted_issuer)
+        and subject == wanted_subject
+        and list(audiences) == [FEDERATED_CREDENTIAL_AUDIENCE]
+    )
+
+
 def federated_credential_name(cluster: ClusterRef, namespace: str, service_account: str) -> str:
     """A deterministic federated-credential name for one cluster's ServiceAccount.
 

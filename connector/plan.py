@@ -314,9 +314,9 @@ def _needs_federated_credentials(
             _same(fc.identity_client_id, auth.client_id)
             # While the OIDC issuer is off its URL is unknown: any credential for the subject will do until
             # it is back on (AKS keeps the URL); the next observation compares issuers again.
-            and (issuer is None or fc.issuer.rstrip("/") == issuer.rstrip("/"))
-            and fc.subject == subject
-            and naming.FEDERATED_CREDENTIAL_AUDIENCE in fc.audiences
+            and naming.credential_trusts(
+                fc.issuer, fc.subject, fc.audiences, wanted_issuer=issuer, wanted_subject=subject
+            )
             for fc in observed.federated_credentials
         )
         if present:

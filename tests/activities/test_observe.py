@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.msi.models import FederatedIdentityCredential
 from azure.mgmt.storage import StorageManagementClient
 from azure.mgmt.storage.models import StorageAccountRegenerateKeyParameters
 from kubernetes import client as k8s
@@ -160,3 +161,34 @@ def test_a_role_inherited_from_the_resource_group_is_no_drift(world: World) -> N
 
     assert plan.compute_plan([connection], observed) == ()
     assert world.writes() == []
+
+
+def test_a_credential_whose_issuer_lost_its_trailing_slash_is_drift_and_is_repaired(world: World) -> None:
+    connection = workload_connection(world)
+    converge(world, [connection])
+    assert isinstance(connection.auth, WorkloadIdentityAuth)
+    issuer = str(read_cluster(CLUSTER_1, clients=world.clients)["oidcIssuerUrl"])
+    assert issuer.endswith("/")
+    account = naming.service_account_name(connection.auth.client_id)
+    name = naming.federated_credential_name(CLUSTER, connection.namespace, account)
+    msi = world.arm.mgmt_client(ManagedServiceIdentityClient)
+    # Entra compares issuers exactly: this credential no longer matches the cluster's tokens.
+    msi.federated_identity_credentials.create_or_update(
+        "rg-demo",
+        "id-demo-workload",
+        name,
+        FederatedIdentityCredential(
+            issuer=issuer.rstrip("/"),
+            subject=naming.service_account_subject(connection.namespace, account),
+            audiences=[naming.FEDERATED_CREDENTIAL_AUDIENCE],
+        ),
+    )
+
+    drift = plan.compute_plan([connection], observe(world, [connection]))
+    assert [a.name for a in drift] == ["CreateFederatedCredential"]
+
+    repaired = ensure_federated_credential(
+        IDENTITY, CLUSTER_1, issuer, connection.namespace, account, clients=world.clients
+    )
+    assert repaired["action"] == "update" and repaired["name"] == name
+    assert plan.compute_plan([connection], observe(world, [connection])) == ()

@@ -220,6 +220,12 @@ SINGLE_DRIFTS: list[tuple[str, Drift, Action]] = [
         CreateFederatedCredential(IDENTITY_CLIENT_ID, SUBSCRIPTION, IDENTITY_ID, CREDENTIAL, ISSUER, SUBJECT),
     ),
     (
+        # Entra matches the issuer exactly: without the AKS issuer's trailing slash no token is accepted.
+        "federated credential trusts the issuer without its trailing slash",
+        _credential(issuer=ISSUER.rstrip("/")),
+        CreateFederatedCredential(IDENTITY_CLIENT_ID, SUBSCRIPTION, IDENTITY_ID, CREDENTIAL, ISSUER, SUBJECT),
+    ),
+    (
         "federated credential lost its audience",
         _credential(audiences=("api://other",)),
         CreateFederatedCredential(IDENTITY_CLIENT_ID, SUBSCRIPTION, IDENTITY_ID, CREDENTIAL, ISSUER, SUBJECT),
