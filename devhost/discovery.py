@@ -66,6 +66,11 @@ class FunctionIndex:
         return self._by_durable_name("entityTrigger")
 
 
+def missing_function(name: str, kind: str) -> str:
+    """The Durable extension's words for a name that no enabled `kind` function (orchestrator, ...) has."""
+    return f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function."
+
+
 def find_function_app(module: Any) -> FunctionRegister:
     """The one FunctionRegister (FunctionApp/DFApp) instance defined at the module's top level."""
     apps = [value for value in vars(module).values() if isinstance(value, FunctionRegister)]

@@ -29,7 +29,7 @@ from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter
 
 from devhost.clock import Clock, RealClock
-from devhost.discovery import FunctionIndex
+from devhost.discovery import FunctionIndex, missing_function
 from devhost.durable import history as h
 from devhost.durable.entities import ENTITY_EXECUTION, operation_message, scheduler_id
 from devhost.durable.episodes import EpisodeRunner
@@ -191,9 +191,7 @@ class DurableEngine:
         error: str | None = None
         try:
             if info is None:
-                raise LookupError(
-                    f"The function '{item.name}' doesn't exist, is disabled, or is not an activity function."
-                )
+                raise LookupError(missing_function(item.name, "activity"))
             arg = ActivityTriggerConverter.decode(meta.Datum(item.input, "json"), trigger_metadata=None)
             kwargs: dict[str, Any] = {info.input_binding_name: arg}
             if info.client_binding_name and self.base_url:
@@ -312,15 +310,12 @@ class DurableEngine:
 
     def start_new_json(self, name: str, instance_id: str | None, input_text: str | None) -> str:
         """start_new with the input already as JSON text (as the HTTP API receives it)."""
-        if name not in self.index.orchestrators:
-            raise EngineError(
-                400,
-                f"The function '{name}' doesn't exist, is disabled, or is not an "
-                "orchestrator function. Additional info: No orchestrator functions are "
-                "currently registered!"
-                if not self.index.orchestrators
-                else f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function.",
-            )
+        orchestrators = self.index.orchestrators
+        if name not in orchestrators:
+            message = missing_function(name, "orchestrator")
+            if not orchestrators:
+                message += " Additional info: No orchestrator functions are currently registered!"
+            raise EngineError(400, message)
         instance_id = instance_id or uuid.uuid4().hex
         ts = h.format_timestamp(self.clock.now())
         with self.store.transaction():
@@ -524,7 +519,7 @@ class DurableEngine:
     def signal_entity_json(self, name: str, key: str, operation: str, input_text: str | None) -> None:
         """signal_entity with the input already as JSON text (400 for an unknown entity)."""
         if not any(n.lower() == name.lower() for n in self.index.entities):
-            raise EngineError(400, f"The function '{name}' doesn't exist, is disabled, or is not an entity.")
+            raise EngineError(400, missing_function(name, "entity"))
         ts = h.format_timestamp(self.clock.now())
         with self.store.transaction():
             self.store.send(

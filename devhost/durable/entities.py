@@ -10,7 +10,7 @@ from typing import Any
 
 import azure.functions as func
 
-from devhost.discovery import FunctionIndex
+from devhost.discovery import FunctionIndex, missing_function
 from devhost.durable import history as h
 from devhost.durable.history import EventType
 from devhost.durable.store import TaskHubStore
@@ -94,7 +94,7 @@ class EntityRunner:
         results: list[dict[str, Any]]
         error: str | None = None
         if handler is None:
-            error = f"The function '{name}' doesn't exist, is disabled, or is not an entity function."
+            error = missing_function(name, "entity")
             results = [{"isError": True, "result": json.dumps(error)} for _ in operations]
         else:
             context = {"self": {"name": name, "key": key}, "state": state, "exists": exists, "batch": batch}

@@ -18,7 +18,7 @@ from typing import Any
 import azure.functions as func
 
 from devhost.clock import Clock
-from devhost.discovery import FunctionIndex
+from devhost.discovery import FunctionIndex, missing_function
 from devhost.durable import history as h
 from devhost.durable.entities import ENTITY_EXECUTION, EntityRunner, operation_message
 from devhost.durable.history import TERMINAL, ActionType, EventType
@@ -128,10 +128,7 @@ class EpisodeRunner:
     ) -> tuple[dict[str, Any] | None, str | None]:
         info = self.index.orchestrators.get(inst.name)
         if info is None:
-            return (
-                None,
-                f"The function '{inst.name}' doesn't exist, is disabled, or is not an orchestrator function.",
-            )
+            return None, missing_function(inst.name, "orchestrator")
         context = {
             "history": events,
             "input": inst.input,
