@@ -4,11 +4,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import yaml
@@ -18,42 +14,29 @@ from kubernetes import config as k8s_config
 
 from emulators.kube import KubeEmulator
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, StaticTokenCredential
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.fixtures.process import module_process
 
 
 def test_process_starts_under_two_seconds_and_serves_the_demo_seed(
     kube_emulator: KubeEmulator, tmp_path: Path
 ) -> None:
     ca_file = tmp_path / "arm-ca.pem"
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulators.arm",
-            "--port",
-            "0",
-            "--state",
-            str(DEMO_SEED),
-            "--ca-file",
-            str(ca_file),
-            "--kube-admin-url",
-            kube_emulator.url,
-            "--kube-ca-file",
-            kube_emulator.ca_file,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        elapsed = time.monotonic() - started
+    with module_process(
+        "emulators.arm",
+        "--port",
+        "0",
+        "--state",
+        str(DEMO_SEED),
+        "--ca-file",
+        str(ca_file),
+        "--kube-admin-url",
+        kube_emulator.url,
+        "--kube-ca-file",
+        kube_emulator.ca_file,
+    ) as started:
+        line = started.ready_line
         assert line.startswith("arm emulator ready on https://127.0.0.1:"), line
-        assert elapsed < 2.0, f"started in {elapsed:.2f}s"
+        assert started.seconds < 2.0, f"started in {started.seconds:.2f}s"
         url = line.rsplit(" ", 1)[-1]
         aks = ContainerServiceClient(
             StaticTokenCredential(),
@@ -74,10 +57,5 @@ def test_process_starts_under_two_seconds_and_serves_the_demo_seed(
             assert isinstance(k8s.CoreV1Api(api).list_namespace().items, list)
         finally:
             api.close()
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-        if proc.stdout:
-            proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+        started.process.send_signal(signal.SIGTERM)
+        started.process.wait(timeout=10)

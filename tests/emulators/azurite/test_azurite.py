@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import selectors
 import signal
 import socket
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -17,8 +14,8 @@ from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 from azure.data.tables import TableServiceClient, UpdateMode
 
 from emulators.azurite import Azurite, AzuriteNotInstalled
+from tests.fixtures.process import module_process
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 FREE_PORTS = ("--blob-port", "0", "--queue-port", "0", "--table-port", "0")
 
 
@@ -98,18 +95,9 @@ def test_a_checkout_without_node_modules_gets_a_clear_error(tmp_path: Path) -> N
 
 
 def test_the_process_entry_point_prints_a_ready_line_and_stops_azurite_on_sigterm() -> None:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.azurite", *FREE_PORTS],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(20), "no ready line"
-        line = process.stdout.readline()
+    with module_process("emulators.azurite", *FREE_PORTS, ready_timeout=20) as started:
+        process, line = started.process, started.ready_line
+        assert line, "no ready line"
         match = re.match(r"azurite ready pid=(\d+) connection_string=(\S+)", line)
         assert match is not None, line
         azurite_pid = int(match.group(1))
@@ -119,9 +107,3 @@ def test_the_process_entry_point_prints_a_ready_line_and_stops_azurite_on_sigter
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
         assert not _process_exists(azurite_pid)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(5)
-        if process.stdout is not None:
-            process.stdout.close()

@@ -5,11 +5,8 @@
 
 from __future__ import annotations
 
-import os
 import pathlib
 import signal
-import subprocess
-import sys
 import time
 
 import yaml
@@ -17,10 +14,9 @@ from kubernetes import client
 
 from emulators.kube import KubeLink, kubeconfig
 from tests.fixtures.kube import api_client_from_kubeconfig
+from tests.fixtures.process import module_process
 
 from .helpers import BUILT_IN_NAMESPACES, namespace_names
-
-ROOT = pathlib.Path(__file__).resolve().parents[3]
 
 
 def test_process_starts_fast_and_serves_its_seed(tmp_path: pathlib.Path) -> None:
@@ -40,30 +36,12 @@ def test_process_starts_fast_and_serves_its_seed(tmp_path: pathlib.Path) -> None
         )
     )
     ca_file = tmp_path / "ca.pem"
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulators.kube",
-            "--port",
-            "0",
-            "--state",
-            str(seed),
-            "--ca-file",
-            str(ca_file),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        elapsed = time.monotonic() - started
+    with module_process(
+        "emulators.kube", "--port", "0", "--state", str(seed), "--ca-file", str(ca_file)
+    ) as started:
+        line = started.ready_line
         assert line.startswith("kube emulator ready on https://127.0.0.1:"), line
-        assert elapsed < 2.0, f"took {elapsed:.2f}s to get ready"
+        assert started.seconds < 2.0, f"took {started.seconds:.2f}s to get ready"
         url = line.rsplit(" ", 1)[1]
         link = KubeLink(url, str(ca_file))
         info = link.register_cluster("demo")
@@ -73,8 +51,5 @@ def test_process_starts_fast_and_serves_its_seed(tmp_path: pathlib.Path) -> None
         names = namespace_names(client.CoreV1Api(api_client))
         assert names == sorted([*BUILT_IN_NAMESPACES, "team-a"])
         api_client.close()  # type: ignore[no-untyped-call]
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
-        proc.stdout.close() if proc.stdout else None
-        proc.stderr.close() if proc.stderr else None
+        started.process.send_signal(signal.SIGTERM)
+        assert started.process.wait(timeout=5) == 0

@@ -3,60 +3,30 @@
 from __future__ import annotations
 
 import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSubQueue
 
 from emulators.servicebus import QueueConfig
 from tests.emulators.servicebus.conftest import open_receiver, open_sender
-
-REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """The first stdout line, or an empty string if none came within `timeout` seconds."""
-    assert process.stdout is not None
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            return ""
-    return process.stdout.readline()
+from tests.fixtures.process import REPO_ROOT, StartedProcess, module_process
 
 
 @pytest.fixture
-def broker_process() -> Iterator[tuple[subprocess.Popen[str], str, float]]:
+def broker_process() -> Iterator[StartedProcess]:
     """The broker started as a process, its ready line, and how long it took to print it."""
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.servicebus", "--port", "0", "--queue", "jobs:maxDeliveryCount=2"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = _read_line(process, timeout=10)
-        yield process, line, time.monotonic() - started
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(5)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+    with module_process(
+        "emulators.servicebus", "--port", "0", "--queue", "jobs:maxDeliveryCount=2"
+    ) as started:
+        yield started
 
 
-def test_the_process_is_ready_in_under_two_seconds_and_serves_the_sdk(
-    broker_process: tuple[subprocess.Popen[str], str, float],
-) -> None:
-    process, ready_line, startup = broker_process
+def test_the_process_is_ready_in_under_two_seconds_and_serves_the_sdk(broker_process: StartedProcess) -> None:
+    process, ready_line, startup = broker_process.process, broker_process.ready_line, broker_process.seconds
     assert ready_line.startswith("servicebus emulator ready on 127.0.0.1:"), ready_line
     assert startup < 2.0
     match = re.search(r"connection_string=(\S+)", ready_line)
