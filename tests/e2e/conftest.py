@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -168,6 +169,17 @@ class E2E:
         except urllib.error.HTTPError as error:
             status, headers, raw = error.code, dict(error.headers), error.read()
         return status, headers, (json.loads(raw) if raw else None)
+
+    def wait_operation(self, url: str, timeout: float = 30) -> dict[str, Any]:
+        """Poll an Azure-AsyncOperation URL until the operation has ended; its final ARM status body."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status, _, body = self.http("GET", url)
+            assert status == 200, body
+            if body["status"] not in ("Accepted", "Deleting"):
+                return dict(body)
+            assert time.monotonic() < deadline, body
+            time.sleep(0.1)
 
     def kube_secret(self, cluster_id: str, namespace: str, name: str) -> dict[str, str] | None:
         """The decoded data of a Secret on an emulated cluster, or None."""

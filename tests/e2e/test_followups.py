@@ -27,17 +27,6 @@ def _operation_id(headers: dict[str, str]) -> str:
     return _operation_url(headers).split("/operationStatuses/")[1].split("?")[0]
 
 
-def _wait(e2e: E2E, url: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, _, body = e2e.http("GET", url)
-        assert status == 200, body
-        if body["status"] not in ("Accepted", "Deleting"):
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 def _events(e2e: E2E, settle: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
     """(message id, body) of every event on the events queue, waiting `settle` s for late ones."""
     found: list[tuple[str, dict[str, Any]]] = []
@@ -55,7 +44,7 @@ def _events(e2e: E2E, settle: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
 def test_a_connection_created_through_the_api_ends_with_one_outcome_event(e2e: E2E) -> None:
     status, headers, _ = e2e.http("PUT", f"{LINKERS}/evented?api-version={API}", _body())
     assert status == 201
-    assert _wait(e2e, _operation_url(headers))["status"] == "Succeeded"
+    assert e2e.wait_operation(_operation_url(headers))["status"] == "Succeeded"
 
     operation_id = _operation_id(headers)
     assert _events(e2e) == [(operation_id, {
@@ -69,13 +58,13 @@ def test_a_connection_created_through_the_api_ends_with_one_outcome_event(e2e: E
 
 def test_moving_a_linker_to_another_namespace_leaves_no_secret_behind(e2e: E2E) -> None:
     _, created, _ = e2e.http("PUT", f"{LINKERS}/mover?api-version={API}", _body("default"))
-    assert _wait(e2e, _operation_url(created))["status"] == "Succeeded"
+    assert e2e.wait_operation(_operation_url(created))["status"] == "Succeeded"
     assert e2e.kube_secret(CLUSTER, "default", "sc-mover-secret") is not None
 
     patch = {"properties": {"scope": "apps"}}
     status, moved, _ = e2e.http("PATCH", f"{LINKERS}/mover?api-version={API}", patch)
     assert status in (200, 201)
-    assert _wait(e2e, _operation_url(moved))["status"] == "Succeeded"
+    assert e2e.wait_operation(_operation_url(moved))["status"] == "Succeeded"
 
     assert e2e.kube_secret(CLUSTER, "default", "sc-mover-secret") is None
     moved_secret = e2e.kube_secret(CLUSTER, "apps", "sc-mover-secret")
@@ -101,13 +90,13 @@ def test_a_terminated_operation_leaves_the_linker_canceled_and_the_status_agrees
     assert linker["properties"]["provisioningState"] == "Canceled"
     listed = {item["name"]: item for item in e2e.http("GET", f"{LINKERS}?api-version={API}")[2]["value"]}
     assert listed["halted"]["properties"]["provisioningState"] == "Canceled"
-    assert _wait(e2e, _operation_url(headers))["status"] == "Canceled"
+    assert e2e.wait_operation(_operation_url(headers))["status"] == "Canceled"
 
 
 def test_reading_a_terminated_operation_settles_the_linker_record(e2e: E2E) -> None:
     headers = _stopped_operation(e2e, "halted2")
 
-    assert _wait(e2e, _operation_url(headers))["status"] == "Canceled"
+    assert e2e.wait_operation(_operation_url(headers))["status"] == "Canceled"
 
     # The status read alone wrote it: the registry (what GET, reconcile and diagnostics read) says Canceled.
     record = registry.get_record(f"{LINKERS}/halted2")

@@ -18,17 +18,6 @@ def _blob_body(client_type: str = "python") -> dict[str, Any]:
                            "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": "default"}}
 
 
-def _wait(e2e: E2E, url: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, _, body = e2e.http("GET", url)
-        assert status == 200, body
-        if body["status"] not in ("Accepted", "Deleting"):
-            return dict(body)
-        assert time.monotonic() < deadline, body
-        time.sleep(0.1)
-
-
 def _arm_writes(e2e: E2E) -> list[str]:
     return [f"{e['method']} {e['path']}" for e in e2e.arm.admin.journal()["entries"]
             if e["method"] in ("PUT", "PATCH", "DELETE")]
@@ -100,7 +89,7 @@ def test_two_different_concurrent_puts_one_gets_409(e2e: E2E) -> None:
     refused = next(r for r in results if r[0] == 409)
     assert refused[2]["error"]["code"] == "AnotherOperationInProgress"
     accepted = next(r for r in results if r[0] == 201)
-    assert _wait(e2e, accepted[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+    assert e2e.wait_operation(accepted[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
     linker = e2e.http("GET", f"{LINKERS}/raced?api-version={API}")[2]
     assert linker["properties"]["clientType"] == accepted[2]["properties"]["clientType"]
 
@@ -114,7 +103,7 @@ def test_a_duplicate_put_returns_the_running_operation(e2e: E2E) -> None:
     assert (first[0], second[0]) == (201, 201)
     assert first[1]["Azure-AsyncOperation"] == second[1]["Azure-AsyncOperation"]
     assert first[2]["properties"]["provisioningState"] == "Accepted"
-    done = _wait(e2e, first[1]["Azure-AsyncOperation"])
+    done = e2e.wait_operation(first[1]["Azure-AsyncOperation"])
     assert done["status"] == "Succeeded"
     assert done["resourceId"] == f"{LINKERS}/dup"
     assert set(done) >= {"id", "name", "resourceId", "status", "startTime", "endTime"}
@@ -153,14 +142,14 @@ def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
 
     put = call("PUT", f"{LINKERS}/pgconn?api-version=2024-04-01", body)
     assert put[0] == 201
-    assert _wait(e2e, put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
-    texts.append(json.dumps(_wait(e2e, put[1]["Azure-AsyncOperation"])))
+    assert e2e.wait_operation(put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+    texts.append(json.dumps(e2e.wait_operation(put[1]["Azure-AsyncOperation"])))
     call("PUT", f"{LINKERS}/blobconn?api-version={API}", _blob_body())
     call("GET", f"{LINKERS}/pgconn?api-version=2024-04-01")
     call("GET", f"{LINKERS}?api-version={API}")
     configurations = call("POST", f"{LINKERS}/pgconn/listConfigurations?api-version={API}")
     validate = call("POST", f"{LINKERS}/pgconn/validateLinker?api-version={API}")
-    texts.append(json.dumps(_wait(e2e, validate[1]["Azure-AsyncOperation"])))
+    texts.append(json.dumps(e2e.wait_operation(validate[1]["Azure-AsyncOperation"])))
     call("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics")
     call("POST", f"{LINKERS}/blobconn/listConfigurations?api-version={API}")
 
@@ -188,15 +177,15 @@ def test_delete_of_an_absent_linker_is_204(e2e: E2E) -> None:
 
 def test_reset_extension_and_reconcile_run_as_operations(e2e: E2E) -> None:
     put = e2e.http("PUT", f"{LINKERS}/resetconn?api-version={API}", _blob_body())
-    assert _wait(e2e, put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+    assert e2e.wait_operation(put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
     reset = e2e.http("POST", f"{CLUSTER}/providers/Microsoft.ServiceLinker/resetExtension")
     assert reset[0] == 202
-    assert _wait(e2e, reset[1]["Azure-AsyncOperation"], timeout=60)["status"] == "Succeeded"
+    assert e2e.wait_operation(reset[1]["Azure-AsyncOperation"], timeout=60)["status"] == "Succeeded"
 
     reconcile = e2e.http("POST", "/api/reconcile")
     assert reconcile[0] == 202
-    done = _wait(e2e, reconcile[1]["Azure-AsyncOperation"], timeout=60)
+    done = e2e.wait_operation(reconcile[1]["Azure-AsyncOperation"], timeout=60)
     assert done["status"] == "Succeeded"
     assert done["properties"]["connections"] == 1
 
@@ -221,11 +210,11 @@ def test_a_terminated_operation_reads_canceled_and_frees_the_connection(e2e: E2E
 
     e2e.host.run(e2e.host.host.engine.terminate(operation_id, "operator stopped it"))
 
-    status = _wait(e2e, first[1]["Azure-AsyncOperation"])
+    status = e2e.wait_operation(first[1]["Azure-AsyncOperation"])
     assert status["status"] == "Canceled"
     second = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", _blob_body("dotnet"))
     assert second[0] == 201
-    assert _wait(e2e, second[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+    assert e2e.wait_operation(second[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
 
 def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
@@ -238,7 +227,7 @@ def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
 
 def test_a_linker_whose_secret_name_is_taken_is_refused(e2e: E2E) -> None:
     first = e2e.http("PUT", f"{LINKERS}/blobconn?api-version={API}", _blob_body())
-    assert _wait(e2e, first[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
+    assert e2e.wait_operation(first[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
     status, _, body = e2e.http("PUT", f"{LINKERS}/blob.conn?api-version={API}", _blob_body())
 
