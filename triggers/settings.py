@@ -10,8 +10,6 @@ from typing import Any
 from activities.settings import number_setting
 from sealing import key_from_setting
 
-DEFAULT_RECONCILE_SCHEDULE = "0 0 * * * *"  # hourly, at minute 0
-
 
 def _scopes(raw: str) -> tuple[str, ...]:
     return tuple(s.strip().rstrip("/").lower() for s in raw.split(",") if s.strip())
