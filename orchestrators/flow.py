@@ -89,9 +89,13 @@ class Flow:
         yield self.context.create_timer(fire_at)
 
     # ---- calls --------------------------------------------------------------------------------------------
-    def call(self, name: str, payload: dict[str, Any], *, handle_busy: bool = True) -> Steps:
+    def call(
+        self, name: str, payload: dict[str, Any], *, handle_busy: bool = True, register_provider: bool = True
+    ) -> Steps:
         """Call an activity; transient failures are retried with backoff, a busy cluster is waited out, an
-        unregistered provider is registered; anything else raises OrchestrationFailure at once."""
+        unregistered provider is registered; anything else raises OrchestrationFailure at once.
+
+        `register_provider=False` fails instead of registering: for operations that must write nothing."""
         attempt = 0
         while True:
             try:
@@ -105,7 +109,7 @@ class Flow:
                 yield from self.sleep(decision.delay)
             elif decision.next is Next.WAIT_FOR_CLUSTER and handle_busy and self.cluster_id:
                 yield from self.wait_for_cluster()
-            elif decision.next is Next.REGISTER_PROVIDER:
+            elif decision.next is Next.REGISTER_PROVIDER and register_provider:
                 yield from self.ensure_provider(
                     subscription_of(self.cluster_id) or str(payload.get("subscriptionId", ""))
                 )

@@ -19,9 +19,10 @@ from typing import Any
 import azure.durable_functions as df
 
 from connector import naming, plan
-from connector.errors import parse_failure_text
 from connector.model import Connection
 from orchestrators import bp
+from orchestrators.flow import Flow, OrchestrationFailure
+from orchestrators.policy import Policy
 
 TARGET = "Target resource existence validated."
 CLUSTER = "Cluster and sc-extension validated."
@@ -126,30 +127,31 @@ def _now(context: df.DurableOrchestrationContext) -> str:
 
 @bp.orchestration_trigger(context_name="context", orchestration="validate")
 def validate_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
-    """Observe the linker's cluster and report each check."""
+    """Observe the linker's cluster and report each check (failed reads retried as in every workflow)."""
     payload = context.get_input() or {}
     linker_id = payload.get("linkerId")
+    # Reads only: a busy cluster is not waited for, and an unregistered provider is reported, not registered.
+    flow = Flow(context, Policy.from_dict(payload.get("policy")))
     started = _now(context)
-    context.set_custom_status({"step": "read_registry", "attempt": 1, "detail": linker_id})
-    record = yield context.call_activity("registry_get", {"linkerId": linker_id})
-    if not record or not record.get("desired"):
-        error = {"code": "ConnectionNotFound", "message": f"No connection {linker_id}.",
-                 "mitigation": "Create the linker first.", "category": "not_found"}
-        return {"linkerId": linker_id, "provisioningState": "Failed", "error": error}
-    connection = Connection.from_stored(record["desired"])
-    context.set_custom_status({"step": "observe_cluster", "attempt": 1, "detail": connection.cluster.id})
     try:
-        observed_data = yield context.call_activity(
-            "observe_cluster", {"clusterId": connection.cluster.id, "connections": [record["desired"]]}
+        flow.status("read_registry", 1, str(linker_id))
+        record = yield from flow.call(
+            "registry_get", {"linkerId": linker_id}, handle_busy=False, register_provider=False
         )
-    except Exception as failure:  # the activity's classified error, carried in the failure text
-        parsed = parse_failure_text(str(failure))
-        error = parsed.to_dict() if parsed is not None else {
-            "code": "ValidationFailed", "message": "The cluster could not be read.",
-            "mitigation": "Check the cluster and retry.", "category": "transient"}
-        return {"linkerId": linker_id, "provisioningState": "Failed", "error": error}
+        if not record or not record.get("desired"):
+            error = {"code": "ConnectionNotFound", "message": f"No connection {linker_id}.",
+                     "mitigation": "Create the linker first.", "category": "not_found"}
+            return {"linkerId": linker_id, "provisioningState": "Failed", "error": error}
+        connection = Connection.from_stored(record["desired"])
+        flow.status("observe_cluster", 1, connection.cluster.id)
+        observed_data = yield from flow.call(
+            "observe_cluster", {"clusterId": connection.cluster.id, "connections": [record["desired"]]},
+            handle_busy=False, register_provider=False,
+        )
+    except OrchestrationFailure as failure:  # the activity's classified error, after its retries
+        return {"linkerId": linker_id, "provisioningState": "Failed", "error": failure.error.to_dict()}
     details = validation_details(connection, plan.ObservedCluster.from_dict(observed_data))
-    context.set_custom_status({"step": "done", "attempt": 1, "detail": linker_id})
+    flow.status("done", 1, str(linker_id))
     return {
         "linkerId": linker_id,
         "provisioningState": "Succeeded",
