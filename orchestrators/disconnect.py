@@ -24,8 +24,8 @@ from orchestrators.policy import Policy
 
 def shares_service_account(connection: Connection, others: list[Connection]) -> bool:
     """True when another workload-identity linker uses the same identity in the same namespace."""
-    auth = connection.auth
-    if not isinstance(auth, WorkloadIdentityAuth):
+    auth = connection.workload_identity
+    if auth is None:
         return False
     return any(
         other.linker_id.lower() != connection.linker_id.lower()
@@ -64,8 +64,10 @@ def clean_up(
                 "deleteSecret": delete_secret,
             },
         )
-    auth = connection.auth
-    if not isinstance(auth, WorkloadIdentityAuth) or not (last_user or revoke_roles_granted):
+    # Workload identity proper only: the Key Vault CSI driver uses the add-on's own identity, which the
+    # product granted nothing and must not touch.
+    auth = connection.workload_identity
+    if auth is None or not (last_user or revoke_roles_granted):
         return
     try:
         identity = yield from flow.resolve_identity(connection, auth)

@@ -12,6 +12,7 @@ from tests.orchestrations.conftest import (
     CLUSTER_1,
     CLUSTER_2,
     Env,
+    keyvault_csi_connection,
     secret_connection,
     workload_connection,
 )
@@ -123,3 +124,18 @@ def test_reset_extension_deletes_waits_reinstalls_and_reapplies_the_connections(
 def test_reset_extension_refuses_what_is_not_a_cluster_id(env: Env) -> None:
     run = env.run("reset_extension", {"clusterId": "/subscriptions/x", "operationId": "r", "policy": {}})
     assert run.output["provisioningState"] == "Failed" and run.output["error"]["code"] == "InvalidClusterId"
+
+
+def test_forced_cleanup_of_a_key_vault_csi_connection_removes_its_secret_and_touches_no_identity(
+    env: Env,
+) -> None:
+    # The CSI driver's identity is the add-on's own: the product granted it nothing and must revoke nothing.
+    linker_id = _connected(env, keyvault_csi_connection())
+    run = env.disconnect(linker_id, forced_cleanup=True)
+
+    assert run.output["provisioningState"] == "Succeeded", run.output
+    with pytest.raises(ApiException) as gone:
+        env.core(CLUSTER_1).read_namespaced_secret(naming.secret_name("kvcsi"), "default")
+    assert gone.value.status == 404
+    assert not [e for e in env.arm_calls() if "/Microsoft.ManagedIdentity/" in e["path"]
+                or "/roleAssignments" in e["path"]]
