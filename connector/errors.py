@@ -139,6 +139,8 @@ class ConnectorError:
     # For UNAUTHORIZED: the ARM action and scope that were refused.
     action: str | None = None
     scope: str | None = None
+    # For PROVIDER_NOT_REGISTERED: the resource provider namespace ARM named (the one to register).
+    provider: str | None = None
 
     @property
     def retryable(self) -> bool:
@@ -164,6 +166,7 @@ class ConnectorError:
             "diagnostics": dict(self.diagnostics) if self.diagnostics is not None else None,
             "action": self.action,
             "scope": self.scope,
+            "provider": self.provider,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -188,6 +191,7 @@ class ConnectorError:
             diagnostics=dict(diagnostics) if isinstance(diagnostics, Mapping) else None,
             action=_opt_str(data.get("action")),
             scope=_opt_str(data.get("scope")),
+            provider=_opt_str(data.get("provider")),
         )
 
     def to_failure_text(self) -> str:
@@ -349,8 +353,10 @@ def classify_arm(
             category, stable, text or f"HTTP {status}", resource=resource, retry_after=retry_after
         )
 
-    if lowered == "missingsubscriptionregistration" or _NOT_REGISTERED.search(text):
-        return build(Category.PROVIDER_NOT_REGISTERED)
+    unregistered = _NOT_REGISTERED.search(text)
+    if lowered == "missingsubscriptionregistration" or unregistered:
+        provider = unregistered.group("ns") if unregistered else None
+        return replace(build(Category.PROVIDER_NOT_REGISTERED), provider=provider)
     if status == 429:
         return build(Category.THROTTLED, retry_after=retry_after)
     if status in (401, 403) or lowered in ("authorizationfailed", "linkedauthorizationfailed"):

@@ -110,8 +110,10 @@ class Flow:
             elif decision.next is Next.WAIT_FOR_CLUSTER and handle_busy and self.cluster_id:
                 yield from self.wait_for_cluster()
             elif decision.next is Next.REGISTER_PROVIDER and register_provider:
+                # The provider ARM named (a step may need another than KubernetesConfiguration).
                 yield from self.ensure_provider(
-                    subscription_of(self.cluster_id) or str(payload.get("subscriptionId", ""))
+                    subscription_of(self.cluster_id) or str(payload.get("subscriptionId", "")),
+                    error.provider or KUBERNETES_CONFIGURATION,
                 )
             else:
                 raise OrchestrationFailure(error)

@@ -303,3 +303,25 @@ def test_an_extension_that_never_becomes_ready_times_out_with_diagnostics(env: E
     assert record is not None and record["lastError"]["code"] == "OperationTimedOut"
     # Growing polls, the last one shortened so that the final check falls on the 600 s budget exactly.
     assert run.waits()[-8:] == [5, 10, 20, 40, 80, 160, 160, 125]
+
+
+def test_the_provider_arm_names_as_unregistered_is_the_one_registered(env: Env) -> None:
+    # The federated-credential write answers that Microsoft.ManagedIdentity is not registered (once).
+    message = (
+        "The subscription is not registered to use namespace 'Microsoft.ManagedIdentity'. "
+        "See https://aka.ms/rps-not-found for how to register subscriptions."
+    )
+    env.arm.admin.add_fault(
+        r".*/federatedIdentityCredentials/.*", method="PUT", status=409, times=1,
+        body={"error": {"code": "MissingSubscriptionRegistration", "message": message}},
+    )
+    linker_id = env.put_connection(workload_connection(env))
+    run = env.connect(linker_id)
+
+    assert run.output["provisioningState"] == "Succeeded", run.output
+    # The emulator's subscription has it Registered already, so the provider step reads it and writes nothing;
+    # what matters is which provider it looked at.
+    provider_reads = {
+        e["path"] for e in env.arm_calls() if e["method"] == "GET" and e["path"].count("/") == 4
+    }
+    assert f"/subscriptions/{SUB}/providers/Microsoft.ManagedIdentity" in provider_reads, provider_reads

@@ -97,6 +97,17 @@ def test_provider_not_registered(status: int, code: str | None, message: str | N
     assert recovery_step(error.category) == "register_provider"
 
 
+def test_the_provider_to_register_is_the_one_arm_names_and_survives_the_failure_text() -> None:
+    message = (
+        "The subscription is not registered to use namespace 'Microsoft.ManagedIdentity'. "
+        "See https://aka.ms/rps-not-found for how to register subscriptions."
+    )
+    error = classify_arm(409, "MissingSubscriptionRegistration", message)
+    assert error.provider == "Microsoft.ManagedIdentity"
+    assert parse_failure_text(f"Activity function 'x' failed: {error.to_failure_text()}") == error
+    assert classify_arm(409, "MissingSubscriptionRegistration", None).provider is None
+
+
 def test_authorization_failed_names_the_action_and_scope() -> None:
     error = classify_arm(403, "AuthorizationFailed", AUTHZ)
     assert error.category is Category.UNAUTHORIZED and not error.retryable
