@@ -16,13 +16,17 @@ from connector.errors import Category, ConnectorError
 
 @dataclass(frozen=True)
 class Policy:
-    """Budgets and backoff for one orchestration."""
+    """Budgets and backoff for one orchestration.
 
-    cluster_ready_timeout_seconds: float = 1800.0  # AKS upgrades and feature updates take many minutes
-    extension_ready_timeout_seconds: float = 900.0
+    The defaults are the app settings' documented defaults (local.settings.sample.json), which the trigger
+    sends; they apply only to an input that lacks a value.
+    """
+
+    cluster_ready_timeout_seconds: float = 3600.0  # AKS upgrades and feature updates take many minutes
+    extension_ready_timeout_seconds: float = 1800.0
     provider_ready_timeout_seconds: float = 900.0
-    backoff_initial_seconds: float = 10.0
-    backoff_max_seconds: float = 120.0
+    backoff_initial_seconds: float = 15.0
+    backoff_max_seconds: float = 300.0
     max_parallel_clusters: int = 4
     max_attempts: int = 5  # tries of one call that fails transiently (the first try counts)
 
