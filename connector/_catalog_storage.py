@@ -174,8 +174,7 @@ STORAGE_FILE = TargetSpec(
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-table
 # (azure-docs how-to-integrate-storage-table.md, 10/24/2023: .NET, Java, Node.js, Python; `none` added here as
-# for
-# the other storage services — not listed on that page version: unconfirmed).
+# for the other storage services — not listed on that page version: unconfirmed).
 STORAGE_TABLE = TargetSpec(
     kind="storage-table",
     display_name="Azure Table Storage",
