@@ -10,6 +10,10 @@ Keys (Microsoft.CognitiveServices 2023-05-01): {"key1", "key2"}.
 from __future__ import annotations
 
 from connector._catalog_types import (
+    ALL_AUTH,
+    AUTH_SECRET,
+    AUTH_SP,
+    AUTH_UAMI,
     ClientKeys,
     IdPattern,
     RoleSpec,
@@ -18,16 +22,12 @@ from connector._catalog_types import (
     ValueRule,
     items,
 )
-from connector.vocabulary import AuthType, ClientType
+from connector.vocabulary import ClientType
 
 _ACCOUNT = IdPattern(
     "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers/Microsoft.CognitiveServices/accounts/{name}",
     resource_depth=8,
 )
-_SECRET = AuthType.SECRET.value
-_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
-_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
-_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
 _KEYS = SecretSource("listKeys", "key1", api_version="2023-05-01")
 _CLIENTS = frozenset(
     {ClientType.DOTNET, ClientType.JAVA, ClientType.NODEJS, ClientType.PYTHON, ClientType.NONE}
@@ -36,9 +36,9 @@ _CLIENTS = frozenset(
 
 def _keys(prefix: str, endpoint_key: str) -> dict[str, ClientKeys]:
     return {
-        _SECRET: {None: items((endpoint_key, "{endpoint}"), (f"{prefix}_KEY", "{secret}"))},
-        _UAMI: {None: items((endpoint_key, "{endpoint}"), (f"{prefix}_CLIENTID", "{client_id}"))},
-        _SP: {
+        AUTH_SECRET: {None: items((endpoint_key, "{endpoint}"), (f"{prefix}_KEY", "{secret}"))},
+        AUTH_UAMI: {None: items((endpoint_key, "{endpoint}"), (f"{prefix}_CLIENTID", "{client_id}"))},
+        AUTH_SP: {
             None: items(
                 (endpoint_key, "{endpoint}"),
                 (f"{prefix}_CLIENTID", "{client_id}"),
@@ -53,7 +53,7 @@ def _keys(prefix: str, endpoint_key: str) -> dict[str, ClientKeys]:
 COGNITIVE_SERVICES = TargetSpec(
     kind="cognitiveservices",
     display_name="Azure AI multi-service account",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=_KEYS,
     roles=(RoleSpec("Cognitive Services User", "a97b65f3-24c7-4388-baec-2e87135dc908"),),
@@ -68,7 +68,7 @@ COGNITIVE_SERVICES = TargetSpec(
 OPENAI = TargetSpec(
     kind="openai",
     display_name="Azure OpenAI",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=_KEYS,
     roles=(RoleSpec("Cognitive Services OpenAI Contributor", "a001fd3d-188f-4b5d-821b-7da978bf7442"),),

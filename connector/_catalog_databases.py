@@ -13,11 +13,17 @@ those pages: they follow the reference notes (discrete host/port/database/user/p
 
 from __future__ import annotations
 
-from connector._catalog_types import FROM_REQUEST, IdPattern, TargetSpec, ValueRule, items
+from connector._catalog_types import (
+    AUTH_SECRET,
+    FROM_REQUEST,
+    RG_PROVIDERS,
+    IdPattern,
+    TargetSpec,
+    ValueRule,
+    items,
+)
 from connector.vocabulary import AuthType, ClientType
 
-_RG = "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers"
-_SECRET = AuthType.SECRET.value
 _CLIENTS = frozenset(
     {
         ClientType.DOTNET,
@@ -47,11 +53,12 @@ POSTGRES_FLEXIBLE = TargetSpec(
     roles=(),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-postgres",
     id_pattern=IdPattern(
-        _RG + "/Microsoft.DBforPostgreSQL/flexibleServers/{name}/databases/{database}", resource_depth=8
+        RG_PROVIDERS + "/Microsoft.DBforPostgreSQL/flexibleServers/{name}/databases/{database}",
+        resource_depth=8,
     ),
     values={"host": ValueRule("fullyQualifiedDomainName", fallback="{name}.postgres.database.azure.com")},
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             ClientType.PYTHON: items(
                 (
                     "AZURE_POSTGRESQL_CONNECTIONSTRING",
@@ -122,11 +129,11 @@ MYSQL_FLEXIBLE = TargetSpec(
     roles=(),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-mysql",
     id_pattern=IdPattern(
-        _RG + "/Microsoft.DBforMySQL/flexibleServers/{name}/databases/{database}", resource_depth=8
+        RG_PROVIDERS + "/Microsoft.DBforMySQL/flexibleServers/{name}/databases/{database}", resource_depth=8
     ),
     values={"host": ValueRule("fullyQualifiedDomainName", fallback="{name}.mysql.database.azure.com")},
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             ClientType.PYTHON: items(
                 ("AZURE_MYSQL_NAME", "{database}"),
                 ("AZURE_MYSQL_HOST", "{host}"),
@@ -206,10 +213,12 @@ SQL = TargetSpec(
     secret_source=FROM_REQUEST,
     roles=(),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-sql-database",
-    id_pattern=IdPattern(_RG + "/Microsoft.Sql/servers/{name}/databases/{database}", resource_depth=8),
+    id_pattern=IdPattern(
+        RG_PROVIDERS + "/Microsoft.Sql/servers/{name}/databases/{database}", resource_depth=8
+    ),
     values={"host": ValueRule("fullyQualifiedDomainName", fallback="{name}.database.windows.net")},
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             ClientType.PYTHON: items(
                 ("AZURE_SQL_SERVER", "{host}"),
                 ("AZURE_SQL_PORT", "1433"),

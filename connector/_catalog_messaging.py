@@ -11,6 +11,11 @@ pages.
 from __future__ import annotations
 
 from connector._catalog_types import (
+    ALL_AUTH,
+    AUTH_SECRET,
+    AUTH_SP,
+    AUTH_UAMI,
+    RG_PROVIDERS,
     ClientKeys,
     IdPattern,
     RoleSpec,
@@ -19,13 +24,8 @@ from connector._catalog_types import (
     ValueRule,
     items,
 )
-from connector.vocabulary import AuthType, ClientType
+from connector.vocabulary import ClientType
 
-_RG = "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers"
-_SECRET = AuthType.SECRET.value
-_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
-_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
-_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
 _ROOT_RULE = "authorizationRules/RootManageSharedAccessKey/listKeys"
 _CLIENTS = frozenset(
     {
@@ -49,7 +49,7 @@ _NAMESPACE_VALUES = {
 
 def _identity_keys(prefix: str, spring_namespace_key: str) -> dict[str, ClientKeys]:
     return {
-        _UAMI: {
+        AUTH_UAMI: {
             None: items(
                 (f"{prefix}_FULLYQUALIFIEDNAMESPACE", "{namespace}"), (f"{prefix}_CLIENTID", "{client_id}")
             ),
@@ -57,7 +57,7 @@ def _identity_keys(prefix: str, spring_namespace_key: str) -> dict[str, ClientKe
                 (spring_namespace_key, "{namespace}"), ("spring.cloud.azure.client-id", "{client_id}")
             ),
         },
-        _SP: {
+        AUTH_SP: {
             None: items(
                 (f"{prefix}_FULLYQUALIFIEDNAMESPACE", "{namespace}"),
                 (f"{prefix}_CLIENTID", "{client_id}"),
@@ -81,7 +81,7 @@ def _identity_keys(prefix: str, spring_namespace_key: str) -> dict[str, ClientKe
 SERVICEBUS = TargetSpec(
     kind="servicebus",
     display_name="Azure Service Bus",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=SecretSource(_ROOT_RULE, "primaryConnectionString", api_version="2021-11-01"),
     roles=(
@@ -89,10 +89,10 @@ SERVICEBUS = TargetSpec(
         RoleSpec("Azure Service Bus Data Sender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
     ),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-service-bus",
-    id_pattern=IdPattern(_RG + "/Microsoft.ServiceBus/namespaces/{name}", resource_depth=8),
+    id_pattern=IdPattern(RG_PROVIDERS + "/Microsoft.ServiceBus/namespaces/{name}", resource_depth=8),
     values=_NAMESPACE_VALUES,
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_SERVICEBUS_CONNECTIONSTRING", "{secret}")),
             ClientType.SPRING_BOOT: items(("spring.cloud.azure.servicebus.connection-string", "{secret}")),
         },
@@ -112,7 +112,7 @@ SERVICEBUS = TargetSpec(
 EVENTHUB = TargetSpec(
     kind="eventhub",
     display_name="Azure Event Hubs",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=SecretSource(_ROOT_RULE, "primaryConnectionString", api_version="2024-01-01"),
     roles=(
@@ -120,10 +120,10 @@ EVENTHUB = TargetSpec(
         RoleSpec("Azure Event Hubs Data Sender", "2b629674-e913-4c01-ae53-ef4638d8f975"),
     ),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-event-hubs",
-    id_pattern=IdPattern(_RG + "/Microsoft.EventHub/namespaces/{name}", resource_depth=8),
+    id_pattern=IdPattern(RG_PROVIDERS + "/Microsoft.EventHub/namespaces/{name}", resource_depth=8),
     values=_NAMESPACE_VALUES,
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_EVENTHUB_CONNECTIONSTRING", "{secret}")),
             ClientType.SPRING_BOOT: items(("spring.cloud.azure.eventhubs.connection-string", "{secret}")),
         },

@@ -8,7 +8,12 @@ connector/concept-microsoft-entra-roles.md (2025).
 from __future__ import annotations
 
 from connector._catalog_types import (
+    ALL_AUTH,
+    AUTH_SECRET,
+    AUTH_SP,
+    AUTH_UAMI,
     CSI,
+    RG_PROVIDERS,
     UNSUPPORTED,
     IdPattern,
     RoleSpec,
@@ -19,11 +24,6 @@ from connector._catalog_types import (
 )
 from connector.vocabulary import AuthType, ClientType
 
-_RG = "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers"
-_SECRET = AuthType.SECRET.value
-_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
-_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
-_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
 # The pages give this literal value for the *_SCOPE keys (an ARM token scope, kept as documented).
 _ARM_SCOPE = "https://management.azure.com/.default"
 
@@ -43,14 +43,14 @@ KEYVAULT = TargetSpec(
         RoleSpec("Key Vault Certificate User", "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba"),
     ),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-key-vault",
-    id_pattern=IdPattern(_RG + "/Microsoft.KeyVault/vaults/{name}", resource_depth=8),
+    id_pattern=IdPattern(RG_PROVIDERS + "/Microsoft.KeyVault/vaults/{name}", resource_depth=8),
     values={
         "endpoint": ValueRule("vaultUri", fallback="https://{name}.vault.azure.net/"),
         # The vault's own tenant (Vaults - Get: properties.tenantId), else the resolved tenant.
         "vault_tenant_id": ValueRule("tenantId", fallback="{tenant_id}"),
     },
     keys={
-        _UAMI: {
+        AUTH_UAMI: {
             None: items(
                 ("AZURE_KEYVAULT_SCOPE", _ARM_SCOPE),
                 ("AZURE_KEYVAULT_RESOURCEENDPOINT", "{endpoint}"),
@@ -65,7 +65,7 @@ KEYVAULT = TargetSpec(
                 ("spring.cloud.azure.keyvault.secret.credential.client-id", "{client_id}"),
             ),
         },
-        _SP: {
+        AUTH_SP: {
             None: items(
                 ("AZURE_KEYVAULT_SCOPE", _ARM_SCOPE),
                 ("AZURE_KEYVAULT_RESOURCEENDPOINT", "{endpoint}"),
@@ -115,24 +115,26 @@ KEYVAULT = TargetSpec(
 APPCONFIG = TargetSpec(
     kind="appconfig",
     display_name="Azure App Configuration",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=SecretSource("listKeys", "value[0].connectionString", api_version="2023-03-01"),
     roles=(RoleSpec("App Configuration Data Reader", "516239f1-63e1-4d78-a4de-a74fb236a071"),),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-app-configuration",
-    id_pattern=IdPattern(_RG + "/Microsoft.AppConfiguration/configurationStores/{name}", resource_depth=8),
+    id_pattern=IdPattern(
+        RG_PROVIDERS + "/Microsoft.AppConfiguration/configurationStores/{name}", resource_depth=8
+    ),
     values={
         "endpoint": ValueRule("endpoint", fallback="https://{name}.azconfig.io", transform="strip_slash")
     },
     keys={
-        _SECRET: {None: items(("AZURE_APPCONFIGURATION_CONNECTIONSTRING", "{secret}"))},
-        _UAMI: {
+        AUTH_SECRET: {None: items(("AZURE_APPCONFIGURATION_CONNECTIONSTRING", "{secret}"))},
+        AUTH_UAMI: {
             None: items(
                 ("AZURE_APPCONFIGURATION_ENDPOINT", "{endpoint}"),
                 ("AZURE_APPCONFIGURATION_CLIENTID", "{client_id}"),
             )
         },
-        _SP: {
+        AUTH_SP: {
             None: items(
                 ("AZURE_APPCONFIGURATION_ENDPOINT", "{endpoint}"),
                 ("AZURE_APPCONFIGURATION_CLIENTID", "{client_id}"),
@@ -153,20 +155,21 @@ _COSMOS_LIST_URL = "https://management.azure.com{resource_id}/listConnectionStri
 COSMOS_SQL = TargetSpec(
     kind="cosmos-sql",
     display_name="Azure Cosmos DB for NoSQL",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=SecretSource("listKeys", "primaryMasterKey", api_version="2023-04-15"),
     roles=(RoleSpec("DocumentDB Account Contributor", "5bd9cd88-fe45-4216-938b-f97437e15450"),),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-cosmos-sql",
     id_pattern=IdPattern(
-        _RG + "/Microsoft.DocumentDB/databaseAccounts/{name}/sqlDatabases/{database}", resource_depth=8
+        RG_PROVIDERS + "/Microsoft.DocumentDB/databaseAccounts/{name}/sqlDatabases/{database}",
+        resource_depth=8,
     ),
     values={
         "endpoint": ValueRule("documentEndpoint", fallback="https://{name}.documents.azure.com:443/"),
         "list_url": ValueRule(None, fallback=_COSMOS_LIST_URL),
     },
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_COSMOS_CONNECTIONSTRING", "AccountEndpoint={endpoint};AccountKey={secret}")),
             ClientType.SPRING_BOOT: items(
                 ("azure.cosmos.key", "{secret}"),
@@ -177,7 +180,7 @@ COSMOS_SQL = TargetSpec(
                 ("spring.cloud.azure.cosmos.endpoint", "{endpoint}"),
             ),
         },
-        _UAMI: {
+        AUTH_UAMI: {
             None: items(
                 ("AZURE_COSMOS_LISTCONNECTIONSTRINGURL", "{list_url}"),
                 ("AZURE_COSMOS_SCOPE", _ARM_SCOPE),
@@ -193,7 +196,7 @@ COSMOS_SQL = TargetSpec(
                 ("spring.cloud.azure.cosmos.credential.client-id", "{client_id}"),
             ),
         },
-        _SP: {
+        AUTH_SP: {
             None: items(
                 ("AZURE_COSMOS_LISTCONNECTIONSTRINGURL", "{list_url}"),
                 ("AZURE_COSMOS_SCOPE", _ARM_SCOPE),
@@ -242,18 +245,18 @@ _REDIS_SP = items(
 REDIS = TargetSpec(
     kind="redis",
     display_name="Azure Cache for Redis",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=SecretSource("listKeys", "primaryKey", api_version="2024-03-01"),
     roles=(),
     source_url="https://learn.microsoft.com/azure/service-connector/how-to-integrate-redis-cache",
-    id_pattern=IdPattern(_RG + "/Microsoft.Cache/Redis/{name}", resource_depth=8),
+    id_pattern=IdPattern(RG_PROVIDERS + "/Microsoft.Cache/Redis/{name}", resource_depth=8),
     values={
         "host": ValueRule("hostName", fallback="{name}.redis.cache.windows.net"),
         "port": ValueRule("sslPort", fallback="6380"),
     },
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_REDIS_CONNECTIONSTRING", _REDIS_URL)),
             ClientType.DOTNET: items(
                 ("AZURE_REDIS_CONNECTIONSTRING", "{host}:{port},password={secret},ssl=True,defaultDatabase=0")
@@ -273,12 +276,12 @@ REDIS = TargetSpec(
                 ("AZURE_REDIS_SSL", "true"),
             ),
         },
-        _UAMI: {
+        AUTH_UAMI: {
             None: items(("AZURE_REDIS_HOST", "{host}"), ("AZURE_REDIS_CLIENTID", "{client_id}")),
             ClientType.GO: UNSUPPORTED,
             ClientType.SPRING_BOOT: UNSUPPORTED,
         },
-        _SP: {None: _REDIS_SP, ClientType.SPRING_BOOT: UNSUPPORTED},
+        AUTH_SP: {None: _REDIS_SP, ClientType.SPRING_BOOT: UNSUPPORTED},
     },
     client_types=frozenset(
         {

@@ -10,6 +10,10 @@ the suffix taken from the account's own endpoint (so sovereign clouds keep their
 from __future__ import annotations
 
 from connector._catalog_types import (
+    ALL_AUTH,
+    AUTH_SECRET,
+    AUTH_SP,
+    AUTH_UAMI,
     UNSUPPORTED,
     ClientKeys,
     IdPattern,
@@ -30,10 +34,6 @@ _STORAGE_KEYS = SecretSource(action="listKeys", value_path="keys[0].value", api_
 _CONNECTION_STRING = (
     "DefaultEndpointsProtocol=https;AccountName={name};AccountKey={secret};EndpointSuffix={endpoint_suffix}"
 )
-_SECRET = AuthType.SECRET.value
-_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
-_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
-_ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
 
 
 def _values(service: str) -> dict[str, ValueRule]:
@@ -56,7 +56,7 @@ def _identity_keys(prefix: str, *, spring_identity: bool) -> dict[str, ClientKey
         (f"{prefix}_TENANTID", "{tenant_id}"),
     )
     spring: ClientKeys = {} if spring_identity else {ClientType.SPRING_BOOT: UNSUPPORTED}
-    return {_UAMI: {None: uami, **spring}, _SP: {None: sp, **spring}}
+    return {AUTH_UAMI: {None: uami, **spring}, AUTH_SP: {None: sp, **spring}}
 
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-blob
@@ -64,7 +64,7 @@ def _identity_keys(prefix: str, *, spring_identity: bool) -> dict[str, ClientKey
 STORAGE_BLOB = TargetSpec(
     kind="storage-blob",
     display_name="Azure Blob Storage",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=_STORAGE_KEYS,
     roles=(RoleSpec("Storage Blob Data Contributor", "ba92f5b4-2d11-453d-a403-e96b0029c9fe"),),
@@ -72,7 +72,7 @@ STORAGE_BLOB = TargetSpec(
     id_pattern=IdPattern(_ACCOUNT + "/blobServices/default", resource_depth=8),
     values=_values("blob"),
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_STORAGEBLOB_CONNECTIONSTRING", _CONNECTION_STRING)),
             ClientType.SPRING_BOOT: items(
                 ("azure.storage.account-name", "{name}"),
@@ -103,7 +103,7 @@ STORAGE_BLOB = TargetSpec(
 STORAGE_QUEUE = TargetSpec(
     kind="storage-queue",
     display_name="Azure Queue Storage",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=_STORAGE_KEYS,
     roles=(RoleSpec("Storage Queue Data Contributor", "974c5e8b-45b9-4653-ba55-5f855dd0fb88"),),
@@ -111,7 +111,7 @@ STORAGE_QUEUE = TargetSpec(
     id_pattern=IdPattern(_ACCOUNT + "/queueServices/default", resource_depth=8),
     values=_values("queue"),
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_STORAGEQUEUE_CONNECTIONSTRING", _CONNECTION_STRING)),
             ClientType.SPRING_BOOT: items(
                 ("spring.cloud.azure.storage.account", "{name}"),
@@ -149,7 +149,7 @@ STORAGE_FILE = TargetSpec(
     id_pattern=IdPattern(_ACCOUNT + "/fileServices/default", resource_depth=8),
     values=_values("file"),
     keys={
-        _SECRET: {
+        AUTH_SECRET: {
             None: items(("AZURE_STORAGEFILE_CONNECTIONSTRING", _CONNECTION_STRING)),
             ClientType.SPRING_BOOT: items(
                 ("azure.storage.account-name", "{name}"),
@@ -178,7 +178,7 @@ STORAGE_FILE = TargetSpec(
 STORAGE_TABLE = TargetSpec(
     kind="storage-table",
     display_name="Azure Table Storage",
-    auth_types=_ALL_AUTH,
+    auth_types=ALL_AUTH,
     supports_csi=False,
     secret_source=_STORAGE_KEYS,
     roles=(RoleSpec("Storage Table Data Contributor", "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"),),
@@ -186,7 +186,7 @@ STORAGE_TABLE = TargetSpec(
     id_pattern=IdPattern(_ACCOUNT + "/tableServices/default", resource_depth=8),
     values=_values("table"),
     keys={
-        _SECRET: {None: items(("AZURE_STORAGETABLE_CONNECTIONSTRING", _CONNECTION_STRING))},
+        AUTH_SECRET: {None: items(("AZURE_STORAGETABLE_CONNECTIONSTRING", _CONNECTION_STRING))},
         **_identity_keys("AZURE_STORAGETABLE", spring_identity=True),
     },
     client_types=frozenset(

@@ -21,6 +21,14 @@ AuthMode = AuthType | Literal["csi"]
 # Each spec adds its own values derived from the target's ARM properties (TargetSpec.values).
 SECRET_VALUE_NAMES = frozenset({"secret", "client_secret"})
 
+# Shorthands shared by the catalog's data modules: the key-table keys of each auth type, the auth types most
+# targets support on AKS, and the start of every resource-group-scoped id pattern.
+AUTH_SECRET = AuthType.SECRET.value
+AUTH_UAMI = AuthType.USER_ASSIGNED_IDENTITY.value
+AUTH_SP = AuthType.SERVICE_PRINCIPAL_SECRET.value
+ALL_AUTH = frozenset({AuthType.USER_ASSIGNED_IDENTITY, AuthType.SECRET, AuthType.SERVICE_PRINCIPAL_SECRET})
+RG_PROVIDERS = "/subscriptions/{subscription}/resourceGroups/{resourceGroup}/providers"
+
 
 class CatalogError(ValueError):
     """A request for something the catalog does not know or does not support (kind, auth, client type)."""
