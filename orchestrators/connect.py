@@ -16,10 +16,9 @@ from connector import naming, targets
 from connector.errors import Category, make_error
 from connector.model import Connection, WorkloadIdentityAuth
 from orchestrators import bp
-from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.flow import Flow, OrchestrationFailure, Steps
 from orchestrators.moves import remove_previous_placements
-from orchestrators.outcomes import announce, operation_id_of, outcome, record_failure
-from orchestrators.policy import Policy
+from orchestrators.outcomes import run_linker_operation
 
 _NEEDS_INSTALL = frozenset({"failed", "canceled", "deleting"})
 
@@ -128,26 +127,21 @@ def converge_connection(flow: Flow, connection: Connection) -> Steps:
     return (yield from flow.call("apply_connection_resources", payload))
 
 
+def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
+    """Load the desired state, converge it, remove what a move left behind, record Succeeded."""
+    flow.status("load", 0, linker_id)
+    _record, connection = yield from load_connection(flow, linker_id)
+    flow.cluster_id = connection.cluster.id
+    yield from converge_connection(flow, connection)
+    yield from remove_previous_placements(flow, connection, data.get("previous") or [])
+    flow.status("record", 0, "Succeeded")
+    yield from flow.call(
+        "registry_update_status",
+        {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
+    )
+
+
 @bp.orchestration_trigger(context_name="context", orchestration="connect")
 def connect_orchestrator(context: Any) -> Steps:
     """Create or update one connection, remove what a move left behind, record and announce the outcome."""
-    data = context.get_input() or {}
-    linker_id = str(data.get("linkerId") or "")
-    flow = Flow(context, Policy.from_dict(data.get("policy")))
-    error = None
-    try:
-        flow.status("load", 0, linker_id)
-        _record, connection = yield from load_connection(flow, linker_id)
-        flow.cluster_id = connection.cluster.id
-        yield from converge_connection(flow, connection)
-        yield from remove_previous_placements(flow, connection, data.get("previous") or [])
-        flow.status("record", 0, "Succeeded")
-        yield from flow.call(
-            "registry_update_status",
-            {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
-        )
-    except Exception as exc:
-        error = failure_of(exc)
-        if linker_id:
-            yield from record_failure(flow, linker_id, error)
-    return (yield from announce(flow, "connect", operation_id_of(context, data), outcome(linker_id, error)))
+    return (yield from run_linker_operation(context, "connect", connect_steps))

@@ -16,10 +16,9 @@ from connector import naming, targets
 from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
 from orchestrators import bp
-from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.flow import Flow, OrchestrationFailure, Steps
 from orchestrators.grouping import uses_service_account
-from orchestrators.outcomes import announce, operation_id_of, outcome, record_failure
-from orchestrators.policy import Policy
+from orchestrators.outcomes import run_linker_operation
 
 
 def shares_service_account(connection: Connection, others: list[Connection]) -> bool:
@@ -108,29 +107,23 @@ def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth,
         )
 
 
+def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
+    """Clean up with ForcedCleanup (from the request or the stored behaviour), then delete the record."""
+    flow.status("load", 0, linker_id)
+    record = yield from flow.call("registry_get", {"linkerId": linker_id})
+    if record and record.get("desired"):
+        connection = Connection.from_stored(record["desired"])
+        flow.cluster_id = connection.cluster.id
+        forced = bool(data.get("forcedCleanup")) or (
+            connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
+        )
+        if forced:
+            yield from clean_up(flow, connection)
+    flow.status("record", 0, "delete")
+    yield from flow.call("registry_delete", {"linkerId": linker_id})
+
+
 @bp.orchestration_trigger(context_name="context", orchestration="disconnect")
 def disconnect_orchestrator(context: Any) -> Steps:
     """Delete one connection: registry record always, created resources only with ForcedCleanup."""
-    data = context.get_input() or {}
-    linker_id = str(data.get("linkerId") or "")
-    flow = Flow(context, Policy.from_dict(data.get("policy")))
-    error = None
-    try:
-        flow.status("load", 0, linker_id)
-        record = yield from flow.call("registry_get", {"linkerId": linker_id})
-        if record and record.get("desired"):
-            connection = Connection.from_stored(record["desired"])
-            flow.cluster_id = connection.cluster.id
-            forced = bool(data.get("forcedCleanup")) or (
-                connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
-            )
-            if forced:
-                yield from clean_up(flow, connection)
-        flow.status("record", 0, "delete")
-        yield from flow.call("registry_delete", {"linkerId": linker_id})
-    except Exception as exc:
-        error = failure_of(exc)
-        if linker_id:
-            yield from record_failure(flow, linker_id, error)
-    result = outcome(linker_id, error)
-    return (yield from announce(flow, "disconnect", operation_id_of(context, data), result))
+    return (yield from run_linker_operation(context, "disconnect", disconnect_steps))

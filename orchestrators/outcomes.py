@@ -8,10 +8,14 @@ is unreachable or missing leaves the connection as it is, and the failure shows 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from connector.errors import ConnectorError
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
+from orchestrators.policy import Policy
+
+LinkerSteps = Callable[[Flow, str, dict[str, Any]], Steps]
 
 
 def outcome(linker_id: str, error: ConnectorError | None) -> dict[str, Any]:
@@ -62,3 +66,19 @@ def announce(flow: Flow, kind: str, operation_id: str, result: dict[str, Any]) -
         }
     flow.status("done", 0, state)
     return {**result, "event": sent}
+
+
+def run_linker_operation(context: Any, kind: str, steps: LinkerSteps) -> Steps:
+    """The frame of connect and disconnect: run `steps(flow, linker_id, input)`; on failure record Failed with
+    the classified error; either way end with the outcome event and return the output."""
+    data = context.get_input() or {}
+    linker_id = str(data.get("linkerId") or "")
+    flow = Flow(context, Policy.from_dict(data.get("policy")))
+    error = None
+    try:
+        yield from steps(flow, linker_id, data)
+    except Exception as exc:
+        error = failure_of(exc)
+        if linker_id:
+            yield from record_failure(flow, linker_id, error)
+    return (yield from announce(flow, kind, operation_id_of(context, data), outcome(linker_id, error)))
