@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.arm import arm_emulator  # noqa: F401
+from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
+from tests.fixtures.kube import kube_emulator  # noqa: F401
+from tests.fixtures.servicebus import servicebus_emulator  # noqa: F401
 from tests.reliability.figures import full_scale, recorded
+from tests.reliability.stack import stack  # noqa: F401  (the product on DevHost, one per module)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
