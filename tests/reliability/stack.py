@@ -4,7 +4,7 @@ Azurite, started once per test module (`stack` fixture) so a proof's thousands o
 tests/reliability/conftest.py imports `stack` and the session emulators it needs, so a proof just asks for
 `stack`. A module tunes it with module-level constants:
 
-    STACK_SERVICE_BUS = True    # DevHost's Service Bus trigger listens (default: off, it slows the host's stop)
+    STACK_SERVICE_BUS = True    # the Service Bus trigger listens (default: off, it slows the host's stop)
     STACK_VIRTUAL_CLOCK = True  # DevHost on a VirtualClock starting at the ARM emulator's time (stack.clock)
 
 The task hub is a SQLite file (`stack.store_path`), as under `make run`, so a proof can read it whole.
