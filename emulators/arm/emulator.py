@@ -4,7 +4,10 @@ Admin routes added under `/_emulator` (besides the common reset/faults/journal/c
     GET|POST /arm/settings        durations and limits (registrationDelaySeconds, clusterUpdateSeconds,
                                   extensionInstallSeconds, extensionDeleteSeconds, ficWriteLatencySeconds,
                                   ficLimit)
-    POST     /arm/throttle        {"reads": N, "writes": N, "refillPerSecond": r, "retryAfter": s};
+    POST     /arm/throttle        {"preset": "arm"} (ARM's token buckets per principal: reads 250 / 25 per s,
+                                  writes and deletes 200 / 10 per s), or {"reads": N, "writes": N,
+                                  "refillPerSecond": r, "retryAfter": s}; "clock": "emulator" refills on the
+                                  emulator's clock (emulators/arm/throttle.py); GET: the configuration;
                                   DELETE: off
     POST     /arm/busy            {"resourceId": id, "seconds": N}: Updating for N clock seconds
     POST     /arm/install-failures {"clusterId": id, "message"?, "logs"?, "code"?}; DELETE: clear all
@@ -46,7 +49,7 @@ class ArmEmulator(Emulator):
         self.state = ArmState(self.clock, kube)
         self.state.on_extension_done = kube_effects.extension_done
         self.state.on_extension_deleted = kube_effects.extension_deleted
-        self.throttle = Throttle()
+        self.throttle = Throttle(emulator_now=self.clock.now)
         groups = handler_groups(self.state)
         for method, pattern, name, target, locked in ROUTES:
             self.router.add_regex(
@@ -85,14 +88,17 @@ class ArmEmulator(Emulator):
     # ----- request pipeline
     def _wrap(self, handler: Handler, locked: bool) -> Handler:
         def run(request: Request) -> Response:
-            kind = "reads" if request.method in ("GET", "HEAD") else "writes"
+            kind = self.throttle.kind_of(request.method)
             remaining = None
             try:
                 _authenticate(request)
                 m = _SUBSCRIPTION.match(request.path)
-                allowed, remaining = self.throttle.take(m.group(1) if m else "tenant", kind)
+                principal = str(self.journal_extra(request)["token"])
+                allowed, remaining, retry_after = self.throttle.spend(
+                    m.group(1) if m else "tenant", kind, principal
+                )
                 if not allowed:
-                    raise errors.too_many_requests(kind, self.throttle.retry_after)
+                    raise errors.too_many_requests(kind, retry_after)
                 self.state.settle()
                 if locked:
                     with self.state.lock:
@@ -117,6 +123,7 @@ class ArmEmulator(Emulator):
         add("GET", "/arm/settings", lambda r: Response.json(200, self.state.settings.as_dict()))
         add("POST", "/arm/settings", self._admin_settings)
         add("POST", "/arm/throttle", lambda r: Response.json(200, self.throttle.configure(_body(r))))
+        add("GET", "/arm/throttle", lambda r: Response.json(200, self.throttle.describe()))
         add("DELETE", "/arm/throttle", self._admin_throttle_off)
         add("POST", "/arm/busy", self._admin_busy)
         add("POST", "/arm/install-failures", self._admin_install_failure)
