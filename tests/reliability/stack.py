@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ from tests.fixtures.arm import ArmHarness, StaticTokenCredential
 from tests.fixtures.kube import KubeHarness
 
 _queue_numbers = itertools.count(1)
+_RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
 
 
 @dataclass
@@ -55,15 +58,32 @@ class Stack(E2E):
     store_path: str = ""
     settings: dict[str, str] | None = None
 
+    def journal(self) -> list[dict[str, Any]]:
+        """Every ARM and Kubernetes request in the emulators' journals since the last clear (in-process)."""
+        entries: list[dict[str, Any]] = self.arm.emulator.journal.snapshot()["entries"]
+        return entries + list(self.arm.kube.emulator.journal.snapshot()["entries"])
+
     def writes(self) -> list[dict[str, Any]]:
         """Every state-changing ARM and Kubernetes request in the emulators' journals since the last clear."""
-        entries = self.arm.admin.journal()["entries"] + self.arm.kube.link.journal()["entries"]
-        return [e for e in entries if is_write(e)]
+        return [e for e in self.journal() if is_write(e)]
 
     def clear_journals(self) -> None:
         """Forget the ARM and Kubernetes requests recorded so far."""
-        self.arm.admin.clear_journal()
-        self.arm.kube.link.clear_journal()
+        self.arm.emulator.journal.clear()
+        self.arm.kube.emulator.journal.clear()
+
+    def running_instances(self) -> list[str]:
+        """Ids of the orchestrations that have not ended (read from the task hub file)."""
+        with contextlib.closing(sqlite3.connect(self.store_path, timeout=10)) as db:
+            rows = db.execute("SELECT instance_id, status FROM instances").fetchall()
+        return [instance for instance, status in rows if status in _RUNNING]
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait until no orchestration is running (what an accepted request started has ended)."""
+        deadline = time.monotonic() + timeout
+        while running := self.running_instances():
+            assert time.monotonic() < deadline, f"orchestrations still running after {timeout} s: {running}"
+            time.sleep(0.05)
 
 
 # ARM actions that only read, whatever their method.
