@@ -37,6 +37,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from activities.failures import raise_for_arm_response
+from activities.scope_guard import ScopeGuardPolicy
 from activities.settings import Settings
 from connector.model import ClusterRef
 
@@ -156,6 +157,7 @@ class Clients:
         s = self.settings
         kwargs: dict[str, Any] = {
             "polling_interval": s.arm_polling_interval_seconds,
+            "per_call_policies": [ScopeGuardPolicy(s.allowed_scopes)],
             "retry_policy": BoundedRetryPolicy(
                 sleeper=self.sleeper,
                 max_inline_retry_after=s.arm_max_inline_retry_after_seconds,
@@ -243,18 +245,32 @@ class Clients:
         return loaded
 
     # ---- storage and messaging --------------------------------------------------------------------
+    def _table_kwargs(self) -> dict[str, Any]:
+        timeout = self.settings.registry_timeout_seconds
+        # One attempt per call, bounded by the timeout. The SDK's default (10 retries with backoff) held an
+        # API request for minutes while the store was down or hung; the caller is told to retry instead
+        # (503 + Retry-After), and an activity is retried by its orchestrator.
+        return {"connection_timeout": timeout, "read_timeout": timeout, "retry_total": 0}
+
     def table(self) -> Any:
-        """The registry's Table client (created on first use)."""
+        """The registry's Table client (built, and the table created, on first use after `forget_table`)."""
         from azure.core.exceptions import ResourceExistsError
         from azure.data.tables import TableServiceClient
 
         with self._lock:
             if self._table is None:
-                service = TableServiceClient.from_connection_string(self.settings.storage_connection)
+                service = TableServiceClient.from_connection_string(
+                    self.settings.storage_connection, **self._table_kwargs()
+                )
                 with contextlib.suppress(ResourceExistsError):
                     service.create_table(self.settings.registry_table)
                 self._table = service.get_table_client(self.settings.registry_table)
             return self._table
+
+    def forget_table(self) -> None:
+        """Drop the cached Table client: the next call connects afresh and creates the table if it is gone."""
+        with self._lock:
+            self._table = None
 
     def servicebus(self) -> Any:
         """A Service Bus client from SERVICEBUS_CONNECTION (not cached: senders are short-lived)."""

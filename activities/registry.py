@@ -4,16 +4,27 @@ PartitionKey is the cluster (so listing a cluster's connections is one partition
 name. Entities hold the desired state as stored by the trigger (`Connection.to_stored()`: a sealed token at
 most, never a secret value), the provisioning state, the last operation and error, a generation and the last
 reconcile time. Records cross the orchestration boundary as JSON-safe dicts with their `etag`.
+
+Every call reaches the table through `_on_table`: a store that lost the table (restarted empty) gets it
+created again once and the call repeated; a store that did not answer leaves no cached client behind. Each
+call is one attempt bounded by REGISTRY_TIMEOUT_SECONDS (activities/clients.py); its failure is TRANSIENT.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
-from azure.core.exceptions import ResourceExistsError, ResourceModifiedError, ResourceNotFoundError
+from azure.core.exceptions import (
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.data.tables import UpdateMode
 
 from activities.clients import Clients, get_clients
@@ -37,6 +48,30 @@ _PLAIN_FIELDS = {
     "lastReconcileTime": "LastReconcileTime",
     "updatedAt": "UpdatedAt",
 }
+
+
+T = TypeVar("T")
+_TABLE_NOT_FOUND = "TableNotFound"
+
+
+def _is_table_missing(error: ResourceNotFoundError) -> bool:
+    # Some operations set error_code; others (create_entity) only carry the service's code in the text.
+    return str(getattr(error, "error_code", "") or "") == _TABLE_NOT_FOUND or _TABLE_NOT_FOUND in str(error)
+
+
+def _on_table(clients: Clients, call: Callable[[Any], T]) -> T:
+    """`call(table)`; once more on a fresh client (which creates the table) when the table is gone."""
+    for attempt in (1, 2):
+        try:
+            return call(clients.table())
+        except ResourceNotFoundError as missing:
+            if attempt == 2 or not _is_table_missing(missing):
+                raise
+            clients.forget_table()
+        except (ServiceRequestError, ServiceResponseError):
+            clients.forget_table()  # the next call connects afresh (the store may come back empty)
+            raise
+    raise AssertionError("unreachable")
 
 
 def cluster_key(cluster_id: str) -> str:
@@ -112,7 +147,7 @@ def get_record(linker_id: str, *, clients: Clients | None = None) -> dict[str, A
     clients = clients or get_clients()
     partition, row = _keys(linker_id)
     try:
-        return _from_entity(clients.table().get_entity(partition, row))
+        return _from_entity(_on_table(clients, lambda table: table.get_entity(partition, row)))
     except ResourceNotFoundError:
         return None
 
@@ -123,13 +158,15 @@ def put_record(
 ) -> dict[str, Any]:
     """Create a record (etag None: fails if it exists) or replace it if unchanged since `etag`."""
     clients = clients or get_clients()
-    table = clients.table()
     entity = _to_entity({**record, "updatedAt": _now()})
-    try:
+
+    def write(table: Any) -> Any:
         if etag is None:
-            meta = table.create_entity(entity)
-        else:
-            meta = table.update_entity(entity, mode=UpdateMode.REPLACE, **_if_unchanged(etag))
+            return table.create_entity(entity)
+        return table.update_entity(entity, mode=UpdateMode.REPLACE, **_if_unchanged(etag))
+
+    try:
+        meta = _on_table(clients, write)
     except ResourceExistsError:
         raise _conflict(record["linkerId"], "already exists") from None
     except ResourceModifiedError:
@@ -152,7 +189,6 @@ def update_status(
 ) -> dict[str, Any]:
     """Merge a new provisioning state (last operation/error, reconcile time and findings) into a record."""
     clients = clients or get_clients()
-    table = clients.table()
     partition, row = _keys(linker_id)
     now = _now()
     entity: dict[str, Any] = {
@@ -172,7 +208,9 @@ def update_status(
     if last_reconcile is not None:
         entity["LastReconcile"] = _json(last_reconcile)
     try:
-        table.update_entity(entity, mode=UpdateMode.MERGE, **_if_unchanged(etag))
+        _on_table(
+            clients, lambda table: table.update_entity(entity, mode=UpdateMode.MERGE, **_if_unchanged(etag))
+        )
     except ResourceNotFoundError:
         raise ConnectorFailure(
             make_error(
@@ -194,11 +232,10 @@ def delete_record(linker_id: str, *, etag: str | None = None, clients: Clients |
     """Delete a record (only if unchanged since `etag`, when given); an absent record is success (False)."""
     clients = clients or get_clients()
     partition, row = _keys(linker_id)
-    table = clients.table()
     if get_record(linker_id, clients=clients) is None:
         return False
     try:
-        table.delete_entity(partition, row, **_if_unchanged(etag))
+        _on_table(clients, lambda table: table.delete_entity(partition, row, **_if_unchanged(etag)))
     except ResourceModifiedError:
         raise _conflict(linker_id, "was changed by another operation") from None
     return True
@@ -208,10 +245,12 @@ def delete_record(linker_id: str, *, etag: str | None = None, clients: Clients |
 def list_by_cluster(cluster_id: str, *, clients: Clients | None = None) -> list[dict[str, Any]]:
     """Every record of one cluster (one partition query)."""
     clients = clients or get_clients()
-    entities = clients.table().query_entities(
-        "PartitionKey eq @pk", parameters={"pk": cluster_key(cluster_id)}
-    )
-    return [_from_entity(e) for e in entities]
+    parameters = {"pk": cluster_key(cluster_id)}
+
+    def query(table: Any) -> list[dict[str, Any]]:
+        return [_from_entity(e) for e in table.query_entities("PartitionKey eq @pk", parameters=parameters)]
+
+    return _on_table(clients, query)
 
 
 @classified
@@ -220,10 +259,14 @@ def list_page(
 ) -> dict[str, Any]:
     """One page of all records, and the continuation token of the next page (None at the end)."""
     clients = clients or get_clients()
-    pager = clients.table().list_entities(results_per_page=page_size).by_page(continuation_token=continuation)
-    items = [_from_entity(e) for e in next(pager, [])]
-    token = pager.continuation_token
-    return {"items": items, "continuation": dict(token) if token else None}
+
+    def read_page(table: Any) -> dict[str, Any]:
+        pager = table.list_entities(results_per_page=page_size).by_page(continuation_token=continuation)
+        items = [_from_entity(e) for e in next(pager, [])]
+        token = pager.continuation_token
+        return {"items": items, "continuation": dict(token) if token else None}
+
+    return _on_table(clients, read_page)
 
 
 @classified
@@ -237,7 +280,8 @@ def linkers_granted(
     """
     clients = clients or get_clients()
     found = []
-    for entity in clients.table().list_entities(select=["LinkerId", "Desired"]):
+    entities = _on_table(clients, lambda table: list(table.list_entities(select=["LinkerId", "Desired"])))
+    for entity in entities:
         desired = json.loads(entity.get("Desired") or "null") or {}
         auth = desired.get("auth") or {}
         linker_id = str(entity.get("LinkerId") or "")

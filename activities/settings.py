@@ -55,6 +55,9 @@ class Settings:
     tenant_id: str = ""
     storage_connection: str = field(default="UseDevelopmentStorage=true", repr=False)
     registry_table: str = "connections"
+    # Connection and read timeout of every registry call, one attempt each: a store that is down or hung
+    # fails the call within this time (503 at the API, a retried activity) instead of holding it.
+    registry_timeout_seconds: float = 5.0
     sealing_key: bytes | None = field(default=None, repr=False)
     extension_type: str = DEFAULT_EXTENSION_TYPE
     extension_release_train: str = "stable"
@@ -83,6 +86,7 @@ class Settings:
             tenant_id=_text(env, "AZURE_TENANT_ID"),
             storage_connection=_text(env, "AzureWebJobsStorage") or "UseDevelopmentStorage=true",
             registry_table=_text(env, "REGISTRY_TABLE") or "connections",
+            registry_timeout_seconds=number_setting(env, "REGISTRY_TIMEOUT_SECONDS", 5.0),
             sealing_key=key_from_setting(sealing) if sealing else None,
             extension_type=_text(env, "EXTENSION_TYPE") or DEFAULT_EXTENSION_TYPE,
             extension_release_train=_text(env, "EXTENSION_RELEASE_TRAIN") or "stable",

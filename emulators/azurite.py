@@ -3,6 +3,10 @@
     with Azurite() as azurite:
         TableServiceClient.from_connection_string(azurite.connection_string)
 
+Storage is in memory unless a `location` folder is given: then it survives `restart()` (stop and start on the
+same ports), as a real account survives an outage. `pause()` and `resume()` stop and continue the process
+(SIGSTOP/SIGCONT), so callers see a store that accepts connections but never answers.
+
 Also a process: `python -m emulators.azurite [--table-port 10002 ...]` prints one ready line and runs
 until SIGTERM or SIGINT. Azurite comes from `node_modules` (pinned in package.json, installed by `make deps`).
 """
@@ -10,6 +14,7 @@ until SIGTERM or SIGINT. Azurite comes from `node_modules` (pinned in package.js
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import socket
@@ -52,7 +57,7 @@ def _port_open(host: str, port: int) -> bool:
 
 
 class Azurite:
-    """One Azurite process with in-memory storage; ports are picked free unless given."""
+    """One Azurite process, in memory or in a `location` folder; ports are picked free unless given."""
 
     def __init__(
         self,
@@ -63,8 +68,10 @@ class Azurite:
         table_port: int = 0,
         root: Path = REPO_ROOT,
         start_timeout: float = 20.0,
+        location: Path | None = None,
     ) -> None:
         self.host = host
+        self.location = location
         self._requested = {"blob": blob_port, "queue": queue_port, "table": table_port}
         self.ports: dict[str, int] = {}
         self.root = Path(root)
@@ -127,8 +134,13 @@ class Azurite:
             raise AzuriteNotInstalled(f"Azurite is not installed ({missing} is missing): run `make deps`")
         if shutil.which("node") is None:
             raise AzuriteNotInstalled("Node.js (`node`) is not on PATH; Azurite needs it.")
-        self.ports = {service: self._requested[service] or free_port(self.host) for service in SERVICES}
-        command = [str(self.executable), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck"]
+        # A restart keeps the ports it had: clients hold the connection string.
+        self.ports = {
+            service: self.ports.get(service) or self._requested[service] or free_port(self.host)
+            for service in SERVICES
+        }
+        storage = ["--inMemoryPersistence"] if self.location is None else ["--location", str(self.location)]
+        command = [str(self.executable), "--silent", *storage, "--skipApiVersionCheck"]
         command.append("--disableTelemetry")
         for service in SERVICES:
             command += [f"--{service}Host", self.host, f"--{service}Port", str(self.ports[service])]
@@ -158,6 +170,7 @@ class Azurite:
         """Stop the process by its PID: terminate, wait, then kill if it lingers."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a paused process would not act on SIGTERM
             process.terminate()
             try:
                 process.wait(timeout)
@@ -167,6 +180,21 @@ class Azurite:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def restart(self) -> Azurite:
+        """Stop the process and start a new one on the same ports (and the same `location`, if any)."""
+        self.stop()
+        return self.start()
+
+    def pause(self) -> None:
+        """Stop the process (SIGSTOP): connections are still accepted by the kernel, nothing answers."""
+        assert self._process is not None, "Azurite is not running"
+        os.kill(self._process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Continue a paused process (SIGCONT)."""
+        assert self._process is not None, "Azurite is not running"
+        os.kill(self._process.pid, signal.SIGCONT)
 
     def __enter__(self) -> Azurite:
         return self.start()

@@ -116,10 +116,25 @@ def _linker_body(record: dict[str, Any], api_version: str) -> dict[str, Any]:
     return body
 
 
+REGISTRY_UNAVAILABLE = "RegistryUnavailable"
+REGISTRY_RETRY_AFTER_SECONDS = 5
+
+
 def _failure_response(failure: ConnectorFailure) -> func.HttpResponse:
     # The registry could not be reached or refused: a transient server-side problem for the caller.
     _LOG.warning("registry failure: %s", failure.error.code)
-    return arm.json_response(503 if failure.error.retryable else 500, failure.error.to_arm_error())
+    if not failure.error.retryable:
+        return arm.json_response(500, failure.error.to_arm_error())
+    # One stable code, and no SDK text (it names the store's address): the caller only needs to retry.
+    retry_after = max(REGISTRY_RETRY_AFTER_SECONDS, int(failure.error.retry_after or 0))
+    message = (
+        "The connection registry (Table Storage) is unreachable or did not answer in time; "
+        f"retry after {retry_after} seconds."
+    )
+    body: dict[str, Any] = {
+        "error": {"code": REGISTRY_UNAVAILABLE, "message": message, "target": None, "details": []}
+    }
+    return arm.json_response(503, body, {"Retry-After": str(retry_after)})
 
 
 async def _handle(coro: Any) -> func.HttpResponse:
