@@ -20,7 +20,7 @@ from connector.errors import (
     timed_out,
 )
 from connector.model import Connection, WorkloadIdentityAuth
-from orchestrators.policy import Next, Policy, decide, poll_delay
+from orchestrators.policy import Next, Policy, decide, poll_delay, retries_exhausted
 
 # Service Connector's own wording for an extension that never became ready; users search for it.
 READY_TIMEOUT_MESSAGE = "Timed out waiting for the resource to come to a ready/completed state"
@@ -95,27 +95,43 @@ class Flow:
         """Call an activity; transient failures are retried with backoff, a busy cluster is waited out, an
         unregistered provider is registered; anything else raises OrchestrationFailure at once.
 
-        `register_provider=False` fails instead of registering: for operations that must write nothing."""
+        `register_provider=False` fails instead of registering: for operations that must write nothing.
+        Retries end at the policy's deadline in time (`transient_retry_deadline_seconds`), not after a number
+        of tries; the error then says how long the call retried."""
         attempt = 0
+        first_failure: float | None = None
+        waited_out = 0.0  # time spent waiting for the cluster or the provider: their own budgets bound it
         while True:
             try:
                 return (yield self.context.call_activity(name, payload))
             except Exception as exc:
                 error = failure_of(exc)
-            decision = decide(self.policy, error, attempt)
+            now = self.now_seconds()
+            first_failure = now if first_failure is None else first_failure
+            retrying = now - first_failure - waited_out
+            decision = decide(self.policy, error, attempt, retrying)
             step = self.step
             if decision.next is Next.RETRY:
                 self.status(step, attempt + 1, f"{name} failed with {error.code}; retrying")
                 yield from self.sleep(decision.delay)
             elif decision.next is Next.WAIT_FOR_CLUSTER and handle_busy and self.cluster_id:
+                started = self.now_seconds()
                 yield from self.wait_for_cluster()
+                waited_out += self.now_seconds() - started
+                # A write refused as busy while the cluster reads Succeeded must not spin: back off first.
+                yield from self.sleep(decision.delay)
             elif decision.next is Next.REGISTER_PROVIDER and register_provider:
+                started = self.now_seconds()
                 # The provider ARM named (a step may need another than KubernetesConfiguration).
                 yield from self.ensure_provider(
                     subscription_of(self.cluster_id) or str(payload.get("subscriptionId", "")),
                     error.provider or KUBERNETES_CONFIGURATION,
                 )
+                waited_out += self.now_seconds() - started
+                yield from self.sleep(decision.delay)
             else:
+                if decision.next is Next.FAIL:
+                    error = retries_exhausted(self.policy, error, retrying, attempt + 1)
                 raise OrchestrationFailure(error)
             self.step = step
             attempt += 1

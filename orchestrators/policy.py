@@ -7,7 +7,7 @@ read the environment. Missing or malformed values fall back to the defaults belo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +28,9 @@ class Policy:
     backoff_initial_seconds: float = 15.0
     backoff_max_seconds: float = 300.0
     max_parallel_clusters: int = 4
-    max_attempts: int = 5  # tries of one call that fails transiently (the first try counts)
+    # How long one call keeps retrying transient failures (throttling, 5xx, dropped connections) before the
+    # operation fails: long enough to ride out an ARM or Kubernetes outage of several minutes.
+    transient_retry_deadline_seconds: float = 1800.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -55,7 +57,9 @@ class Policy:
             backoff_initial_seconds=number("backoffInitialSeconds", default.backoff_initial_seconds, 0.001),
             backoff_max_seconds=number("backoffMaxSeconds", default.backoff_max_seconds, 0.001),
             max_parallel_clusters=int(number("maxParallelClusters", default.max_parallel_clusters, 1)),
-            max_attempts=int(number("maxAttempts", default.max_attempts, 1)),
+            transient_retry_deadline_seconds=number(
+                "transientRetryDeadlineSeconds", default.transient_retry_deadline_seconds, 0
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,7 +71,7 @@ class Policy:
             "backoffInitialSeconds": self.backoff_initial_seconds,
             "backoffMaxSeconds": self.backoff_max_seconds,
             "maxParallelClusters": self.max_parallel_clusters,
-            "maxAttempts": self.max_attempts,
+            "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
         }
 
 
@@ -86,35 +90,58 @@ class Next(StrEnum):
     """What to do after a call failed."""
 
     RETRY = "retry"  # wait `delay`, then call again
-    WAIT_FOR_CLUSTER = "waitForCluster"  # wait until the cluster is Succeeded, then call again
-    REGISTER_PROVIDER = "registerProvider"  # register the provider, wait until Registered, call again
+    WAIT_FOR_CLUSTER = "waitForCluster"  # wait until the cluster is Succeeded, back off, call again
+    REGISTER_PROVIDER = "registerProvider"  # register, wait until Registered, back off, call again
     FAIL = "fail"  # give up now with the error
 
 
 @dataclass(frozen=True)
 class Decision:
-    """The next step after a failure, and the wait before a plain retry."""
+    """The next step after a failure, and the wait before the next try (after the cluster or provider wait,
+    if any)."""
 
     next: Next
     delay: float = 0.0
 
 
-def decide(policy: Policy, error: ConnectorError, attempt: int) -> Decision:
-    """The next step after try `attempt` (from 0) failed with `error`, by the error's category.
+_RETRIED = frozenset(
+    {Category.TRANSIENT, Category.THROTTLED, Category.CLUSTER_BUSY, Category.PROVIDER_NOT_REGISTERED}
+)
 
-    Transient and throttled failures are retried with backoff (a longer Retry-After wins) until
-    `max_attempts`; a busy cluster is waited out; an unregistered provider is registered. Unauthorized,
-    invalid, not-found, conflicting, timed-out and failed-extension errors fail at once.
+
+def decide(policy: Policy, error: ConnectorError, attempt: int, retrying_seconds: float = 0.0) -> Decision:
+    """The next step after try `attempt` (from 0) of a call failed with `error`, by the error's category.
+
+    `retrying_seconds` is how long the call has been retrying (time spent waiting out a busy cluster or a
+    provider registration excluded: those waits have budgets of their own). Transient and throttled
+    failures are retried with backoff (a longer Retry-After wins; the last wait is shortened to end at the
+    deadline) until `transient_retry_deadline_seconds`; a busy cluster is waited out; an unregistered
+    provider is registered. Unauthorized, invalid, not-found, conflicting, timed-out and failed-extension
+    errors fail at once.
     """
-    if attempt + 1 >= policy.max_attempts:
+    remaining = policy.transient_retry_deadline_seconds - retrying_seconds
+    if error.category not in _RETRIED or remaining <= 0:
         return Decision(Next.FAIL)
-    if error.category in (Category.TRANSIENT, Category.THROTTLED):
-        delay = backoff_delay(policy, attempt)
-        if error.retry_after is not None and error.retry_after > delay:
-            delay = float(error.retry_after)
-        return Decision(Next.RETRY, delay)
+    delay = min(backoff_delay(policy, attempt), remaining)
     if error.category is Category.CLUSTER_BUSY:
-        return Decision(Next.WAIT_FOR_CLUSTER)
+        return Decision(Next.WAIT_FOR_CLUSTER, delay)
     if error.category is Category.PROVIDER_NOT_REGISTERED:
-        return Decision(Next.REGISTER_PROVIDER)
-    return Decision(Next.FAIL)
+        return Decision(Next.REGISTER_PROVIDER, delay)
+    if error.retry_after is not None and error.retry_after > delay:
+        delay = float(error.retry_after)  # a throttle's Retry-After is honoured even past the deadline
+    return Decision(Next.RETRY, delay)
+
+
+def retries_exhausted(
+    policy: Policy, error: ConnectorError, retrying_seconds: float, attempts: int
+) -> ConnectorError:
+    """The error a call fails with once its retries ran out: the last error, saying how long it retried."""
+    if error.category not in _RETRIED or retrying_seconds <= 0:
+        return error
+    return replace(
+        error,
+        message=(
+            f"{error.message} (retried for {retrying_seconds:g} s over {attempts} attempts; the retry "
+            f"deadline is {policy.transient_retry_deadline_seconds:g} s, TRANSIENT_RETRY_DEADLINE_SECONDS)"
+        ),
+    )

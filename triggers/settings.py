@@ -26,6 +26,7 @@ class TriggerSettings:
     backoff_initial_seconds: float = 15
     backoff_max_seconds: float = 300
     max_parallel_clusters: int = 4
+    transient_retry_deadline_seconds: float = 1800
     reconcile_jitter_seconds: float = 60
     events_queue: str = ""
 
@@ -42,6 +43,7 @@ class TriggerSettings:
             backoff_initial_seconds=number_setting(env, "BACKOFF_INITIAL_SECONDS", 15),
             backoff_max_seconds=number_setting(env, "BACKOFF_MAX_SECONDS", 300),
             max_parallel_clusters=int(number_setting(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
+            transient_retry_deadline_seconds=number_setting(env, "TRANSIENT_RETRY_DEADLINE_SECONDS", 1800),
             reconcile_jitter_seconds=number_setting(env, "RECONCILE_JITTER_SECONDS", 60),
             events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
         )
@@ -54,6 +56,7 @@ class TriggerSettings:
             "backoffInitialSeconds": self.backoff_initial_seconds,
             "backoffMaxSeconds": self.backoff_max_seconds,
             "maxParallelClusters": self.max_parallel_clusters,
+            "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
         }
 
     def allows(self, resource_id: str) -> bool:

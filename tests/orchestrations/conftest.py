@@ -14,7 +14,7 @@ import base64
 import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -69,20 +69,36 @@ def is_write(entry: dict[str, Any]) -> bool:
     return True
 
 
-class LinkedClock(VirtualClock):
-    """The harness's virtual clock; moving it moves the ARM emulator's clock by the same amount."""
+Scheduled = list[tuple[float, Callable[[], None]]]
 
-    def __init__(self, arm_clock: EmulatorClock) -> None:
+
+class LinkedClock(VirtualClock):
+    """The harness's virtual clock; moving it moves the ARM emulator's clock by the same amount.
+
+    `scheduled` holds (seconds after the start, action) pairs: each action runs once, when the clock first
+    reaches its time (e.g. the end of an outage injected with the emulators' fault rules).
+    """
+
+    def __init__(self, arm_clock: EmulatorClock, scheduled: Scheduled | None = None) -> None:
         super().__init__(datetime.fromtimestamp(arm_clock.now(), tz=UTC))
         self._arm_clock = arm_clock
+        self._start = self.now()
+        self._scheduled = sorted(scheduled or [], key=lambda item: item[0])
 
     def advance_to(self, when: datetime) -> datetime:
-        """Move both clocks forward to `when`."""
+        """Move both clocks forward to `when`, running the scheduled actions whose time came first."""
         before = self.now()
+        elapsed = (_aware_utc(when) - self._start).total_seconds()
+        while self._scheduled and self._scheduled[0][0] <= elapsed:
+            self._scheduled.pop(0)[1]()
         after = super().advance_to(when)
         if after > before:
             self._arm_clock.advance((after - before).total_seconds())
         return after
+
+
+def _aware_utc(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -113,6 +129,8 @@ class Env:
     kube_admin: EmulatorAdmin
     clients: Clients
     index: FunctionIndex
+    # Actions the next run performs at given virtual times (seconds after its start); see LinkedClock.
+    scheduled: Scheduled = field(default_factory=list)
 
     # ---- registry ---------------------------------------------------------------------------------------
     def put_connection(self, connection: Connection, state: str = "Accepted") -> str:
@@ -154,6 +172,17 @@ class Env:
         self.arm.admin.clear_journal()
         self.kube_admin.clear_journal()
 
+    def outage(self, admin: EmulatorAdmin, seconds: float | None, status: int = 500) -> None:
+        """Every API request to an emulator fails with `status` from now until `seconds` into the next run
+        (None: for good); the emulator's own fault rules do it, so the product sees real error answers."""
+        body = {"error": {"code": "InternalServerError", "message": "The service is unavailable (outage)."}}
+        if admin is self.kube_admin:
+            body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError",
+                    "message": "The service is unavailable (outage).", "code": status}
+        admin.add_fault(".*", status=status, body=body)
+        if seconds is not None:
+            self.scheduled.append((seconds, admin.clear_faults))
+
     # ---- Kubernetes -------------------------------------------------------------------------------------
     def core(self, cluster_id: str = CLUSTER_1) -> k8s.CoreV1Api:
         """A CoreV1Api on a cluster of the kube emulator (the test's own client)."""
@@ -172,7 +201,8 @@ class Env:
         return asyncio.run(self._run(name, payload, instance_id or f"op-{uuid.uuid4().hex[:12]}"))
 
     async def _run(self, name: str, payload: dict[str, Any], instance_id: str) -> Run:
-        clock = LinkedClock(self.arm.clock)
+        clock = LinkedClock(self.arm.clock, self.scheduled)
+        self.scheduled = []
         async with DurableHarness(self.index, clock=clock) as harness:
             started = clock.now()
             await harness.client().start_new(name, instance_id, payload)

@@ -46,7 +46,10 @@ def test_a_cluster_that_stays_unreadable_fails_with_the_classified_error_after_t
 
     assert run.output["provisioningState"] == "Failed"
     assert run.output["error"]["category"] == "transient"
-    assert run.waits() == [5, 10, 20, 40]  # five tries (the policy's default), with doubling backoff
+    # Doubling backoff up to the cap, then the cap, until the retry deadline (30 minutes by default).
+    waits = run.waits()
+    assert waits[:6] == [5, 10, 20, 40, 80, 160] and sum(waits) == 1800
+    assert "retried for 1800 s" in run.output["error"]["message"]
     assert env.writes() == []
 
 
