@@ -37,6 +37,7 @@ BUILT_IN_ROLES: dict[str, str] = {
     "17d1049b-9a84-46fb-8f53-869881c3d3ab": "Storage Account Contributor",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
+    "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba": "Key Vault Certificate User",
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
     "090c5cfd-751d-490a-894a-3ce6f1109419": "Azure Service Bus Data Owner",
     "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": "Azure Service Bus Data Sender",

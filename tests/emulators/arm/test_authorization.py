@@ -128,3 +128,19 @@ def test_injected_authorization_failed_has_arm_message_shape(
         "credentials."
     )
     assert auth.role_assignments.create(STORAGE, str(uuid.uuid4()), params()).principal_id == PRINCIPAL
+
+
+def _catalog_roles() -> list[tuple[str, str, str]]:
+    from connector import targets
+
+    return sorted({(s.kind, r.name, r.guid) for s in targets.all_specs() for r in s.roles})
+
+
+@pytest.mark.parametrize(("kind", "role_name", "guid"), _catalog_roles())
+def test_every_role_the_catalog_grants_is_a_known_built_in_role(
+    auth: AuthorizationManagementClient, kind: str, role_name: str, guid: str
+) -> None:
+    definition = auth.role_definitions.get(SUB_SCOPE, guid)
+    assert (definition.role_name, definition.role_type) == (role_name, "BuiltInRole")
+    role = f"{SUB_SCOPE}/providers/Microsoft.Authorization/roleDefinitions/{guid}"
+    assert auth.role_assignments.create(STORAGE, str(uuid.uuid4()), params(role)).role_definition_id == role
