@@ -3,9 +3,11 @@
 Every mutating operation on a connection follows the same steps: read the registry record; refuse (409
 AnotherOperationInProgress) if another operation on it still runs, or return the running one if it is the same
 request; write the desired state and the current operation `{id, kind, desiredHash, startTime}` with the
-record's ETag (so two racing requests cannot both win); then start the orchestration by name with instance id
-= operation id. The registry is reached only through the plain functions of `activities.registry`, in a worker
-thread (they are synchronous SDK calls; the host's event loop must not block on them).
+record's ETag (so two racing requests cannot both win; a loser that is the same request as the winner joins
+the winner's operation, so identical concurrent requests all get it); then start the orchestration by name
+with instance id = operation id. The registry is reached only through the plain functions of
+`activities.registry`, in a worker thread (they are synchronous SDK calls; the host's event loop must not
+block on them).
 
 An update that moves a connection (namespace, workload identity) names the placements it leaves in the connect
 input (`previous`, see orchestrators/moves.py) and in the record's lastOperation, so that a retry after an
@@ -276,14 +278,27 @@ async def _check_free(
     raise OperationConflict(record["linkerId"], running)
 
 
-async def _write(record: dict[str, Any], etag: str | None) -> None:
+async def _write_or_join(
+    record: dict[str, Any],
+    etag: str | None,
+    kind: str,
+    desired_hash: str | None,
+) -> Started | None:
+    """Write the record (None); when another request wrote it first, the operation it started if that request
+    was this same one (same kind and desired hash), else OperationConflict."""
     try:
         await asyncio.to_thread(registry.put_record, record, etag=etag)
+        return None
     except ConnectorFailure as failure:
-        if failure.error.category is Category.CONFLICT:
-            # Another request wrote the record between our read and our write: it won.
-            raise OperationConflict(record["linkerId"], None) from None
-        raise
+        if failure.error.category is not Category.CONFLICT:
+            raise
+    # Another request wrote the record between our read and our write: it won. Read what it wrote. An
+    # identical request's operation is this request's too, whether it still runs or has just ended.
+    current = await get_record(record["linkerId"])
+    winner = (current or {}).get("lastOperation") or {}
+    if winner.get("id") and winner.get("kind") == kind and winner.get("desiredHash") == desired_hash:
+        return Started(str(winner["id"]), kind, record["linkerId"], new=False)
+    raise OperationConflict(record["linkerId"], winner or None)
 
 
 def _names_operation(record: dict[str, Any] | None, operation_id: str) -> bool:
@@ -331,8 +346,12 @@ async def submit_connect(
             "generation": int((record or {}).get("generation") or 0) + 1,
             "lastOperation": operation,
             "lastReconcileTime": (record or {}).get("lastReconcileTime"),
+            # What earlier operations granted stays known until a ForcedCleanup delete revokes it.
+            "granted": (record or {}).get("granted"),
         }
-        await _write(new_record, (record or {}).get("etag"))
+        joined = await _write_or_join(new_record, (record or {}).get("etag"), CONNECT, desired_hash)
+        if joined is not None:
+            return joined
     payload: dict[str, Any] = {
         "linkerId": linker_id, "operationId": operation_id, "policy": settings.policy()
     }
@@ -362,7 +381,9 @@ async def submit_disconnect(
             "provisioningState": DELETING,
             "lastOperation": _operation(operation_id, DISCONNECT, None),
         }
-        await _write(updated, record.get("etag"))
+        joined = await _write_or_join(updated, record.get("etag"), DISCONNECT, None)
+        if joined is not None:
+            return joined
     forced = connection is not None and (
         connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
     )
