@@ -13,6 +13,7 @@ from activities.clients import Clients, get_clients
 from activities.failures import arm_error, classified
 from activities.ids import IdentityRef, parse_cluster
 from activities.jsonpath import wire
+from activities.scope_guard import require_within
 from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
 
@@ -71,6 +72,8 @@ def resolve_identity(
     for identity in clients.msi(subscription_id).user_assigned_identities.list_by_subscription():
         summary = _identity_summary(wire(identity))
         if str(summary["clientId"]).lower() == client_id.lower():
+            # The subscription holds an allowed scope, but the identity may sit in a group outside it.
+            require_within(str(summary["id"]), clients.settings.allowed_scopes, "The workload identity")
             return summary
     raise ConnectorFailure(
         make_error(

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from connector.scope import parse_allowed_scopes
 from sealing import key_from_setting
 
 PUBLIC_ARM_ENDPOINT = "https://management.azure.com"
@@ -43,6 +44,8 @@ class Settings:
     """Everything an activity needs to reach Azure, Kubernetes and storage."""
 
     arm_endpoint: str = PUBLIC_ARM_ENDPOINT
+    # ALLOWED_SCOPES, enforced again on every ARM call (activities/scope_guard.py). Empty allows nothing.
+    allowed_scopes: tuple[str, ...] = ()
     arm_ca_bundle: str | None = None
     # A fixed bearer token for the emulators; empty on Azure, where DefaultAzureCredential is used.
     arm_static_token: str | None = field(default=None, repr=False)
@@ -75,6 +78,7 @@ class Settings:
         sealing = _text(env, "SECRET_SEALING_KEY")
         return cls(
             arm_endpoint=(_text(env, "ARM_ENDPOINT") or PUBLIC_ARM_ENDPOINT).rstrip("/"),
+            allowed_scopes=parse_allowed_scopes(_text(env, "ALLOWED_SCOPES")),
             arm_ca_bundle=_text(env, "ARM_CA_BUNDLE") or None,
             arm_static_token=_text(env, "ARM_STATIC_TOKEN") or None,
             arm_polling_interval_seconds=number_setting(env, "ARM_POLLING_INTERVAL_SECONDS", 30.0),

@@ -669,7 +669,7 @@ def _read_properties(
     client_type = _read_client_type(props, target.spec if target else None, problems)
     auth = _read_auth(props, target, existing, problems)
     namespace = _read_namespace(props, problems)
-    _mapping(props, "secretStore", "properties.secretStore", problems, required=False)
+    _refuse_unused_secret_store(props, auth, problems)
     configuration = (
         _read_configuration_info(props, problems)
         if allow_configuration_info
@@ -692,6 +692,21 @@ def _read_properties(
         customized_keys=configuration.customized_keys,
         delete_or_update_behavior=configuration.behavior,
     )
+
+
+def _refuse_unused_secret_store(props: Mapping[str, Any], auth: object, problems: ProblemList) -> None:
+    """A vault named where the product would not use it is refused, not dropped: the user asked for the secret
+    to live in Key Vault, and it would land in a Kubernetes Secret instead."""
+    store = _mapping(props, "secretStore", "properties.secretStore", problems, required=False) or {}
+    vault_id = store.get("keyVaultId")
+    uses_vault = isinstance(auth, SecretAuth) and auth.kind is SecretKind.KEY_VAULT_SECRET_REFERENCE
+    if vault_id and auth is not None and not uses_vault:  # no auth: its own problem is reported already
+        problems.add(
+            INVALID_REQUEST_BODY,
+            "'properties.secretStore.keyVaultId' is not supported for this connection: the connector writes "
+            "its secret into a Kubernetes Secret. Remove the secret store to continue.",
+            "properties.secretStore.keyVaultId",
+        )
 
 
 def parse_linker(

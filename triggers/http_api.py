@@ -204,6 +204,10 @@ async def _put_or_patch(
         connection = parse_patch(existing, body, api_version)
     else:
         connection = parse_linker(linker_id, body, api_version, existing=existing)
+    violation = settings.scope_violation(connection)
+    if violation is not None:  # refused before anything is read from or written to Azure or a cluster
+        message = violation.message("Microsoft.ServiceLinker/linkers/write")
+        return arm.error_response(403, arm.AUTHORIZATION_FAILED, message, violation.field)
     started = await ops.submit_connect(client, connection, settings, record=record)
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)

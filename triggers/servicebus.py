@@ -98,6 +98,13 @@ async def handle_request(
         else:
             existing = ops.stored_connection(record)
             connection = parse_linker(linker_id, document, api_version, existing=existing)
+            violation = settings.scope_violation(connection)
+            if violation is not None:
+                raise Rejected(
+                    arm.AUTHORIZATION_FAILED,
+                    violation.message("Microsoft.ServiceLinker/linkers/write"),
+                    violation.field,
+                )
             started = await ops.submit_connect(
                 client, connection, settings, record=record, operation_id=operation_id
             )

@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from activities.settings import number_setting
+from connector.model import Connection
+from connector.scope import ScopeViolation, connection_violation, is_within, parse_allowed_scopes
 from sealing import key_from_setting
-
-
-def _scopes(raw: str) -> tuple[str, ...]:
-    return tuple(s.strip().rstrip("/").lower() for s in raw.split(",") if s.strip())
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class TriggerSettings:
         env = os.environ if env is None else env
         sealing = env.get("SECRET_SEALING_KEY", "").strip()
         return cls(
-            allowed_scopes=_scopes(env.get("ALLOWED_SCOPES", "")),
+            allowed_scopes=parse_allowed_scopes(env.get("ALLOWED_SCOPES", "")),
             sealing_key=key_from_setting(sealing) if sealing else None,
             cluster_ready_timeout_seconds=number_setting(env, "CLUSTER_READY_TIMEOUT_SECONDS", 3600),
             extension_ready_timeout_seconds=number_setting(env, "EXTENSION_READY_TIMEOUT_SECONDS", 1800),
@@ -64,5 +62,11 @@ class TriggerSettings:
 
         No ALLOWED_SCOPES at all allows nothing: an instance must be told what it may act on.
         """
-        lowered = resource_id.rstrip("/").lower()
-        return any(lowered == scope or lowered.startswith(scope + "/") for scope in self.allowed_scopes)
+        return is_within(resource_id, self.allowed_scopes)
+
+    def scope_violation(self, connection: Connection) -> ScopeViolation | None:
+        """The first resource the connection names outside ALLOWED_SCOPES, or None when all are inside.
+
+        Checked: cluster, target, the workload identity's subscription and id, the secret store's vault.
+        """
+        return connection_violation(connection, self.allowed_scopes)

@@ -93,6 +93,7 @@ def make_settings(arm_harness: ArmHarness, **overrides: Any) -> Settings:
     """Settings pointing at the emulators (no backoff between retries: waits are recorded, not slept)."""
     values: dict[str, Any] = {
         "arm_endpoint": arm_harness.url,
+        "allowed_scopes": (f"/subscriptions/{SUB}",),
         "arm_ca_bundle": arm_harness.ca_file,
         "arm_static_token": "local-emulator-token",
         "arm_polling_interval_seconds": 0.0,

@@ -340,6 +340,7 @@ def env(
     arm.seed_demo()
     settings = {
         "ARM_ENDPOINT": arm.url,
+        "ALLOWED_SCOPES": f"/subscriptions/{SUB}",
         "ARM_CA_BUNDLE": arm.ca_file,
         "ARM_STATIC_TOKEN": "local-emulator-token",
         "ARM_POLLING_INTERVAL_SECONDS": "0",
