@@ -141,7 +141,10 @@ def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
 
 @_activity("delete_role_assignment")
 def _delete_role_assignment(payload: Payload) -> dict[str, Any]:
-    """{scope, principalId, roleGuid} -> {name, deleted}: only the assignment this product created."""
+    """{scope, name} or {scope, principalId, roleGuid} -> {name, deleted}: only an assignment this product
+    created (by its recorded name, else by the name it derives)."""
+    if _opt(payload, "name"):
+        return role_ops.delete_role_assignment(_need(payload, "scope"), _need(payload, "name"))
     return role_ops.delete_granted_role(
         _need(payload, "scope"), _need(payload, "principalId"), _need(payload, "roleGuid")
     )
@@ -235,6 +238,17 @@ def _registry_linkers_granted(payload: Payload) -> list[str]:
     )
 
 
+@_activity("registry_record_grant")
+def _registry_record_grant(payload: Payload) -> dict[str, Any]:
+    """{linkerId, kind: roleAssignments|federatedCredentials, grant: {ids, names}} -> the record's granted."""
+    kind = _need(payload, "kind")
+    if kind not in registry_ops.GRANT_KINDS:
+        raise ConnectorFailure(
+            make_error(Category.INVALID, "ActivityInputInvalid", f"Not a grant kind: {kind!r}.")
+        )
+    return registry_ops.record_grant(_need(payload, "linkerId"), kind, dict(_need(payload, "grant")))
+
+
 @_activity("registry_list_page")
 def _registry_list_page(payload: Payload) -> dict[str, Any]:
     """{pageSize?, continuation?} -> {items, continuation}."""
@@ -266,4 +280,5 @@ ACTIVITY_NAMES = (
     "registry_list_by_cluster",
     "registry_list_page",
     "registry_linkers_granted",
+    "registry_record_grant",
 )

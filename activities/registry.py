@@ -37,6 +37,7 @@ _JSON_FIELDS = {
     "lastOperation": "LastOperation",
     "lastError": "LastError",
     "lastReconcile": "LastReconcile",
+    "granted": "Granted",
 }
 _PLAIN_FIELDS = {
     "linkerId": "LinkerId",
@@ -293,3 +294,54 @@ def linkers_granted(
         ):
             found.append(linker_id)
     return found
+
+
+GRANT_KINDS = ("roleAssignments", "federatedCredentials")
+
+
+def _same_grant(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    return {k: str(v).lower() for k, v in one.items()} == {k: str(v).lower() for k, v in other.items()}
+
+
+def _merge(clients: Clients, entity: dict[str, Any], etag: str | None) -> None:
+    _on_table(
+        clients, lambda table: table.update_entity(entity, mode=UpdateMode.MERGE, **_if_unchanged(etag))
+    )
+
+
+@classified
+def record_grant(
+    linker_id: str, kind: str, grant: dict[str, Any], *, clients: Clients | None = None
+) -> dict[str, list[dict[str, str]]]:
+    """Add one grant a connect made (a role assignment or federated credential: ids and names only) to the
+    linker's `granted` record, so that a failed operation still says what it granted; the updated `granted`.
+
+    A grant already listed is not written again. Merged under the record's ETag, re-read on a conflict.
+    """
+    if kind not in GRANT_KINDS:
+        raise ValueError(f"Not a grant kind: {kind!r}")
+    clients = clients or get_clients()
+    partition, row = _keys(linker_id)
+    wanted = {k: str(v) for k, v in grant.items()}
+    for _ in range(5):
+        record = get_record(linker_id, clients=clients)
+        if record is None:
+            raise ConnectorFailure(
+                make_error(
+                    Category.NOT_FOUND,
+                    "ConnectionNotFound",
+                    f"No registry entry for {linker_id}.",
+                    resource=linker_id,
+                )
+            )
+        granted = {k: list((record.get("granted") or {}).get(k) or []) for k in GRANT_KINDS}
+        if any(_same_grant(found, wanted) for found in granted[kind]):
+            return granted
+        granted[kind].append(wanted)
+        entity = {"PartitionKey": partition, "RowKey": row, "Granted": _json(granted)}
+        try:
+            _merge(clients, entity, record["etag"])
+        except ResourceModifiedError:
+            continue
+        return granted
+    raise _conflict(linker_id, "kept changing while a grant was recorded")

@@ -59,7 +59,8 @@ def ensure_role_assignment(
     """Grant a role to a principal on a scope; an equivalent assignment (any name, same or parent scope) is
     success.
 
-    One list, then at most one PUT with a deterministic GUID name.
+    One list, then at most one PUT with a deterministic GUID name. `owned` says whether the assignment that
+    grants the role is this product's (that name), which a forced cleanup may later delete.
     """
     clients = clients or get_clients()
     definition = role_definition_id(scope, role_guid)
@@ -67,7 +68,8 @@ def ensure_role_assignment(
     result = {"scope": scope, "principalId": principal_id, "roleDefinitionId": definition, "name": name}
     for found in _assignments(clients, scope, principal_id):
         if same_role(found["roleDefinitionId"], definition) and scope_covers(found["scope"], scope):
-            return {**result, "name": found["name"], "action": "none"}
+            owned = str(found["name"]).lower() == name.lower()  # an earlier attempt of ours made it
+            return {**result, "name": found["name"], "action": "none", "owned": owned}
     parameters = RoleAssignmentCreateParameters(
         role_definition_id=definition, principal_id=principal_id, principal_type=principal_type
     )
@@ -75,9 +77,9 @@ def ensure_role_assignment(
         clients.authorization(subscription_of(scope)).role_assignments.create(scope, name, parameters)
     except HttpResponseError as exc:
         if exc.error is not None and (exc.error.code or "").lower() == "roleassignmentexists":
-            return {**result, "action": "none"}
+            return {**result, "action": "none", "owned": False}  # granted by someone else, under another name
         raise
-    return {**result, "action": "create"}
+    return {**result, "action": "create", "owned": True}
 
 
 @classified

@@ -88,7 +88,7 @@ def ensure_workload_identity(flow: Flow, connection: Connection, cluster: dict[s
     flow.status("identity", 0, f"identity {auth.client_id}")
     identity = yield from flow.resolve_identity(connection, auth)
     account = naming.service_account_name(auth.client_id)
-    yield from flow.call(
+    credential = yield from flow.call(
         "ensure_federated_credential",
         {
             "identityId": identity["id"],
@@ -98,13 +98,29 @@ def ensure_workload_identity(flow: Flow, connection: Connection, cluster: dict[s
             "serviceAccount": account,
         },
     )
+    # Ours only under the name we give it; one that already trusted the account under another name is not.
+    ours = naming.federated_credential_name(connection.cluster, connection.namespace, account)
+    if str(credential.get("name") or "").lower() == ours.lower():
+        yield from record_grant(
+            flow, connection, "federatedCredentials", {"identityId": identity["id"], "name": ours}
+        )
     match = targets.match_target_id(connection.target_id)
     for role in match.spec.roles if match else ():
         flow.status("role", 0, f"{role.name} on {connection.target_id}")
-        yield from flow.call(
+        granted = yield from flow.call(
             "ensure_role_assignment",
             {"scope": connection.target_id, "principalId": identity["principalId"], "roleGuid": role.guid},
         )
+        if granted.get("owned"):
+            grant = {k: granted[k] for k in ("scope", "name", "roleDefinitionId", "principalId")}
+            yield from record_grant(flow, connection, "roleAssignments", grant)
+
+
+def record_grant(flow: Flow, connection: Connection, kind: str, grant: dict[str, Any]) -> Steps:
+    """Record a grant on the linker's record as soon as it is made (a later step may fail); ids and names."""
+    flow.granted = yield from flow.call(
+        "registry_record_grant", {"linkerId": connection.linker_id, "kind": kind, "grant": grant}
+    )
 
 
 def converge_connection(flow: Flow, connection: Connection) -> Steps:
@@ -130,8 +146,9 @@ def converge_connection(flow: Flow, connection: Connection) -> Steps:
 def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
     """Load the desired state, converge it, remove what a move left behind, record Succeeded."""
     flow.status("load", 0, linker_id)
-    _record, connection = yield from load_connection(flow, linker_id)
+    record, connection = yield from load_connection(flow, linker_id)
     flow.cluster_id = connection.cluster.id
+    flow.granted = record.get("granted")  # what earlier attempts granted, should this one fail too
     yield from converge_connection(flow, connection)
     yield from remove_previous_placements(flow, connection, data.get("previous") or [])
     flow.status("record", 0, "Succeeded")

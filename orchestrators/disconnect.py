@@ -4,8 +4,10 @@ Input {"linkerId", "operationId", "forcedCleanup", "policy"}. By default the Sec
 federated credential and the role assignment stay (as Service Connector does); ForcedCleanup (from the
 request, or the connection's deleteOrUpdateBehavior) deletes the Secret, the ServiceAccount and federated
 credential when no other linker of the cluster shares them, and the role assignments this product created
-when no other linker (of any cluster) grants the same identity on the same target. Output as `connect`'s;
-the last step publishes the outcome event (`outcomes.announce`).
+when no other linker (of any cluster) grants the same identity on the same target. What was created is read
+from the record's `granted` (connect records each grant as it makes it, so a half-done connect is cleaned up
+exactly); a record from before grants were recorded falls back to the names the product derives. Output as
+`connect`'s; the last step publishes the outcome event (`outcomes.announce`).
 """
 
 from __future__ import annotations
@@ -44,12 +46,19 @@ def _others(records: list[dict[str, Any]] | None) -> list[Connection]:
 
 
 def clean_up(
-    flow: Flow, connection: Connection, *, delete_secret: bool = True, revoke_roles_granted: bool = True
+    flow: Flow,
+    connection: Connection,
+    *,
+    delete_secret: bool = True,
+    revoke_roles_granted: bool = True,
+    granted: dict[str, Any] | None = None,
 ) -> Steps:
     """Delete the Secret, and the ServiceAccount and federated credential that no other linker shares.
 
     `delete_secret=False` keeps the Secret (an update that moved only the identity: the new Secret has the
-    same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`).
+    same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`). `granted` is the
+    record's list of what the connection's operations granted: when given, exactly those grants are removed;
+    a record from before grants were recorded (None) falls back to the names the product derives.
     """
     others = _others((yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})))
     last_user = connection.is_workload_identity and not shares_service_account(connection, others)
@@ -68,6 +77,11 @@ def clean_up(
     auth = connection.workload_identity
     if auth is None or not (last_user or revoke_roles_granted):
         return
+    if granted is not None:
+        yield from remove_recorded_grants(
+            flow, connection, auth, granted, credentials=last_user, roles=revoke_roles_granted
+        )
+        return
     try:
         identity = yield from flow.resolve_identity(connection, auth)
     except OrchestrationFailure as failure:
@@ -85,8 +99,42 @@ def clean_up(
         yield from revoke_roles(flow, connection, auth, identity["principalId"])
 
 
-def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth, principal_id: str) -> Steps:
-    """Delete the role assignments granted for this connection, unless another linker relies on them."""
+def remove_recorded_grants(
+    flow: Flow,
+    connection: Connection,
+    auth: WorkloadIdentityAuth,
+    granted: dict[str, Any],
+    *,
+    credentials: bool,
+    roles: bool,
+) -> Steps:
+    """Delete what the record says the connection was granted: its federated credential for the current
+    ServiceAccount (when no other linker shares it), and its role assignments (unless another linker relies
+    on them). Nothing is looked up: a grant that is already gone is success."""
+    account = naming.service_account_name(auth.client_id)
+    ours = naming.federated_credential_name(connection.cluster, connection.namespace, account).lower()
+    recorded_credentials = (granted.get("federatedCredentials") or []) if credentials else []
+    for credential in recorded_credentials:
+        # A credential left by an earlier placement may trust a ServiceAccount another linker still uses.
+        if str(credential.get("name") or "").lower() != ours:
+            continue
+        flow.status("cleanup", 0, f"federated credential {credential['name']}")
+        yield from flow.call(
+            "delete_federated_credential",
+            {"identityId": credential["identityId"], "name": credential["name"]},
+        )
+    assignments = (granted.get("roleAssignments") or []) if roles else []
+    if not assignments or (yield from _roles_shared(flow, connection, auth)):
+        return
+    for assignment in assignments:
+        flow.status("cleanup", 0, f"role assignment {assignment['name']} on {assignment['scope']}")
+        yield from flow.call(
+            "delete_role_assignment", {"scope": assignment["scope"], "name": assignment["name"]}
+        )
+
+
+def _roles_shared(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth) -> Steps:
+    """True (and said in the status) when another linker grants the same identity on the same target."""
     sharing = yield from flow.call(
         "registry_linkers_granted",
         {
@@ -97,6 +145,13 @@ def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth,
     )
     if sharing:
         flow.status("cleanup", 0, f"role assignments kept: {len(sharing)} other linker(s) rely on them")
+    return bool(sharing)
+
+
+def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth, principal_id: str) -> Steps:
+    """Delete the role assignments granted for this connection (the names the product derives), unless
+    another linker relies on them. For records from before grants were recorded."""
+    if (yield from _roles_shared(flow, connection, auth)):
         return
     match = targets.match_target_id(connection.target_id)
     for role in match.spec.roles if match else ():
@@ -118,7 +173,7 @@ def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
             connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
         )
         if forced:
-            yield from clean_up(flow, connection)
+            yield from clean_up(flow, connection, granted=record.get("granted"))
     flow.status("record", 0, "delete")
     yield from flow.call("registry_delete", {"linkerId": linker_id})
 

@@ -67,6 +67,9 @@ class Flow:
         self.policy = policy
         self.cluster_id = cluster_id
         self.step = "start"
+        # The linker record's `granted` (role assignments, federated credentials) as last recorded: a failed
+        # operation lists it in its diagnostics.
+        self.granted: dict[str, Any] | None = None
 
     @property
     def cluster_name(self) -> str:

@@ -79,6 +79,9 @@ def run_linker_operation(context: Any, kind: str, steps: LinkerSteps) -> Steps:
         yield from steps(flow, linker_id, data)
     except Exception as exc:
         error = failure_of(exc)
+        if flow.granted and any(flow.granted.values()):
+            # What this connection was granted before the failure, so it can be revoked or completed.
+            error = error.with_diagnostics({"granted": flow.granted})
         if linker_id:
             yield from record_failure(flow, linker_id, error)
     return (yield from announce(flow, kind, operation_id_of(context, data), outcome(linker_id, error)))
