@@ -12,10 +12,12 @@ Stable error codes (clients may switch on them; never rename one):
 |-------------------------------|----------------------------------------------------------------------------|
 | InvalidRequestBody            | The body is not a JSON object, a field has the wrong JSON type, or a      |
 |                               | field is not supported by this connector or this api-version               |
+| InvalidRequestContent         | The body exceeds a parsing limit (size, nesting depth, element count)     |
 | MissingRequiredField          | A required field is absent, null or empty                                  |
 | InvalidFieldValue             | A field has a value outside its allowed set or format (GUID, enum, ...)    |
 | UnsupportedApiVersion         | The api-version is not one of 2022-05-01, 2024-04-01                       |
-| InvalidSourceResourceId       | The linker's source is not a managedCluster ARM id                         |
+| InvalidSourceResourceId       | The linker's source is not a managedCluster ARM id (a GUID subscription,  |
+|                               | a valid resource group name, a valid AKS cluster name)                     |
 | InvalidLinkerName             | The linker name breaks the ServiceLinker naming rules                      |
 | InvalidNamespace              | `scope` is not a DNS-1123 label (a Kubernetes namespace name)              |
 | InvalidTargetResourceId       | `targetService.id` is not a well-formed ARM resource id                    |
@@ -25,8 +27,8 @@ Stable error codes (clients may switch on them; never rename one):
 | UnsupportedSecretType         | `secretInfo.secretType` is unknown or not usable with an AKS source        |
 | UnknownClientType             | `clientType` is not a ServiceLinker client type                            |
 | UnsupportedClientType         | A known client type that the target's catalog entry does not support       |
-| InvalidCustomizedKey          | A customized key renames an unknown key, or to an invalid or duplicate     |
-|                               | environment variable name                                                  |
+| InvalidCustomizedKey          | A customized key renames an unknown key, or to an invalid, reserved or     |
+|                               | duplicate environment variable name                                        |
 | InvalidKubernetesName         | A generated Kubernetes name would not be a valid DNS-1123 name             |
 | SecretNameCollision           | Two linkers would write the same Secret in one namespace                   |
 """
@@ -40,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 INVALID_REQUEST_BODY = "InvalidRequestBody"
+INVALID_REQUEST_CONTENT = "InvalidRequestContent"
 MISSING_REQUIRED_FIELD = "MissingRequiredField"
 INVALID_FIELD_VALUE = "InvalidFieldValue"
 UNSUPPORTED_API_VERSION = "UnsupportedApiVersion"
@@ -59,6 +62,7 @@ SECRET_NAME_COLLISION = "SecretNameCollision"
 ALL_CODES = frozenset(
     {
         INVALID_REQUEST_BODY,
+        INVALID_REQUEST_CONTENT,
         MISSING_REQUIRED_FIELD,
         INVALID_FIELD_VALUE,
         UNSUPPORTED_API_VERSION,
@@ -260,3 +264,85 @@ def namespace_problems(namespace: str, target: str = "properties.scope") -> list
             target,
         )
     ]
+
+
+# ARM's rules for resource group names: 1-90 letters or digits (Unicode), '_', '-', '.', '(' and ')', not
+# ending in '.'. AKS's for cluster names: 1-63 ASCII letters, digits, '_' and '-', starting and ending with
+# a letter or digit. A name outside them can name no real resource, so a request carrying one is refused
+# before anything is read or written (an ARM call with such a name is at best a 404, at worst a traversal).
+_RESOURCE_GROUP_NAME = re.compile(r"[-\w.()]{1,90}")
+_CLUSTER_NAME = re.compile(r"[A-Za-z0-9](?:[-_A-Za-z0-9]{0,61}[A-Za-z0-9])?")
+
+
+def subscription_problems(subscription: str, target: str = "subscriptionId") -> list[Problem]:
+    """What is wrong with a subscription id (it must be a GUID), if anything."""
+    if is_guid(subscription):
+        return []
+    return [
+        Problem(INVALID_SOURCE_RESOURCE_ID, f"The subscription {echo(subscription)} is not a GUID.", target)
+    ]
+
+
+def resource_group_problems(name: str, target: str = "resourceGroupName") -> list[Problem]:
+    """What is wrong with a resource group name under ARM's naming rules, if anything."""
+    if _RESOURCE_GROUP_NAME.fullmatch(name) is not None and not name.endswith("."):
+        return []
+    return [
+        Problem(
+            INVALID_SOURCE_RESOURCE_ID,
+            f"The resource group name {echo(name)} is invalid: use 1-90 letters, digits, '_', '-', '.', '(' "
+            "and ')', not ending in '.'.",
+            target,
+        )
+    ]
+
+
+def cluster_name_problems(name: str, target: str = "clusterName") -> list[Problem]:
+    """What is wrong with an AKS cluster name under AKS's naming rules, if anything."""
+    if _CLUSTER_NAME.fullmatch(name) is not None:
+        return []
+    return [
+        Problem(
+            INVALID_SOURCE_RESOURCE_ID,
+            f"The cluster name {echo(name)} is invalid: use 1-63 letters, digits, '_' and '-', starting and "
+            "ending with a letter or digit.",
+            target,
+        )
+    ]
+
+
+# --- Environment variable names a connection may not write -----------------------------------------------
+
+# A connection's Secret reaches workloads through `envFrom`, so every key becomes an environment variable of
+# every container that mounts it. A customized key must not take the name of a variable that a process,
+# its runtime or the platform relies on: PATH or LD_PRELOAD would let whoever writes a linker run code in
+# the workload; JAVA_TOOL_OPTIONS, NODE_OPTIONS, PYTHON*, DOTNET_STARTUP_HOOKS and profiler variables load
+# code at start-up; proxy and CA variables redirect or intercept traffic; KUBERNETES_* and the variables
+# the workload identity webhook injects (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE,
+# AZURE_AUTHORITY_HOST) would point the workload at another API server or identity. Compared without case:
+# Windows containers treat Path and PATH as one.
+RESERVED_ENV_NAMES = frozenset(
+    {
+        # POSIX and shells
+        "PATH", "HOME", "USER", "USERNAME", "LOGNAME", "SHELL", "PWD", "OLDPWD", "HOSTNAME", "LANG",
+        "LANGUAGE", "TZ", "TMPDIR", "TMP", "TEMP", "TERM", "IFS", "ENV", "BASH_ENV", "CDPATH", "PS4",
+        "PROMPT_COMMAND", "GLIBC_TUNABLES", "GCONV_PATH", "HOSTALIASES", "RESOLV_HOST_CONF", "LOCALDOMAIN",
+        # runtimes that load code or options from the environment
+        "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "JAVA_OPTS", "JAVA_HOME", "CLASSPATH",
+        "NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED",
+        "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYOPT", "RUBYLIB", "GEM_HOME", "GEM_PATH",
+        "GODEBUG", "GOFLAGS", "CORECLR_ENABLE_PROFILING", "CORECLR_PROFILER", "CORECLR_PROFILER_PATH",
+        # traffic and trust
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        # set by the workload identity webhook
+        "AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
+    }
+)
+RESERVED_ENV_PREFIXES = ("LC_", "LD_", "DYLD_", "PYTHON", "DOTNET_", "COMPLUS_", "CORECLR_", "KUBERNETES_")
+
+
+def reserved_env_name(name: str) -> bool:
+    """True if `name` would shadow an environment variable a process or the platform relies on."""
+    upper = name.upper()
+    return upper in RESERVED_ENV_NAMES or upper.startswith(RESERVED_ENV_PREFIXES)

@@ -47,11 +47,14 @@ from connector.validation import (
     UNSUPPORTED_TARGET,
     ProblemList,
     RequestValidationError,
+    cluster_name_problems,
     echo,
     is_env_var_name,
     is_guid,
     linker_name_problems,
     namespace_problems,
+    reserved_env_name,
+    resource_group_problems,
 )
 from connector.vocabulary import AuthType, ClientType
 
@@ -96,6 +99,8 @@ def parse_cluster_id(source_id: str) -> ClusterRef | None:
     """The cluster named by a managedCluster ARM id, or None if `source_id` is not one."""
     match = _CLUSTER_ID.fullmatch(source_id)
     if match is None or not is_guid(match["sub"]):
+        return None
+    if resource_group_problems(match["rg"]) or cluster_name_problems(match["name"]):
         return None
     return ClusterRef(subscription_id=match["sub"], resource_group=match["rg"], name=match["name"])
 
@@ -632,6 +637,13 @@ def _check_customized_keys(
             problems.add(
                 INVALID_CUSTOMIZED_KEY,
                 f"{echo(value)} is not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*).",
+                key_path,
+            )
+        elif reserved_env_name(value):
+            problems.add(
+                INVALID_CUSTOMIZED_KEY,
+                f"{echo(value)} would shadow an environment variable that processes or the platform rely on "
+                "(the Secret reaches workloads through envFrom); choose another name.",
                 key_path,
             )
     final = [customized.get(key, key) for key in defaults]
