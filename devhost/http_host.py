@@ -32,6 +32,7 @@ HOST_VERSION = "4.1036.1.0-devhost"
 _DURABLE_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "entityTrigger"}
 # The Durable extension's webhooks need its system key (or the master key), as on the real host.
 DURABLE_SYSTEM_KEY = "durabletask_extension"
+MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's documented HTTP request length limit
 _WEBHOOK_PREFIX = "/runtime/webhooks/"
 
 
@@ -126,7 +127,9 @@ class HttpHost:
 
     def build_app(self) -> web.Application:
         """An aiohttp application with admin routes, Durable routes and, last, the HTTP triggers."""
-        app = web.Application(middlewares=[self._webhook_auth])
+        # The Functions host accepts request bodies up to 100 MB (aiohttp's default is 1 MiB): the app, not
+        # the host, decides what a smaller limit answers.
+        app = web.Application(middlewares=[self._webhook_auth], client_max_size=MAX_REQUEST_BODY_BYTES)
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_get("/admin/host/ping", self._ping)
         app.router.add_post("/admin/functions/{name}", self._admin_invoke)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import azure.functions as func
 
@@ -20,6 +22,8 @@ AUTHORIZATION_FAILED = "AuthorizationFailed"
 RESOURCE_NOT_FOUND = "ResourceNotFound"
 ANOTHER_OPERATION_IN_PROGRESS = "AnotherOperationInProgress"
 INTERNAL_ERROR = "InternalServerError"
+UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
+PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -72,18 +76,50 @@ def not_found(resource_id: str) -> func.HttpResponse:
     return error_response(404, RESOURCE_NOT_FOUND, f"The resource '{resource_id}' was not found.")
 
 
-def base_url(request_url: str) -> str:
-    """scheme://host[:port] of the request, the origin operation URLs are built on."""
-    parts = urlsplit(request_url)
-    return f"{parts.scheme}://{parts.netloc}"
+def public_base_url(env: Mapping[str, str] | None = None) -> str:
+    """The origin of every absolute URL the API emits (operation URLs, nextLink, the OpenAPI server).
+
+    PUBLIC_BASE_URL when set (local runs: devhost's bound address), else https://WEBSITE_HOSTNAME (set by
+    App Service on Azure), else "" and the URLs are host-relative. Never the request's Host header: the
+    caller chooses it, and an SDK would poll, with its key, whatever host an operation URL names.
+    """
+    env = os.environ if env is None else env
+    explicit = env.get(PUBLIC_BASE_URL, "").strip().rstrip("/")
+    if explicit:
+        return explicit
+    hostname = env.get("WEBSITE_HOSTNAME", "").strip().rstrip("/")
+    return f"https://{hostname}" if hostname else ""
 
 
-def operation_url(request_url: str, subscription_id: str, operation_id: str) -> str:
-    """The Azure-AsyncOperation URL of an operation."""
+def operation_url(subscription_id: str, operation_id: str) -> str:
+    """The Azure-AsyncOperation URL of an operation, on the configured public base URL."""
     return (
-        f"{base_url(request_url)}/subscriptions/{quote(subscription_id)}/providers/Microsoft.ServiceLinker"
+        f"{public_base_url()}/subscriptions/{quote(subscription_id)}/providers/Microsoft.ServiceLinker"
         f"/locations/{OPERATION_LOCATION}/operationStatuses/{quote(operation_id)}"
         f"?api-version={OPERATION_STATUS_API_VERSION}"
+    )
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """True for application/json and application/*+json, with no charset or a UTF-8 one."""
+    media_type, _, parameters = content_type.partition(";")
+    kind, _, subtype = media_type.strip().lower().partition("/")
+    if kind != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        return False
+    for parameter in parameters.split(";"):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return False
+    return True
+
+
+def unsupported_media_type(content_type: str) -> func.HttpResponse:
+    """ARM's 415 for a body that is not JSON."""
+    shown = content_type[:80]
+    return error_response(
+        415, UNSUPPORTED_MEDIA_TYPE,
+        f"The content type '{shown}' is not supported: send the body as application/json (UTF-8).",
+        "Content-Type",
     )
 
 

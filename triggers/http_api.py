@@ -10,7 +10,6 @@ resetExtension (POST). On demand: POST api/reconcile. Every request for a cluste
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 from typing import Any
@@ -18,9 +17,20 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from connector.bounded_json import loads_bounded, size_error
 from connector.errors import ConnectorFailure
 from connector.model import ClusterRef, Connection
-from connector.validation import INVALID_REQUEST_BODY, RequestValidationError, linker_name_problems
+from connector.validation import (
+    INVALID_FIELD_VALUE,
+    INVALID_SOURCE_RESOURCE_ID,
+    Problem,
+    RequestValidationError,
+    cluster_name_problems,
+    is_guid,
+    linker_name_problems,
+    resource_group_problems,
+    subscription_problems,
+)
 from connector.wire import linker_id_of, parse_cluster_id, parse_linker, parse_patch, to_linker_body
 from triggers import arm_format as arm
 from triggers import operations as ops
@@ -42,6 +52,7 @@ OPERATION_ROUTE = (
     "/operationStatuses/{operation}"
 )
 DEFAULT_PAGE_SIZE = 100
+MAX_SKIP_TOKEN_DIGITS = 9  # nextLink's tokens are list offsets; a longer one is not ours
 
 
 def _page_size() -> int:
@@ -53,49 +64,69 @@ def _body(req: func.HttpRequest) -> Any:
     raw = req.get_body()
     if not raw:
         return {}
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise RequestValidationError(INVALID_REQUEST_BODY, "The request body is not valid JSON.") from None
+    return loads_bounded(raw)
 
 
-def _cluster(req: func.HttpRequest) -> ClusterRef | None:
+def _invalid(problems: list[Problem]) -> func.HttpResponse:
+    return arm.json_response(400, RequestValidationError.from_problems(problems).to_arm_body())
+
+
+def _content_error(req: func.HttpRequest) -> func.HttpResponse | None:
+    """415 for a body that is not JSON, 400 for one over the size limit: decided before it is parsed."""
+    raw = req.get_body()
+    if not raw:
+        return None
+    content_type = req.headers.get("content-type")
+    # No Content-Type at all is read as JSON (curl -d without -H); a declared other type is refused.
+    if content_type is not None and not arm.is_json_media_type(content_type):
+        return arm.unsupported_media_type(content_type)
+    too_big = size_error(len(raw))
+    return None if too_big is None else arm.json_response(400, too_big.to_arm_body())
+
+
+def _cluster(req: func.HttpRequest) -> ClusterRef | func.HttpResponse:
+    """The route's cluster, or the 400 naming each of its segments that breaks ARM's or AKS's rules."""
     params = req.route_params
-    return parse_cluster_id(
+    problems = [
+        *subscription_problems(params["subscription"]),
+        *resource_group_problems(params["resource_group"]),
+        *cluster_name_problems(params["cluster"]),
+    ]
+    if problems:
+        return _invalid(problems)
+    cluster = parse_cluster_id(
         f"/subscriptions/{params['subscription']}/resourceGroups/{params['resource_group']}"
         f"/providers/Microsoft.ContainerService/managedClusters/{params['cluster']}"
     )
-
-
-def _bad_cluster() -> func.HttpResponse:
-    return arm.error_response(
-        400, "InvalidSourceResourceId",
-        "The source is not an AKS cluster id: the subscription must be a GUID.", "linkerId",
-    )
-
-
-def _guard(req: func.HttpRequest, action: str, *, check_version: bool = True) -> (
-    tuple[ClusterRef, TriggerSettings, str] | func.HttpResponse
-):
-    """api-version, cluster id and ALLOWED_SCOPES checks shared by every cluster-scoped route."""
-    api_version = req.params.get("api-version") or ""
-    if check_version:
-        refused = arm.api_version_error(api_version)
-        if refused is not None:
-            return refused
-    cluster = _cluster(req)
     if cluster is None:
-        return _bad_cluster()
+        return _invalid([Problem(INVALID_SOURCE_RESOURCE_ID, "The source is not an AKS cluster id.", "id")])
+    return cluster
+
+
+def _guard(req: func.HttpRequest, action: str) -> tuple[ClusterRef, TriggerSettings, str] | func.HttpResponse:
+    """api-version, route ids and names, body type and size, ALLOWED_SCOPES: checked before any work."""
+    api_version = req.params.get("api-version") or ""
+    refused = arm.api_version_error(api_version)
+    if refused is None:
+        refused = _content_error(req)
+    if refused is not None:
+        return refused
+    cluster = _cluster(req)
+    if isinstance(cluster, func.HttpResponse):
+        return cluster
     settings = TriggerSettings.from_env()
     if not settings.allows(cluster.id):
         return arm.forbidden(action, cluster.id)
     return cluster, settings, api_version
 
 
-def _accepted_headers(req: func.HttpRequest, cluster: ClusterRef, operation_id: str, *, location: bool) -> (
-    dict[str, str]
-):
-    url = arm.operation_url(req.url, cluster.subscription_id, operation_id)
+def _linker_name_error(name: str) -> func.HttpResponse | None:
+    problems = linker_name_problems(name)
+    return _invalid(problems) if problems else None
+
+
+def _accepted_headers(cluster: ClusterRef, operation_id: str, *, location: bool) -> dict[str, str]:
+    url = arm.operation_url(cluster.subscription_id, operation_id)
     headers = {"Azure-AsyncOperation": url}
     if location:
         headers["Location"] = url
@@ -211,7 +242,7 @@ async def _put_or_patch(
     started = await ops.submit_connect(client, connection, settings, record=record)
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)
-    headers = _accepted_headers(req, cluster, started.operation_id, location=False)
+    headers = _accepted_headers(cluster, started.operation_id, location=False)
     return arm.json_response(201, to_linker_body(accepted, api_version), headers)
 
 
@@ -230,7 +261,7 @@ async def _delete(
         return func.HttpResponse(status_code=204)
     started = await ops.submit_disconnect(client, record, settings)
     return func.HttpResponse(
-        status_code=202, headers=_accepted_headers(req, cluster, started.operation_id, location=True)
+        status_code=202, headers=_accepted_headers(cluster, started.operation_id, location=True)
     )
 
 
@@ -242,20 +273,23 @@ async def linkers(req: func.HttpRequest, client: df.DurableOrchestrationClient) 
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, _settings, api_version = guarded
-    return await _handle(_list(req, client, cluster, api_version))
+    raw_skip = req.params.get("$skipToken", "0")
+    if not (raw_skip.isascii() and raw_skip.isdigit() and len(raw_skip) <= MAX_SKIP_TOKEN_DIGITS):
+        return arm.error_response(
+            400, INVALID_FIELD_VALUE, "$skipToken must be the token of a nextLink.", "$skipToken"
+        )
+    return await _handle(_list(client, cluster, api_version, int(raw_skip)))
 
 
 async def _list(
-    req: func.HttpRequest, client: df.DurableOrchestrationClient, cluster: ClusterRef, api_version: str
+    client: df.DurableOrchestrationClient, cluster: ClusterRef, api_version: str, skip: int
 ) -> func.HttpResponse:
     records = [r for r in await ops.list_records(cluster.id) if r.get("desired")]
-    raw_skip = req.params.get("$skipToken", "0")
-    skip = int(raw_skip) if raw_skip.isdigit() else 0
     size = _page_size()
     page = [await ops.settle_abandoned(client, r) or r for r in records[skip : skip + size]]
     body: dict[str, Any] = {"value": [_linker_body(r, api_version) for r in page]}
     if skip + size < len(records):
-        path = req.url.split("?", 1)[0]
+        path = f"{arm.public_base_url()}{cluster.id}/providers/Microsoft.ServiceLinker/linkers"
         body["nextLink"] = f"{path}?api-version={api_version}&$skipToken={skip + size}"
     else:
         body["nextLink"] = None
@@ -270,6 +304,9 @@ async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestration
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, settings, _api_version = guarded
+    bad_name = _linker_name_error(req.route_params["name"])
+    if bad_name is not None:
+        return bad_name
     linker_id = linker_id_of(cluster, req.route_params["name"])
 
     async def run() -> func.HttpResponse:
@@ -277,7 +314,7 @@ async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestration
         if record is None or not record.get("desired"):
             return arm.not_found(linker_id)
         operation_id = await ops.start_plain(client, ops.VALIDATE, {"linkerId": linker_id}, settings)
-        headers = _accepted_headers(req, cluster, operation_id, location=True)
+        headers = _accepted_headers(cluster, operation_id, location=True)
         return func.HttpResponse(status_code=202, headers=headers)
 
     return await _handle(run())
@@ -290,6 +327,9 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, _settings, _api_version = guarded
+    bad_name = _linker_name_error(req.route_params["name"])
+    if bad_name is not None:
+        return bad_name
     linker_id = linker_id_of(cluster, req.route_params["name"])
 
     async def run() -> func.HttpResponse:
@@ -310,13 +350,22 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
 @bp.durable_client_input(client_name="client")
 async def operation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """ARM's async-operation status of one operation."""
+    refused = arm.api_version_error(req.params.get("api-version") or "")
+    if refused is None:
+        refused = _content_error(req)
+    if refused is not None:
+        return refused
     subscription = req.route_params["subscription"]
     operation_id = req.route_params["operation"]
-    status = await ops.instance_status(client, operation_id)
+    location = req.route_params["location"]
     op_id = (
         f"/subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/"
-        f"{req.route_params['location']}/operationStatuses/{operation_id}"
+        f"{location}/operationStatuses/{operation_id}"
     )
+    # Operation ids are GUIDs under the one location: anything else names no operation, and is not looked up.
+    if not (is_guid(subscription) and is_guid(operation_id) and location.lower() == arm.OPERATION_LOCATION):
+        return arm.not_found(op_id[:300])
+    status = await ops.instance_status(client, operation_id)
     if status.runtime_status is None:
         return arm.not_found(op_id)
     if not _may_read_operation(status.input_, subscription, TriggerSettings.from_env()):
@@ -356,7 +405,7 @@ def _may_read_operation(payload: Any, subscription: str, settings: TriggerSettin
 @bp.route(route=CLUSTER_ROUTE + "/diagnostics", methods=["GET"])
 async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     """What the registry knows about a cluster's connections: states, last operations, last errors."""
-    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read", check_version=False)
+    guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, _settings, _api_version = guarded
@@ -387,12 +436,12 @@ async def cluster_reset_extension(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """Delete and reinstall sc-extension, then re-apply the cluster's connections (202 + async operation)."""
-    guarded = _guard(req, "Microsoft.KubernetesConfiguration/extensions/write", check_version=False)
+    guarded = _guard(req, "Microsoft.KubernetesConfiguration/extensions/write")
     if isinstance(guarded, func.HttpResponse):
         return guarded
     cluster, settings, _api_version = guarded
     operation_id = await ops.start_plain(client, ops.RESET_EXTENSION, {"clusterId": cluster.id}, settings)
-    return func.HttpResponse(status_code=202, headers=_accepted_headers(req, cluster, operation_id,
+    return func.HttpResponse(status_code=202, headers=_accepted_headers(cluster, operation_id,
                                                                         location=True))
 
 
@@ -400,16 +449,34 @@ async def cluster_reset_extension(
 @bp.durable_client_input(client_name="client")
 async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start a reconciliation of every registered connection now (202 + operation status URL)."""
+    # Not an ARM route: api-version is optional here, but one that is sent must be a supported one.
+    api_version = req.params.get("api-version")
+    refused = None if api_version is None else arm.api_version_error(api_version)
+    if refused is None:
+        refused = _content_error(req)
+    if refused is not None:
+        return refused
     settings = TriggerSettings.from_env()
+    subscription = _first_allowed_subscription(settings)
+    if subscription is None:
+        return arm.forbidden("Microsoft.ServiceLinker/linkers/write", "/")
     operation_id = ops.new_operation_id()
     await client.start_new(
         ops.RECONCILE, operation_id, {"slot": f"manual:{operation_id}", "policy": settings.policy()}
     )
-    subscription = (settings.allowed_scopes[0].split("/")[2] if settings.allowed_scopes else "none")
-    url = arm.operation_url(req.url, subscription, operation_id)
+    url = arm.operation_url(subscription, operation_id)
     return arm.json_response(
         202, {"id": operation_id, "statusQueryGetUri": url}, {"Azure-AsyncOperation": url, "Location": url}
     )
+
+
+def _first_allowed_subscription(settings: TriggerSettings) -> str | None:
+    """The subscription a reconciliation's status URL is filed under: the first one ALLOWED_SCOPES names."""
+    for scope in settings.allowed_scopes:
+        parts = scope.split("/")
+        if len(parts) >= 3 and parts[1] == "subscriptions" and is_guid(parts[2]):
+            return parts[2]
+    return None
 
 
 # --- Health and the API description ----------------------------------------------------------------------
@@ -424,4 +491,4 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="api/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3 document of this API."""
-    return arm.json_response(200, openapi_document(arm.base_url(req.url)))
+    return arm.json_response(200, openapi_document(arm.public_base_url() or "/"))

@@ -7,10 +7,11 @@ Settlement, decided once:
 - accepted: the operation is started with an id derived from the message id, and the message completes. A
   redelivered message (same message id) finds its operation and starts nothing new. The operation ends with
   a `ConnectionOperationCompleted` event on SERVICEBUS_EVENTS_QUEUE when set (sent by the orchestration).
-- rejected (invalid JSON or body, a cluster outside ALLOWED_SCOPES, another operation in progress): the
-  message completes — it is *not* retried, since the same body would be refused again — and the reason is
-  recorded: a warning in the log and a `ConnectionRequestRejected` event {messageId, linkerId, code, message,
-  target} on SERVICEBUS_EVENTS_QUEUE when set.
+- rejected (invalid JSON or body, a body over the parsing limits of connector.bounded_json, a cluster outside
+  ALLOWED_SCOPES, another operation in progress): the message completes — it is *not* retried, since the
+  same body would be refused again — and the reason is recorded: a warning in the log and a
+  `ConnectionRequestRejected` event {messageId, linkerId, code, message, target} on SERVICEBUS_EVENTS_QUEUE
+  when set.
 - transient failure (registry or Durable client unreachable): the function raises, the host abandons the
   message and Service Bus redelivers it (and dead-letters it at the queue's max delivery count).
 """
@@ -18,13 +19,13 @@ Settlement, decided once:
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
 
+from connector.bounded_json import loads_bounded
 from connector.validation import INVALID_REQUEST_BODY, MISSING_REQUIRED_FIELD, RequestValidationError
 from connector.wire import API_2024_04_01, parse_linker, split_linker_id
 from triggers import arm_format as arm
@@ -57,9 +58,9 @@ def message_key(message: func.ServiceBusMessage) -> str:
 def parse_request(body: bytes) -> tuple[str, str, dict[str, Any], str]:
     """(linker id, operation, PUT-shaped body, api-version) of a queue message; Rejected when invalid."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Rejected(INVALID_REQUEST_BODY, "The message body is not valid JSON.") from None
+        document = loads_bounded(body, what="message body")
+    except RequestValidationError as invalid:  # not JSON, or over a size, depth or element-count limit
+        raise Rejected(invalid.code, invalid.message) from None
     if not isinstance(document, dict):
         raise Rejected(INVALID_REQUEST_BODY, "The message body must be a JSON object.")
     linker_id = document.get("id")
@@ -142,8 +143,8 @@ async def connection_request(message: func.ServiceBusMessage, client: df.Durable
 
 def _linker_id_of(body: bytes) -> str | None:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document = loads_bounded(body, what="message body")
+    except RequestValidationError:
         return None
     linker_id = document.get("id") if isinstance(document, dict) else None
     return linker_id if isinstance(linker_id, str) else None

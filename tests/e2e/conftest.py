@@ -269,6 +269,8 @@ def e2e(
         service_bus_max_wait_time=0.2,
     )
     running = start_host_thread(config, clock)
+    # Operation URLs are built on the configured public address (never the request's Host): devhost's own.
+    monkeypatch.setenv("PUBLIC_BASE_URL", running.url)
     try:
         key = running.host.keys.host_keys["default"]
         yield E2E(running, arm, key, servicebus_emulator, requests, events, clock)

@@ -150,7 +150,7 @@ def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
     configurations = call("POST", f"{LINKERS}/pgconn/listConfigurations?api-version={API}")
     validate = call("POST", f"{LINKERS}/pgconn/validateLinker?api-version={API}")
     texts.append(json.dumps(e2e.wait_operation(validate[1]["Azure-AsyncOperation"])))
-    call("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics")
+    call("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics?api-version={API}")
     call("POST", f"{LINKERS}/blobconn/listConfigurations?api-version={API}")
 
     secret = e2e.kube_secret(CLUSTER, "default", "sc-pgconn-secret")
@@ -179,7 +179,7 @@ def test_reset_extension_and_reconcile_run_as_operations(e2e: E2E) -> None:
     put = e2e.http("PUT", f"{LINKERS}/resetconn?api-version={API}", _blob_body())
     assert e2e.wait_operation(put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
-    reset = e2e.http("POST", f"{CLUSTER}/providers/Microsoft.ServiceLinker/resetExtension")
+    reset = e2e.http("POST", f"{CLUSTER}/providers/Microsoft.ServiceLinker/resetExtension?api-version={API}")
     assert reset[0] == 202
     assert e2e.wait_operation(reset[1]["Azure-AsyncOperation"], timeout=60)["status"] == "Succeeded"
 
@@ -189,7 +189,8 @@ def test_reset_extension_and_reconcile_run_as_operations(e2e: E2E) -> None:
     assert done["status"] == "Succeeded"
     assert done["properties"]["connections"] == 1
 
-    diagnostics = e2e.http("GET", f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics")[2]
+    diagnostics_path = f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics?api-version={API}"
+    diagnostics = e2e.http("GET", diagnostics_path)[2]
     assert [c["provisioningState"] for c in diagnostics["connections"]] == ["Succeeded"]
 
 
