@@ -41,7 +41,7 @@ def test_a_storm_of_connections_under_arm_throttling_loses_none_to_429(env: Env,
     throttle = env.arm.admin.call("POST", "/arm/throttle", {"preset": "arm", "clock": "emulator"})
     figures = ("reads", "readsPerSecond", "writes", "writesPerSecond")
     assert [throttle[k] for k in figures] == [250, 25, 200, 10]
-    starts = []
+    starts: list[tuple[str, str, dict[str, Any]]] = []
     for n in range(CONNECTIONS):
         connection = secret_connection(f"storm{n:04d}", cluster=(REF_1, REF_2)[n % 2], namespace=f"ns{n % 7}")
         linker_id = env.put_connection(connection)
