@@ -158,7 +158,7 @@ def seed_file(state_dir: Path, fast: bool) -> Path:
 
 
 def app_settings(
-    *, arm_url: str, arm_ca: Path, storage: str, servicebus: str, fast: bool
+    *, arm_url: str, arm_ca: Path, storage: str, servicebus: str, fast: bool, public_url: str
 ) -> dict[str, str]:
     """Every app setting from local.settings.sample.json, with the emulators' endpoints filled in."""
     sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))
@@ -168,6 +168,7 @@ def app_settings(
         "ARM_ENDPOINT": arm_url,
         "ARM_CA_BUNDLE": str(arm_ca),
         "SERVICEBUS_CONNECTION": servicebus,
+        "PUBLIC_BASE_URL": public_url,  # operation URLs name devhost's bound address, not a caller's Host
     })
     if fast:
         values.update({"BACKOFF_INITIAL_SECONDS": "0.5", "BACKOFF_MAX_SECONDS": "1",
@@ -229,14 +230,14 @@ def start_everything(stack: Stack, args: argparse.Namespace, stopping: threading
     ])
     sb_connection = wait_for_line(servicebus, r"connection_string=(\S+)", stopping=stopping).group(1)
     port = args.port if args.port != 0 else free_port()
+    url = f"http://127.0.0.1:{port}"
     env = {**os.environ, **app_settings(arm_url=arm_url, arm_ca=arm_ca, storage=storage,
-                                        servicebus=sb_connection, fast=args.fast)}
+                                        servicebus=sb_connection, fast=args.fast, public_url=url)}
     keys_file = state / "keys.json"
     devhost = stack.start("devhost", [
         python, "-m", "devhost", "--app-dir", str(REPO), "--port", str(port),
         "--store", str(state / "taskhub.sqlite"), "--keys", str(keys_file),
     ], env=env, to_terminal=args.devhost_logs)
-    url = f"http://127.0.0.1:{port}"
     wait_for_http(f"{url}/api/health", devhost, stopping=stopping)
     return url, host_key(keys_file)
 

@@ -35,6 +35,7 @@ _ERRORS = {
     "400": _json(_ref("ErrorResponse"), "Invalid request (nothing was written)"),
     "403": _json(_ref("ErrorResponse"), "AuthorizationFailed: the cluster is outside ALLOWED_SCOPES"),
     "409": _json(_ref("ErrorResponse"), "AnotherOperationInProgress"),
+    "415": _json(_ref("ErrorResponse"), "UnsupportedMediaType: a body that is not application/json"),
 }
 _ASYNC_HEADERS = {
     "Azure-AsyncOperation": {"schema": {"type": "string"}, "description": "Operation status URL to poll"},
@@ -97,7 +98,7 @@ _SCHEMAS: dict[str, Any] = {
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    """The OpenAPI 3.0 document, with this server's URL."""
+    """The OpenAPI 3.0 document, with the configured public URL (never the request's Host)."""
     linker_body = {"required": True, "content": {"application/json": {"schema": _ref("LinkerResource")}}}
     paths: dict[str, Any] = {
         _CLUSTER + "/linkers": {"get": {
@@ -130,18 +131,21 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         "/subscriptions/{subscriptionId}/providers/Microsoft.ServiceLinker/locations/{location}/"
         "operationStatuses/{operationId}": {"get": {
             "operationId": "OperationStatus_Get",
-            "parameters": [_param("subscriptionId"), _param("location"), _param("operationId")],
-            "responses": {"200": _json(_ref("OperationStatus"), "The operation's status")}}},
+            "parameters": [_param("subscriptionId"), _param("location"), _param("operationId"), _API_VERSION],
+            "responses": {"200": _json(_ref("OperationStatus"), "The operation's status"),
+                          "400": _ERRORS["400"],
+                          "404": _json(_ref("ErrorResponse"), "No such operation")}}},
         _CLUSTER + "/diagnostics": {"get": {
-            "operationId": "Cluster_Diagnostics", "parameters": _CLUSTER_PARAMS,
+            "operationId": "Cluster_Diagnostics", "parameters": [*_CLUSTER_PARAMS, _API_VERSION],
             "responses": {"200": {"description": "Connections of the cluster with states and last errors"},
                           **_ERRORS}}},
         _CLUSTER + "/resetExtension": {"post": {
-            "operationId": "Cluster_ResetExtension", "parameters": _CLUSTER_PARAMS,
+            "operationId": "Cluster_ResetExtension", "parameters": [*_CLUSTER_PARAMS, _API_VERSION],
             "responses": {"202": _accepted("Reset started", location=True), **_ERRORS}}},
         "/api/reconcile": {"post": {
             "operationId": "Reconcile_Now",
-            "responses": {"202": _accepted("Reconciliation started", location=True)}}},
+            "parameters": [{**_API_VERSION, "required": False}],
+            "responses": {"202": _accepted("Reconciliation started", location=True), **_ERRORS}}},
         "/api/health": {"get": {"operationId": "Health", "security": [],
                                 "responses": {"200": {"description": "Healthy"}}}},
         "/api/openapi.json": {"get": {"operationId": "OpenApi", "security": [],
