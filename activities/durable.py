@@ -18,6 +18,7 @@ from activities import extension as extension_ops
 from activities import identity as identity_ops
 from activities import kube_resources as kube_ops
 from activities import observe as observe_ops
+from activities import orphans as orphan_ops
 from activities import provider as provider_ops
 from activities import registry as registry_ops
 from activities import roles as role_ops
@@ -182,6 +183,12 @@ def _observe_cluster(payload: Payload) -> dict[str, Any]:
     return observe_ops.observe_cluster(_need(payload, "clusterId"), list(_opt(payload, "connections", [])))
 
 
+@_activity("delete_orphans")
+def _delete_orphans(payload: Payload) -> dict[str, Any]:
+    """{clusterId, orphans: [{kind, namespace, name, linkerId?}]} -> {removed: [...]}."""
+    return orphan_ops.delete_orphans(_need(payload, "clusterId"), list(_opt(payload, "orphans", [])))
+
+
 @_activity("collect_diagnostics")
 def _collect_diagnostics(payload: Payload) -> dict[str, Any]:
     """{clusterId} -> compact diagnostics report."""
@@ -272,6 +279,7 @@ ACTIVITY_NAMES = (
     "delete_connection_resources",
     "publish_outcome",
     "observe_cluster",
+    "delete_orphans",
     "collect_diagnostics",
     "registry_get",
     "registry_put",

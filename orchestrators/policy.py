@@ -31,6 +31,8 @@ class Policy:
     # How long one call keeps retrying transient failures (throttling, 5xx, dropped connections) before the
     # operation fails: long enough to ride out an ARM or Kubernetes outage of several minutes.
     transient_retry_deadline_seconds: float = 1800.0
+    # Reconcile removes the orphans it reports (labelled as ours, owned by no record) only when opted in.
+    remove_orphans: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -60,6 +62,7 @@ class Policy:
             transient_retry_deadline_seconds=number(
                 "transientRetryDeadlineSeconds", default.transient_retry_deadline_seconds, 0
             ),
+            remove_orphans=data.get("removeOrphans") is True,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +75,7 @@ class Policy:
             "backoffMaxSeconds": self.backoff_max_seconds,
             "maxParallelClusters": self.max_parallel_clusters,
             "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
+            "removeOrphans": self.remove_orphans,
         }
 
 

@@ -4,6 +4,9 @@
 `reconcile_cluster` {"clusterId", "linkerIds", "policy"} per cluster, at most `maxParallelClusters` at a time.
 Each child observes its cluster with a fixed number of reads, plans, and performs only the planned actions:
 no drift, no writes to Azure or the cluster. The registry gets each connection's last-reconciled time.
+Each child also reports `orphans`: objects labelled as ours, in the lists it made, that no record owns
+(`connector.orphans`); they are removed only when the policy's `removeOrphans` (RECONCILE_REMOVE_ORPHANS)
+says so, after the repair.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from connector import plan
 from connector.errors import ConnectorError
 from connector.model import Connection
+from connector.orphans import find_orphans
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
 from orchestrators.grouping import (
@@ -52,6 +56,13 @@ def _cluster_result(
 def load_cluster_connections(flow: Flow, linker_ids: Sequence[str] | None) -> Steps:
     """The cluster's settled records (restricted to `linker_ids` when given) and their connections."""
     records = yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})
+    return reconcilable(records, linker_ids)
+
+
+def reconcilable(
+    records: Sequence[dict[str, Any]] | None, linker_ids: Sequence[str] | None
+) -> list[tuple[dict[str, Any], Connection]]:
+    """The settled records (restricted to `linker_ids` when given) and their connections."""
     wanted = {i.lower() for i in linker_ids} if linker_ids is not None else None
     kept: list[tuple[dict[str, Any], Connection]] = []
     for record in records or []:
@@ -145,6 +156,28 @@ def record_reconciled(
             continue  # deleted or changed meanwhile: the operation that changed it records the outcome
 
 
+def orphans_of(observed: plan.ObservedCluster, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The observed Secrets and ServiceAccounts labelled as ours that none of the cluster's records owns."""
+    return find_orphans(
+        [{"namespace": s.namespace, "name": s.name, "linkerId": s.linker_id} for s in observed.secrets],
+        [{"namespace": a.namespace, "name": a.name} for a in observed.service_accounts],
+        records,
+    )
+
+
+def remove_orphans(flow: Flow, orphans: list[dict[str, Any]]) -> Steps:
+    """The orphans, each marked `removed`, when the policy opts in to removing them; else as they are."""
+    if not orphans or not flow.policy.remove_orphans:
+        return orphans
+    flow.status("orphans", 0, f"removing {len(orphans)}")
+    try:
+        result = yield from flow.call("delete_orphans", {"clusterId": flow.cluster_id, "orphans": orphans})
+    except OrchestrationFailure:
+        result = {}  # reported as not removed; the next reconcile tries again
+    removed = {(o["kind"], o["namespace"], o["name"]) for o in result.get("removed") or []}
+    return [{**o, "removed": (o["kind"], o["namespace"], o["name"]) in removed} for o in orphans]
+
+
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile_cluster")
 def reconcile_cluster_orchestrator(context: Any) -> Steps:
     """Reconcile one cluster's connections; never fails (the result carries the error)."""
@@ -154,11 +187,13 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
     linker_ids = [str(i) for i in data.get("linkerIds") or []]
     try:
         flow.status("load", 0, flow.cluster_name)
-        loaded = yield from load_cluster_connections(flow, linker_ids)
+        every_record = yield from flow.call("registry_list_by_cluster", {"clusterId": cluster_id})
+        loaded = reconcilable(every_record, linker_ids)
         if not loaded:
             return _cluster_result(cluster_id, 0, set(), [], None)
         connections = [c for _, c in loaded]
         observed, actions, drifted = yield from plan_cluster(flow, connections)
+        orphans = orphans_of(observed, every_record or [])
     except Exception as exc:
         # Nothing was written; the connections stay as they are and count as failed in the summary.
         return _cluster_result(
@@ -170,10 +205,12 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
     except Exception as exc:
         error = failure_of(exc)
         yield from record_reconciled(flow, records, connections, actions, error)
-        return _cluster_result(cluster_id, len(loaded), drifted, actions, error)
+        orphans = yield from remove_orphans(flow, orphans)
+        return {**_cluster_result(cluster_id, len(loaded), drifted, actions, error), "orphans": orphans}
     yield from record_reconciled(flow, records, connections, actions, None)
+    orphans = yield from remove_orphans(flow, orphans)
     flow.status("done", 0, f"{len(drifted)} drifted")
-    return _cluster_result(cluster_id, len(loaded), drifted, actions, None)
+    return {**_cluster_result(cluster_id, len(loaded), drifted, actions, None), "orphans": orphans}
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile")
@@ -225,4 +262,6 @@ def reconcile_orchestrator(context: Any) -> Steps:
                 _cluster_result(cid, len(ids), set(), [], error, failed=len(ids)) for cid, ids in batch
             ]
     flow.status("done", 0, f"{len(groups)} clusters")
-    return summarize(slot, results)
+    summary = summarize(slot, results)
+    summary["orphans"] = sum(len(r.get("orphans") or []) for r in results)
+    return summary

@@ -12,6 +12,8 @@ from connector.model import Connection
 from connector.scope import ScopeViolation, connection_violation, is_within, parse_allowed_scopes
 from sealing import key_from_setting
 
+_TRUE = ("1", "true", "yes", "on")
+
 
 @dataclass(frozen=True)
 class TriggerSettings:
@@ -25,6 +27,7 @@ class TriggerSettings:
     backoff_max_seconds: float = 300
     max_parallel_clusters: int = 4
     transient_retry_deadline_seconds: float = 1800
+    reconcile_remove_orphans: bool = False
     reconcile_jitter_seconds: float = 60
     events_queue: str = ""
 
@@ -42,6 +45,7 @@ class TriggerSettings:
             backoff_max_seconds=number_setting(env, "BACKOFF_MAX_SECONDS", 300),
             max_parallel_clusters=int(number_setting(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
             transient_retry_deadline_seconds=number_setting(env, "TRANSIENT_RETRY_DEADLINE_SECONDS", 1800),
+            reconcile_remove_orphans=env.get("RECONCILE_REMOVE_ORPHANS", "").strip().lower() in _TRUE,
             reconcile_jitter_seconds=number_setting(env, "RECONCILE_JITTER_SECONDS", 60),
             events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
         )
@@ -55,6 +59,7 @@ class TriggerSettings:
             "backoffMaxSeconds": self.backoff_max_seconds,
             "maxParallelClusters": self.max_parallel_clusters,
             "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
+            "removeOrphans": self.reconcile_remove_orphans,
         }
 
     def allows(self, resource_id: str) -> bool:
