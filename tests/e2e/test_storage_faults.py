@@ -100,3 +100,20 @@ def test_a_hung_store_answers_503_within_the_registry_timeout(e2e: E2E, own_azur
     # One attempt, bounded by the timeout (plus the time an HTTP round trip and a 503 take).
     assert elapsed < REGISTRY_TIMEOUT + 1.5, elapsed
     _put_and_finish(e2e, "after")
+
+
+def test_an_operation_rides_out_a_store_outage_and_completes_when_it_is_back(
+    e2e: E2E, own_azurite: Azurite
+) -> None:
+    # The first cluster read is slow: the store goes away while the operation runs, before it records its end.
+    e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.0, times=1)
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/outage?api-version={API}", _body())
+    assert status == 201, body
+    own_azurite.stop()
+    time.sleep(3.0)  # real time: the registry activities fail (refused) and are retried meanwhile
+    own_azurite.start()
+
+    done = e2e.wait_operation(headers["Azure-AsyncOperation"])
+    assert done["status"] == "Succeeded", done
+    linker = e2e.http("GET", f"{LINKERS}/outage?api-version={API}")[2]
+    assert linker["properties"]["provisioningState"] == "Succeeded"
