@@ -65,6 +65,7 @@ class ServiceBusEmulator:
         self.port = port
         self._started = threading.Event()
         self._thread: threading.Thread | None = None
+        self._connections_before_start = 0  # counted by earlier runs of this emulator (stop, then start)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -99,6 +100,7 @@ class ServiceBusEmulator:
         self._injector.trigger(ApplicationEvent("broker_stop"))
         self._thread.join(timeout)
         self._thread = None
+        self._connections_before_start += self._handler.connections_opened
         for fd in self._injector.pipe:  # proton never closes the injector's wake-up pipe
             os.close(fd)
 
@@ -142,6 +144,16 @@ class ServiceBusEmulator:
     def dead_letter_count(self, queue: str) -> int:
         """Messages in the queue's dead-letter sub-queue."""
         return self.state.counts(queue).dead_letter
+
+    @property
+    def connections_opened(self) -> int:
+        """How many AMQP connections clients have opened since this emulator was created."""
+        return self._connections_before_start + (self._handler.connections_opened if self._thread else 0)
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open right now."""
+        return len(self._handler.connections) if self._thread else 0
 
     def purge(self) -> None:
         """Drop all messages and locks, keeping the queues."""

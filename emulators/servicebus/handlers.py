@@ -86,6 +86,7 @@ class BrokerHandler(Handler):
         self.state = state
         self.handlers = [Handshaker()]
         self.connections: list[Any] = []
+        self.connections_opened = 0  # every client connection ever accepted (tests count reconnects)
         self._consumers: dict[str, list[Link]] = {}
         self._scheduler: Scheduler | None = None
         self._reactor_now: Callable[[], float] | None = None
@@ -100,6 +101,7 @@ class BrokerHandler(Handler):
 
     def on_connection_init(self, event: Event) -> None:
         self.connections.append(event.connection)
+        self.connections_opened += 1
 
     def on_connection_bound(self, event: Event) -> None:
         # Clients may skip SASL (the SDK does with UseDevelopmentEmulator); if they use it, ANONYMOUS does.
