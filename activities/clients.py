@@ -18,8 +18,9 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import yaml
@@ -137,6 +138,7 @@ class Clients:
         self._arm: dict[tuple[type, str], Any] = {}
         self._kube: dict[str, k8s.ApiClient] = {}
         self._table: Any = None
+        self._servicebus: _ServiceBusSenders | None = None
 
     # ---- credential -------------------------------------------------------------------------------
     @property
@@ -272,11 +274,97 @@ class Clients:
         with self._lock:
             self._table = None
 
+    def _messaging(self) -> _ServiceBusSenders:
+        with self._lock:
+            if self._servicebus is None:
+                self._servicebus = _ServiceBusSenders(self.settings.servicebus_connection)
+                # Closed when this Clients is collected, or when the process exits, whichever comes first.
+                weakref.finalize(self, self._servicebus.close)
+            return self._servicebus
+
     def servicebus(self) -> Any:
-        """A Service Bus client from SERVICEBUS_CONNECTION (not cached: senders are short-lived)."""
+        """The Service Bus client from SERVICEBUS_CONNECTION, built on first use and kept with its senders."""
+        return self._messaging().client()
+
+    def servicebus_sender(self, queue: str) -> contextlib.AbstractContextManager[Any]:
+        """The long-lived sender of `queue`, held exclusively while the block runs (_ServiceBusSenders)."""
+        return self._messaging().sender(queue)
+
+    def close_servicebus(self) -> None:
+        """Close every sender and the Service Bus client; the next use opens new ones."""
+        with self._lock:
+            messaging, self._servicebus = self._servicebus, None
+        if messaging is not None:
+            messaging.close()
+
+
+class _ServiceBusSenders:
+    """One Service Bus client and one long-lived sender per queue, each sender used by one thread at a time.
+
+    Opening a sender costs an AMQP connection and closing one joins its keep-alive thread (about a second
+    together), so a sender is opened once and kept. The SDK's sender is not thread-safe: a lock per queue
+    serialises its users (a send takes milliseconds). A block that raises drops its sender, whose link may
+    be broken: the next block opens a fresh one (a new connection). The SDK's own retries are off
+    (`retry_total=0`): a broken link is retried by the caller on a fresh sender, anything else is the
+    orchestrator's to retry with its durable policy rather than sleeping in an activity.
+    """
+
+    def __init__(self, connection_string: str) -> None:
+        self._connection_string = connection_string
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._senders: dict[str, _QueueSender] = {}
+
+    def client(self) -> Any:
+        """The Service Bus client (built on first use)."""
         from azure.servicebus import ServiceBusClient
 
-        return ServiceBusClient.from_connection_string(self.settings.servicebus_connection)
+        with self._lock:
+            if self._client is None:
+                self._client = ServiceBusClient.from_connection_string(self._connection_string, retry_total=0)
+            return self._client
+
+    @contextlib.contextmanager
+    def sender(self, queue: str) -> Iterator[Any]:
+        """The queue's sender, exclusively; dropped (closed) if the block raises."""
+        with self._lock:
+            slot = self._senders.setdefault(queue, _QueueSender())
+        with slot.lock:
+            if slot.sender is None:
+                slot.sender = self.client().get_queue_sender(queue)
+            try:
+                yield slot.sender
+            except BaseException:
+                broken, slot.sender = slot.sender, None
+                _close_quietly(broken)
+                raise
+
+    def close(self) -> None:
+        """Close every sender, then the client."""
+        with self._lock:
+            slots, self._senders = list(self._senders.values()), {}
+            client, self._client = self._client, None
+        for slot in slots:
+            with slot.lock:
+                sender, slot.sender = slot.sender, None
+            _close_quietly(sender)
+        _close_quietly(client)
+
+
+@dataclass
+class _QueueSender:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sender: Any = None
+
+
+def _close_quietly(handler: Any) -> None:
+    """Close an SDK handler whose connection may already be gone; a failure to close changes nothing."""
+    if handler is None:
+        return
+    try:
+        handler.close()
+    except Exception:  # a broken connection can fail its own close; the handler is dropped either way
+        _LOG.debug("closing a Service Bus handler failed", exc_info=True)
 
 
 def _is_plugin_user(user: dict[str, Any]) -> bool:

@@ -5,11 +5,17 @@ through the `publish_outcome` activity) and `ConnectionRequestRejected` (sent by
 An event carries ids, states, codes and messages only: never a secret, never diagnostics (whose Helm values
 and job logs may hold anything). The outcome's message id is the operation id, so a consumer (or a queue with
 duplicate detection) sees one event per operation even if the activity runs again after a crash.
+
+Events go through one long-lived sender per queue and worker process (`Clients.servicebus_sender`): opening
+a client and a sender per event cost about a second each (a connection, then a thread join on close) and held
+an activity slot meanwhile. A send that fails on a broken link (the namespace restarted, a connection
+dropped) is retried once on a fresh sender before it fails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +25,7 @@ from connector.errors import Category, ConnectorFailure, make_error, redact
 COMPLETED = "ConnectionOperationCompleted"
 REJECTED = "ConnectionRequestRejected"
 _MESSAGE_LIMIT = 1000
+_LOG = logging.getLogger(__name__)
 
 
 def outcome_event(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,8 +49,9 @@ def outcome_event(payload: Mapping[str, Any]) -> dict[str, Any]:
 def send_event(
     queue: str, event: Mapping[str, Any], *, message_id: str | None = None, clients: Clients | None = None
 ) -> None:
-    """Send one JSON event to `queue` with the Service Bus client built from SERVICEBUS_CONNECTION."""
+    """Send one JSON event to `queue` on the process's long-lived sender (SERVICEBUS_CONNECTION)."""
     from azure.servicebus import ServiceBusMessage
+    from azure.servicebus.exceptions import ServiceBusCommunicationError, ServiceBusConnectionError
 
     clients = clients or get_clients()
     message = ServiceBusMessage(
@@ -53,8 +61,16 @@ def send_event(
         message_id=message_id,
         correlation_id=str(event.get("operationId") or event.get("messageId") or "") or None,
     )
-    with clients.servicebus() as client, client.get_queue_sender(queue) as sender:
-        sender.send_messages(message)
+    try:
+        with clients.servicebus_sender(queue) as sender:
+            sender.send_messages(message)
+    except (ServiceBusConnectionError, ServiceBusCommunicationError) as broken:
+        # The kept sender's link was dropped since its last use; the failed sender is gone, and a fresh
+        # one opens a new connection. A second failure means the namespace is unreachable: raise it.
+        _LOG.info("sending to %s failed on a broken link (%s); retrying once on a fresh sender",
+                  queue, type(broken).__name__)
+        with clients.servicebus_sender(queue) as sender:
+            sender.send_messages(message)
 
 
 def publish_outcome(payload: Mapping[str, Any], *, clients: Clients | None = None) -> dict[str, Any]:
