@@ -1,10 +1,12 @@
-"""publish_outcome against the Service Bus emulator: one event per operation, no secrets, no diagnostics."""
+"""publish_outcome against the Service Bus emulator: one event per operation, no secrets, no diagnostics,
+through one long-lived sender that is replaced when its link breaks."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -23,9 +25,26 @@ LINKER = (
 )
 
 
+_opened: list[Clients] = []
+
+
 def _clients(emulator: ServiceBusEmulator, queue: str) -> Clients:
     settings = Settings(servicebus_connection=emulator.connection_string, servicebus_events_queue=queue)
-    return Clients(settings, sleeper=lambda _: None)
+    clients = Clients(settings, sleeper=lambda _: None)
+    _opened.append(clients)
+    return clients
+
+
+@pytest.fixture(autouse=True)
+def _close_senders() -> Iterator[None]:
+    """Close the long-lived senders a test opened, so that no connection outlives its test."""
+    yield
+    while _opened:
+        _opened.pop().close_servicebus()
+
+
+def _outcome(operation_id: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "linkerId": LINKER, "kind": "connect", "provisioningState": "Succeeded"}
 
 
 def _receive_all(emulator: ServiceBusEmulator, queue: str) -> list[Any]:
@@ -122,3 +141,56 @@ def test_a_missing_events_queue_fails_as_a_classified_error(
     assert failure.value.error.category == "notFound"  # not retried: retrying cannot create the queue
     assert "no-such-queue" in failure.value.error.message
     assert "SharedAccessKey" not in str(failure.value)
+
+
+def test_events_in_a_row_all_arrive_through_one_connection(
+    servicebus_emulator: ServiceBusEmulator,  # noqa: F811
+    new_servicebus_queue: Callable[..., str],  # noqa: F811
+) -> None:
+    queue = new_servicebus_queue()
+    clients = _clients(servicebus_emulator, queue)
+    opened_before = servicebus_emulator.connections_opened
+
+    for index in range(20):
+        event_ops.publish_outcome(_outcome(f"op-row-{index}"), clients=clients)
+
+    # Counted before receiving: the test's receiver opens a connection of its own.
+    assert servicebus_emulator.connections_opened - opened_before == 1
+    received = _receive_all(servicebus_emulator, queue)
+    assert [m.message_id for m in received] == [f"op-row-{index}" for index in range(20)]
+
+
+def test_events_from_concurrent_activities_share_the_sender(
+    servicebus_emulator: ServiceBusEmulator,  # noqa: F811
+    new_servicebus_queue: Callable[..., str],  # noqa: F811
+) -> None:
+    queue = new_servicebus_queue()
+    clients = _clients(servicebus_emulator, queue)
+    opened_before = servicebus_emulator.connections_opened
+    ids = [f"op-par-{index}" for index in range(40)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # as many threads as the activity slots send from
+        results = list(pool.map(lambda op: event_ops.publish_outcome(_outcome(op), clients=clients), ids))
+
+    assert all(r["published"] for r in results)
+    assert servicebus_emulator.connections_opened - opened_before == 1
+    assert sorted(m.message_id for m in _receive_all(servicebus_emulator, queue)) == sorted(ids)
+
+
+def test_a_sender_whose_link_broke_is_replaced_and_the_next_event_arrives() -> None:
+    queue = "events"
+    first = ServiceBusEmulator([queue]).start()
+    clients = _clients(first, queue)
+    event_ops.publish_outcome(_outcome("op-before"), clients=clients)
+    assert first.message_count(queue) == 1
+    port = first.port
+    first.stop()  # the namespace goes away, closing the kept sender's connection
+
+    with ServiceBusEmulator([queue], port=port) as restarted:
+        result = event_ops.publish_outcome(_outcome("op-after"), clients=clients)
+
+        assert result == {"published": True, "queue": queue, "messageId": "op-after"}
+        assert restarted.connections_opened == 1  # a fresh sender, kept for what follows
+        event_ops.publish_outcome(_outcome("op-next"), clients=clients)
+        assert restarted.connections_opened == 1
+        assert [m.message_id for m in _receive_all(restarted, queue)] == ["op-after", "op-next"]
