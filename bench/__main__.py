@@ -1,4 +1,4 @@
-"""`python -m bench`: print the devhost engine's overhead table."""
+"""`python -m bench`: print the devhost engine's overhead table and the event-publishing latency table."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import platform
 import sys
 
+from bench import event_publishing
 from bench.devhost_overhead import run, table
 
 
@@ -16,12 +17,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--orchestrations", type=int, default=50)
     parser.add_argument("-m", "--activities", type=int, default=10, help="activities per orchestration")
     parser.add_argument("--store", choices=["sqlite", "memory", "both"], default="both")
+    parser.add_argument("--events", type=int, default=200, help="outcome events published in a row")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     stores = ("sqlite", "memory") if args.store == "both" else (args.store,)
     results = run(args.orchestrations, args.activities, stores)
     print(f"devhost Durable engine overhead (Python {platform.python_version()}, {platform.machine()})")
     print(table(results))
+    print()
+    print("publish_outcome on the Service Bus emulator (one long-lived sender)")
+    print(event_publishing.table(event_publishing.run(args.events)))
     return 0
 
 
