@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit run bench deps clean
+.PHONY: test lint typecheck unit proof run bench deps clean
 
 deps: $(VENV)/.stamp node_modules/.stamp
 
@@ -31,6 +31,11 @@ typecheck: $(VENV)/.stamp
 # The whole suite. Tests start the services they need (emulators in-process, Azurite by PID) themselves.
 test: deps lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The reliability proofs' long form (tests/reliability at full scale: 20,000 schemathesis cases, 50 crash runs,
+# 500 connections under throttling, ...); prints the figures the README's "Reliability" section quotes.
+proof: deps
+	PROOF_SCALE=full $(PY) -m pytest tests/reliability --timeout=3600 $(PYTEST_ARGS)
 
 unit: $(VENV)/.stamp
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

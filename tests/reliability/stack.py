@@ -147,6 +147,8 @@ def start_stack(
             service_bus_max_wait_time=0.2,
         )
         running = start_host_thread(config, clock)
+        # Operation URLs name the configured public address (the bound one locally), never the request's Host.
+        patch.setenv("PUBLIC_BASE_URL", running.url)
         try:
             key = running.host.keys.host_keys["default"]
             yield Stack(running, arm, key, servicebus, requests, events, clock, str(store_path), environment)
