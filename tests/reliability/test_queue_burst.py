@@ -79,7 +79,8 @@ def malformed_body(n: int) -> bytes:
     if kind == 0:
         return b"{not json"
     if kind == 1:  # nested 1,000 deep (issue 9, item 3)
-        return b'{"id": "' + str(body["id"]).encode() + b'", "properties": ' + b"[" * 1000 + b"]" * 1000 + b"}"
+        deep = b"[" * 1000 + b"]" * 1000
+        return b'{"id": "' + str(body["id"]).encode() + b'", "properties": ' + deep + b"}"
     if kind == 2:
         return b"[]"
     if kind == 3:
