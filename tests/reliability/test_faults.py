@@ -34,7 +34,6 @@ from connector import naming
 from connector.model import Connection
 from emulators.common import EmulatorAdmin
 from tests.fixtures import arm as arm_fixtures
-from tests.fixtures import azurite as azurite_fixtures
 from tests.fixtures import kube as kube_fixtures
 from tests.orchestrations import conftest as orchestrations
 from tests.orchestrations.conftest import (
@@ -53,12 +52,9 @@ from tests.reliability.durable_runs import EmulatorsClock, run_orchestrations
 from tests.reliability.figures import record
 from tests.reliability.state_dump import StateDump, dump
 
-# The orchestration tests' fixtures: the seeded ARM and kube emulators, Azurite, the real function_app.
-env = orchestrations.env
-app_index = orchestrations.app_index
-arm, arm_emulator = arm_fixtures.arm, arm_fixtures.arm_emulator
-kube, kube_emulator = kube_fixtures.kube, kube_fixtures.kube_emulator
-azurite, azurite_connection_string = azurite_fixtures.azurite, azurite_fixtures.azurite_connection_string
+# The orchestration tests' fixtures (session emulators and Azurite: tests/reliability/conftest.py).
+env, app_index = orchestrations.env, orchestrations.app_index
+arm, kube = arm_fixtures.arm, kube_fixtures.kube
 
 STORM = 8  # failures in a row: more than the five attempts the product once gave up after
 RETRY_AFTER = 60

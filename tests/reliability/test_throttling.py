@@ -18,7 +18,6 @@ from typing import Any
 
 from connector import naming
 from tests.fixtures import arm as arm_fixtures
-from tests.fixtures import azurite as azurite_fixtures
 from tests.fixtures import kube as kube_fixtures
 from tests.orchestrations import conftest as orchestrations
 from tests.orchestrations.conftest import POLICY, REF_1, REF_2, Env, secret_connection
@@ -26,12 +25,9 @@ from tests.reliability.durable_runs import EmulatorsClock, run_orchestrations
 from tests.reliability.figures import record, scaled
 from tests.reliability.state_dump import dump
 
-# The orchestration tests' fixtures: the seeded ARM and kube emulators, Azurite, the real function_app.
-env = orchestrations.env
-app_index = orchestrations.app_index
-arm, arm_emulator = arm_fixtures.arm, arm_fixtures.arm_emulator
-kube, kube_emulator = kube_fixtures.kube, kube_fixtures.kube_emulator
-azurite, azurite_connection_string = azurite_fixtures.azurite, azurite_fixtures.azurite_connection_string
+# The orchestration tests' fixtures (session emulators and Azurite: tests/reliability/conftest.py).
+env, app_index = orchestrations.env, orchestrations.app_index
+arm, kube = arm_fixtures.arm, kube_fixtures.kube
 
 CONNECTIONS = scaled(100, 500)
 
