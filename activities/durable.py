@@ -23,6 +23,8 @@ from activities import provider as provider_ops
 from activities import registry as registry_ops
 from activities import roles as role_ops
 from activities.failures import classified
+from activities.ids import parse_cluster
+from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
 
 Payload = Mapping[str, Any] | None
@@ -116,14 +118,35 @@ def _resolve_identity(payload: Payload) -> dict[str, Any]:
 
 @_activity("ensure_federated_credential")
 def _ensure_federated_credential(payload: Payload) -> dict[str, Any]:
-    """{identityId, clusterId, issuerUrl, namespace, serviceAccount} -> {name, action}."""
-    return identity_ops.ensure_federated_credential(
+    """{identityId, clusterId, issuerUrl, namespace, serviceAccount, recordFor?: [linkerId]} -> {name, action,
+    granted?}: a credential under our own name is recorded as granted on each linker of `recordFor`."""
+    result = identity_ops.ensure_federated_credential(
         _need(payload, "identityId"),
         _need(payload, "clusterId"),
         _need(payload, "issuerUrl"),
         _need(payload, "namespace"),
         _need(payload, "serviceAccount"),
     )
+    cluster = parse_cluster(_need(payload, "clusterId"))
+    namespace, account = _need(payload, "namespace"), _need(payload, "serviceAccount")
+    ours = naming.federated_credential_name(cluster, namespace, account)
+    if str(result.get("name") or "").lower() == ours.lower():
+        grant = {"identityId": str(result["identityId"]), "name": ours}
+        return {**result, **_record_grants(payload, "federatedCredentials", grant)}
+    return result
+
+
+def _record_grants(payload: Payload, kind: str, grant: dict[str, Any]) -> dict[str, Any]:
+    """Record a grant on each linker of `recordFor` as soon as it is made (a later step may fail); the last
+    linker's updated `granted`. A linker deleted meanwhile is skipped: its operation records nothing more."""
+    granted: dict[str, Any] = {}
+    for linker_id in _opt(payload, "recordFor", []) or []:
+        try:
+            granted = {"granted": registry_ops.record_grant(str(linker_id), kind, grant)}
+        except ConnectorFailure as failure:
+            if failure.error.category is not Category.NOT_FOUND:
+                raise
+    return granted
 
 
 @_activity("delete_federated_credential")
@@ -134,10 +157,15 @@ def _delete_federated_credential(payload: Payload) -> dict[str, Any]:
 
 @_activity("ensure_role_assignment")
 def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
-    """{scope, principalId, roleGuid} -> {name, action}."""
-    return role_ops.ensure_role_assignment(
+    """{scope, principalId, roleGuid, recordFor?: [linkerId]} -> {name, action, owned, granted?}: an
+    assignment of ours is recorded as granted on each linker of `recordFor`."""
+    result = role_ops.ensure_role_assignment(
         _need(payload, "scope"), _need(payload, "principalId"), _need(payload, "roleGuid")
     )
+    if result.get("owned"):
+        grant = {k: str(result[k]) for k in ("scope", "name", "roleDefinitionId", "principalId")}
+        return {**result, **_record_grants(payload, "roleAssignments", grant)}
+    return result
 
 
 @_activity("delete_role_assignment")
@@ -153,9 +181,14 @@ def _delete_role_assignment(payload: Payload) -> dict[str, Any]:
 
 @_activity("apply_connection_resources")
 def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
-    """{connection (stored form), addonClientId?} -> {secret: {name, hash, resourceVersion}, ...}."""
+    """{connection (stored form), addonClientId?, tenantId?, secret?, serviceAccount? (both default true)}
+    -> {secret: {name, hash, resourceVersion} | null, serviceAccount, namespaceCreated, targetKind?}."""
     return kube_ops.apply_connection_resources(
-        _need(payload, "connection"), addon_client_id=_opt(payload, "addonClientId")
+        _need(payload, "connection"),
+        addon_client_id=_opt(payload, "addonClientId"),
+        tenant_id=_opt(payload, "tenantId"),
+        secret=bool(_opt(payload, "secret", True)),
+        service_account=bool(_opt(payload, "serviceAccount", True)),
     )
 
 

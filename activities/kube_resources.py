@@ -112,12 +112,18 @@ def apply_connection_resources(
     connection: dict[str, Any],
     *,
     addon_client_id: str | None = None,
+    tenant_id: str | None = None,
+    secret: bool = True,
+    service_account: bool = True,
     clients: Clients | None = None,
 ) -> dict[str, Any]:
     """Resolve secret material, render and server-side apply the Secret (and ServiceAccount); return hashes.
 
     `connection` is `Connection.to_stored()` data (a sealed secret at most). `addon_client_id` is the Key
     Vault add-on identity's client id for CSI connections (read from the cluster when not given).
+    `tenant_id` is the workload identity's tenant for the ServiceAccount (`plan.service_account_tenant`;
+    AZURE_TENANT_ID when not given). `secret` / `service_account` say which of the two the plan found
+    drifted: only those are written.
     """
     clients = clients or get_clients()
     conn = Connection.from_stored(connection)
@@ -134,16 +140,19 @@ def apply_connection_resources(
                     resource=cluster.id,
                 )
             )
-    values, kind = resolve(conn, clients, addon_client_id=addon_client_id, cache=TargetCache())
-    secret = manifests.build_secret(conn, values, kind=kind)
-    account = manifests.build_service_account(conn, clients.settings.tenant_id or None)
     created: list[str] = []
-    result: dict[str, Any] = {"linkerId": conn.linker_id, "targetKind": kind, "serviceAccount": None}
-    if account is not None:
+    result: dict[str, Any] = {"linkerId": conn.linker_id, "serviceAccount": None, "secret": None}
+    account = manifests.build_service_account(conn, tenant_id or clients.settings.tenant_id or None)
+    if account is not None and service_account:
         result["serviceAccount"] = _applied_summary(
             account, _apply_in_namespace(clients, cluster, account, created)
         )
-    result["secret"] = _applied_summary(secret, _apply_in_namespace(clients, cluster, secret, created))
+    if secret:
+        values, kind = resolve(conn, clients, addon_client_id=addon_client_id, cache=TargetCache())
+        manifest = manifests.build_secret(conn, values, kind=kind)
+        result["targetKind"] = kind
+        applied = _apply_in_namespace(clients, cluster, manifest, created)
+        result["secret"] = _applied_summary(manifest, applied)
     result["namespaceCreated"] = bool(created)
     return result
 

@@ -28,6 +28,7 @@ from activities.provider import KUBERNETES_CONFIGURATION, read_provider
 from activities.roles import list_role_assignments
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming, plan, targets
+from connector.errors import ConnectorFailure
 from connector.model import ClusterRef, Connection
 
 _LOG = logging.getLogger(__name__)
@@ -115,15 +116,28 @@ def observe_cluster(
     credentials: list[plan.ObservedFederatedCredential] = []
     assignments: list[plan.ObservedRoleAssignment] = []
     seen_scopes: set[tuple[str, str]] = set()
+    failures: list[plan.ObservationFailure] = []
+    unobservable: dict[str, dict[str, Any]] = {}  # identity client id -> why it could not be read
     for connection, auth in wi:
         key = auth.client_id.lower()
+        if key in unobservable:
+            failures.append(plan.ObservationFailure(connection.linker_id, unobservable[key]))
+            continue
         if key not in identities:
-            found = resolve_identity(
-                auth.client_id,
-                auth.subscription_id or ref.subscription_id,
-                auth.identity_resource_id,
-                clients=clients,
-            )
+            try:
+                found = resolve_identity(
+                    auth.client_id,
+                    auth.subscription_id or ref.subscription_id,
+                    auth.identity_resource_id,
+                    clients=clients,
+                )
+            except ConnectorFailure as failure:
+                if failure.error.retryable:
+                    raise  # a passing fault: the whole observation is retried
+                # This identity's linkers fail with the reason; the rest of the cluster is still planned.
+                unobservable[key] = failure.error.to_dict()
+                failures.append(plan.ObservationFailure(connection.linker_id, unobservable[key]))
+                continue
             identities[key] = plan.ObservedIdentity(
                 client_id=auth.client_id,
                 resource_id=str(found["id"]),
@@ -172,5 +186,6 @@ def observe_cluster(
         identities=tuple(identities.values()),
         federated_credentials=tuple(credentials),
         role_assignments=tuple(assignments),
+        failures=tuple(failures),
     )
     return observed.to_dict()

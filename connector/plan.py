@@ -83,6 +83,15 @@ class ObservedRoleAssignment:
 
 
 @dataclass(frozen=True)
+class ObservationFailure:
+    """A linker whose own resources could not be observed (its identity is gone, say): it is left out of the
+    plan and fails with `error` (a ConnectorError dict), while the rest of the cluster is planned as usual."""
+
+    linker_id: str
+    error: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class ObservedCluster:
     """Everything the plan needs to know about one cluster, as plain data."""
 
@@ -101,6 +110,11 @@ class ObservedCluster:
     identities: tuple[ObservedIdentity, ...] = ()
     federated_credentials: tuple[ObservedFederatedCredential, ...] = ()
     role_assignments: tuple[ObservedRoleAssignment, ...] = ()
+    failures: tuple[ObservationFailure, ...] = ()
+
+    def failed_linkers(self) -> set[str]:
+        """The lower-cased ids of the linkers that could not be observed."""
+        return {f.linker_id.lower() for f in self.failures}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data."""
@@ -119,6 +133,7 @@ class ObservedCluster:
                 for item in data.get("federated_credentials", ())
             ),
             "role_assignments": tuple(ObservedRoleAssignment(**i) for i in data.get("role_assignments", ())),
+            "failures": tuple(ObservationFailure(**i) for i in data.get("failures", ())),
         }
         return cls(**{**data, **nested})
 
@@ -152,6 +167,22 @@ class RegisterProvider(Action):
     name: ClassVar[str] = "RegisterProvider"
     subscription_id: str
     namespace: str = KUBERNETES_CONFIGURATION_PROVIDER
+
+
+@dataclass(frozen=True)
+class WaitForCluster(Action):
+    """Wait until the cluster's provisioningState is Succeeded before changing anything on it."""
+
+    name: ClassVar[str] = "WaitForCluster"
+    cluster_id: str
+
+
+@dataclass(frozen=True)
+class WaitForExtension(Action):
+    """Wait until sc-extension, being installed or updated, is Succeeded."""
+
+    name: ClassVar[str] = "WaitForExtension"
+    cluster_id: str
 
 
 @dataclass(frozen=True)
@@ -228,13 +259,16 @@ class ApplyServiceAccount(Action):
     namespace: str
     service_account_name: str
     identity_client_id: str
+    tenant_id: str | None = None  # the identity's tenant (service_account_tenant)
 
 
 ACTION_TYPES: Mapping[str, type[Action]] = {
     cls.name: cls
     for cls in (
+        WaitForCluster,
         RegisterProvider,
         InstallExtension,
+        WaitForExtension,
         EnableKeyVaultAddon,
         EnableWorkloadIdentity,
         CreateFederatedCredential,
@@ -277,6 +311,19 @@ def _needs_extension(observed: ObservedCluster) -> Iterable[Action]:
     state = observed.extension_provisioning_state
     if state is None or state.lower() in _EXTENSION_NEEDS_INSTALL:
         yield InstallExtension(cluster_id=observed.cluster_id)
+    elif state.lower() != "succeeded":
+        yield WaitForExtension(cluster_id=observed.cluster_id)
+
+
+def service_account_tenant(connection: Connection, observed: ObservedCluster) -> str | None:
+    """The tenant a workload-identity ServiceAccount names: the identity's own, as ARM reports it.
+
+    The app's AZURE_TENANT_ID (observed.tenant_id) serves only while the identity could not be read: the
+    connector may run in another tenant than the identities it wires.
+    """
+    auth = connection.workload_identity
+    identity = _identity(observed, auth.client_id) if auth is not None else None
+    return identity.tenant_id if identity else observed.tenant_id
 
 
 def _needs_cluster_features(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
@@ -402,8 +449,7 @@ def _needs_secrets(connections: Sequence[Connection], observed: ObservedCluster)
 def _needs_service_accounts(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
     seen: set[tuple[str, str]] = set()
     for connection, auth in workload_identities(connections):
-        identity = _identity(observed, auth.client_id)
-        tenant_id = identity.tenant_id if identity else observed.tenant_id
+        tenant_id = service_account_tenant(connection, observed)
         desired = manifests.build_service_account(connection, tenant_id)
         if desired is None:
             continue
@@ -417,7 +463,10 @@ def _needs_service_accounts(connections: Sequence[Connection], observed: Observe
         )
         if found is None or found.hash_on_cluster != manifests.content_hash(desired):
             yield ApplyServiceAccount(
-                namespace=connection.namespace, service_account_name=name, identity_client_id=auth.client_id
+                namespace=connection.namespace,
+                service_account_name=name,
+                identity_client_id=auth.client_id,
+                tenant_id=tenant_id,
             )
 
 
@@ -425,14 +474,26 @@ def compute_plan(connections: Sequence[Connection], observed: ObservedCluster) -
     """The ordered actions that bring one cluster to what its connections want; empty when converged.
 
     Order: provider registration, extension, cluster features (Key Vault add-on, OIDC + workload identity),
-    federated credentials, role assignments, Secrets, ServiceAccounts.
+    federated credentials, role assignments, Secrets, ServiceAccounts. When anything is to change and the
+    cluster is not Succeeded (an upgrade or feature update runs), the plan first waits for it: AKS refuses
+    writes meanwhile, and a Secret written then may be lost to the operation in progress.
     """
     for connection in connections:
         if not _same(connection.cluster.id, observed.cluster_id):
             raise ValueError(f"connection {connection.linker_id} is not on cluster {observed.cluster_id}")
-    if not connections:
+    unobserved = observed.failed_linkers()
+    ordered = sorted(
+        (c for c in connections if c.linker_id.lower() not in unobserved), key=lambda c: c.linker_id.lower()
+    )
+    if not ordered:
         return ()
-    ordered = sorted(connections, key=lambda c: c.linker_id.lower())
+    changes = _changes(ordered, observed)
+    if changes and observed.provisioning_state.lower() != "succeeded":
+        return (WaitForCluster(cluster_id=observed.cluster_id), *changes)
+    return changes
+
+
+def _changes(ordered: Sequence[Connection], observed: ObservedCluster) -> tuple[Action, ...]:
     return (
         *_needs_provider(ordered, observed),
         *_needs_extension(observed),

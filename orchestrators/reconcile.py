@@ -11,7 +11,7 @@ says so, after the repair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connector import plan
@@ -39,17 +39,20 @@ def _cluster_result(
     connections: int,
     drifted: set[str],
     actions: Sequence[plan.Action],
-    error: ConnectorError | None,
+    errors: Mapping[str, ConnectorError],
     failed: int | None = None,
 ) -> dict[str, Any]:
+    """One cluster's summary: what drifted, was repaired, failed (each linker with its own error)."""
+    failed_count = len(errors) if failed is None else failed
+    first = next(iter(errors.values()), None)
     return {
         "clusterId": cluster_id,
         "connections": connections,
         "drifted": len(drifted),
-        "repaired": 0 if error else len(drifted),
-        "failed": (len(drifted) if failed is None else failed) if error else 0,
+        "repaired": len(drifted - set(errors)),
+        "failed": failed_count,
         "actions": [a.name for a in actions],
-        "error": error.to_dict() if error else None,
+        "error": first.to_dict() if first else None,
     }
 
 
@@ -86,6 +89,7 @@ def plan_cluster(flow: Flow, connections: Sequence[Connection], *, force_apply: 
     actions = list(plan.compute_plan(connections, observed))
     if force_apply:
         planned = {a.linker_id.lower() for a in actions if isinstance(a, plan.ApplySecret)}
+        planned |= observed.failed_linkers()  # not observed: not to be touched
         actions += [
             plan.ApplySecret(linker_id=c.linker_id, namespace=c.namespace, secret_name="")
             for c in connections
@@ -94,16 +98,22 @@ def plan_cluster(flow: Flow, connections: Sequence[Connection], *, force_apply: 
     return observed, actions, drifted_linkers(actions, connections)
 
 
+def unobserved_errors(observed: plan.ObservedCluster) -> dict[str, ConnectorError]:
+    """The linkers that could not be observed (lower-cased ids), each with its reason."""
+    return {f.linker_id.lower(): ConnectorError.from_dict(f.error) for f in observed.failures}
+
+
 def repair(
     flow: Flow,
     connections: Sequence[Connection],
     observed: plan.ObservedCluster,
     actions: Sequence[plan.Action],
 ) -> Steps:
-    """Perform the planned actions (nothing at all when the plan is empty)."""
-    if actions:
-        flow.status("repair", 0, ", ".join(sorted({a.name for a in actions})))
-        yield from perform(flow, connections, observed, actions)
+    """Perform the planned actions (nothing at all when the plan is empty); each failed linker's own error."""
+    if not actions:
+        return {}
+    flow.status("repair", 0, ", ".join(sorted({a.name for a in actions})))
+    return (yield from perform(flow, connections, observed, actions, isolate=True))
 
 
 def findings(
@@ -122,19 +132,17 @@ def record_reconciled(
     records: Sequence[dict[str, Any]],
     connections: Sequence[Connection],
     actions: Sequence[plan.Action],
-    error: ConnectorError | None,
-    *,
-    drifted: set[str] | None = None,
+    errors: Mapping[str, ConnectorError],
 ) -> Steps:
-    """Stamp each record's last-reconciled time and findings; drifted ones get the repair's outcome.
+    """Stamp each record's last-reconciled time and findings, with its own outcome: Failed with the error of
+    the action that failed it, else Succeeded (a connection that had failed and converged is healthy again).
 
-    `drifted` (lower-cased linker ids) defaults to the linkers the actions repair.
+    `errors` is keyed by lower-cased linker id.
     """
     flow.status("record", 0, f"{len(records)} connections")
-    if drifted is None:
-        drifted = drifted_linkers(actions, connections)
     for record in records:
         linker_id = str(record["linkerId"])
+        error = errors.get(linker_id.lower())
         payload: dict[str, Any] = {
             "linkerId": linker_id,
             "reconciled": True,
@@ -143,13 +151,10 @@ def record_reconciled(
         if record.get("etag"):
             # Only if unchanged since it was read: a request that arrived meanwhile owns the record now.
             payload["etag"] = record["etag"]
-        if error is not None and linker_id.lower() in drifted:
+        if error is not None:
             payload.update(provisioningState="Failed", lastError=error.to_dict())
-        elif error is None:
-            # Converged (repaired, or nothing drifted): a connection that had failed is healthy again.
-            payload.update(provisioningState="Succeeded", clearError=True)
         else:
-            payload["provisioningState"] = record.get("provisioningState") or "Succeeded"
+            payload.update(provisioningState="Succeeded", clearError=True)
         try:
             yield from flow.call("registry_update_status", payload)
         except OrchestrationFailure:
@@ -190,27 +195,21 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
         every_record = yield from flow.call("registry_list_by_cluster", {"clusterId": cluster_id})
         loaded = reconcilable(every_record, linker_ids)
         if not loaded:
-            return _cluster_result(cluster_id, 0, set(), [], None)
+            return _cluster_result(cluster_id, 0, set(), [], {})
         connections = [c for _, c in loaded]
         observed, actions, drifted = yield from plan_cluster(flow, connections)
         orphans = orphans_of(observed, every_record or [])
     except Exception as exc:
         # Nothing was written; the connections stay as they are and count as failed in the summary.
         return _cluster_result(
-            cluster_id, len(linker_ids), set(), [], failure_of(exc), failed=len(linker_ids)
+            cluster_id, len(linker_ids), set(), [], {"": failure_of(exc)}, failed=len(linker_ids)
         )
     records = [r for r, _ in loaded]
-    try:
-        yield from repair(flow, connections, observed, actions)
-    except Exception as exc:
-        error = failure_of(exc)
-        yield from record_reconciled(flow, records, connections, actions, error)
-        orphans = yield from remove_orphans(flow, orphans)
-        return {**_cluster_result(cluster_id, len(loaded), drifted, actions, error), "orphans": orphans}
-    yield from record_reconciled(flow, records, connections, actions, None)
+    errors = {**unobserved_errors(observed), **(yield from repair(flow, connections, observed, actions))}
+    yield from record_reconciled(flow, records, connections, actions, errors)
     orphans = yield from remove_orphans(flow, orphans)
-    flow.status("done", 0, f"{len(drifted)} drifted")
-    return {**_cluster_result(cluster_id, len(loaded), drifted, actions, None), "orphans": orphans}
+    flow.status("done", 0, f"{len(drifted)} drifted, {len(errors)} failed")
+    return {**_cluster_result(cluster_id, len(loaded), drifted, actions, errors), "orphans": orphans}
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile")
@@ -259,7 +258,7 @@ def reconcile_orchestrator(context: Any) -> Steps:
         except Exception as exc:  # a child that crashed despite its own guard: count its clusters failed
             error = failure_of(exc)
             results += [
-                _cluster_result(cid, len(ids), set(), [], error, failed=len(ids)) for cid, ids in batch
+                _cluster_result(cid, len(ids), set(), [], {"": error}, failed=len(ids)) for cid, ids in batch
             ]
     flow.status("done", 0, f"{len(groups)} clusters")
     summary = summarize(slot, results)

@@ -15,7 +15,13 @@ from orchestrators import bp
 from orchestrators.flow import Flow, Steps, failure_of
 from orchestrators.grouping import cluster_of_linker
 from orchestrators.policy import Policy
-from orchestrators.reconcile import load_cluster_connections, plan_cluster, record_reconciled, repair
+from orchestrators.reconcile import (
+    load_cluster_connections,
+    plan_cluster,
+    record_reconciled,
+    repair,
+    unobserved_errors,
+)
 
 _CLUSTER_SEGMENT = "/providers/microsoft.containerservice/managedclusters/"
 
@@ -55,6 +61,7 @@ def reset_extension_orchestrator(context: Any) -> Steps:
     name = flow.cluster_name
     loaded: list[Any] = []
     actions: list[Any] = []
+    errors: dict[str, ConnectorError] = {}
     try:
         flow.status("deleteExtension", 0, name)
         yield from flow.call("delete_extension", {"clusterId": cluster_id})
@@ -67,15 +74,17 @@ def reset_extension_orchestrator(context: Any) -> Steps:
         connections = [c for _, c in loaded]
         if connections:
             observed, actions, _ = yield from plan_cluster(flow, connections, force_apply=True)
-            yield from repair(flow, connections, observed, actions)
+            repaired = yield from repair(flow, connections, observed, actions)
+            errors = {**unobserved_errors(observed), **repaired}
     except Exception as exc:
         error = failure_of(exc)
         if loaded:
-            every = {str(r["linkerId"]).lower() for r, _ in loaded}
+            every = {str(r["linkerId"]).lower(): error for r, _ in loaded}
             records, connections = [r for r, _ in loaded], [c for _, c in loaded]
-            yield from record_reconciled(flow, records, connections, actions, error, drifted=every)
+            yield from record_reconciled(flow, records, connections, actions, every)
         return _output(cluster_id, len(loaded), error)
     if loaded:
-        yield from record_reconciled(flow, [r for r, _ in loaded], [c for _, c in loaded], actions, None)
-    flow.status("done", 0, f"{len(loaded)} connections re-applied")
-    return _output(cluster_id, len(loaded), None)
+        yield from record_reconciled(flow, [r for r, _ in loaded], [c for _, c in loaded], actions, errors)
+    first = next(iter(errors.values()), None)
+    flow.status("done", 0, f"{len(loaded) - len(errors)} connections re-applied, {len(errors)} failed")
+    return _output(cluster_id, len(loaded), first)

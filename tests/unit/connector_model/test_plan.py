@@ -26,6 +26,8 @@ from connector.plan import (
     ObservedSecret,
     ObservedServiceAccount,
     RegisterProvider,
+    WaitForCluster,
+    WaitForExtension,
     action_from_dict,
     compute_plan,
 )
@@ -265,12 +267,12 @@ SINGLE_DRIFTS: list[tuple[str, Drift, Action]] = [
     (
         "ServiceAccount deleted",
         _replace(service_accounts=()),
-        ApplyServiceAccount("default", ACCOUNT, IDENTITY_CLIENT_ID),
+        ApplyServiceAccount("default", ACCOUNT, IDENTITY_CLIENT_ID, TENANT_ID),
     ),
     (
         "ServiceAccount annotation edited",
         _replace(service_accounts=(ObservedServiceAccount("default", ACCOUNT, "h-edited"),)),
-        ApplyServiceAccount("default", ACCOUNT, IDENTITY_CLIENT_ID),
+        ApplyServiceAccount("default", ACCOUNT, IDENTITY_CLIENT_ID, TENANT_ID),
     ),
 ]
 
@@ -284,7 +286,21 @@ def test_each_single_drift_gives_exactly_its_repair(drift: Drift, action: Action
 
 def test_an_extension_being_updated_is_waited_on_not_reinstalled() -> None:
     observed = dataclasses.replace(CONVERGED, extension_provisioning_state="Updating")
-    assert compute_plan(CONNECTIONS, observed) == ()
+    assert compute_plan(CONNECTIONS, observed) == (WaitForExtension(cluster_id=CLUSTER_ID),)
+
+
+def test_a_busy_cluster_is_waited_for_before_any_change_and_only_then() -> None:
+    busy = dataclasses.replace(CONVERGED, provisioning_state="Updating")
+    assert compute_plan(CONNECTIONS, busy) == ()
+    drifted = dataclasses.replace(busy, secrets=())
+    planned = compute_plan(CONNECTIONS, drifted)
+    assert planned[0] == WaitForCluster(cluster_id=CLUSTER_ID)
+    assert all(isinstance(a, ApplySecret) for a in planned[1:]) and planned[1:]
+
+
+def test_the_service_account_names_the_identity_tenant_not_the_app_setting() -> None:
+    other_setting = dataclasses.replace(CONVERGED, tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47")
+    assert compute_plan(CONNECTIONS, other_setting) == ()
 
 
 def test_actions_and_observations_round_trip_through_json() -> None:
