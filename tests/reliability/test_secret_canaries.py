@@ -118,7 +118,8 @@ def _canary(what: str) -> str:
 
 def _body(kind: str, auth: dict[str, Any]) -> dict[str, Any]:
     target = {"type": "AzureResource", "id": target_id(kind)}
-    return {"properties": {"targetService": target, "authInfo": auth, "clientType": "python", "scope": "default"}}
+    return {"properties": {"targetService": target, "authInfo": auth, "clientType": "python",
+                           "scope": "default"}}
 
 
 def _requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
