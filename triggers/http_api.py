@@ -37,6 +37,7 @@ from triggers import operations as ops
 from triggers.blueprint import bp
 from triggers.configurations import list_configurations
 from triggers.openapi import openapi_document
+from triggers.schedule import start_singleton
 from triggers.settings import TriggerSettings
 
 _LOG = logging.getLogger(__name__)
@@ -448,7 +449,7 @@ async def cluster_reset_extension(
 @bp.route(route="api/reconcile", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Start a reconciliation of every registered connection now (202 + operation status URL)."""
+    """Start a reconciliation of every connection now, or give the one running (202 + its status URL)."""
     # Not an ARM route: api-version is optional here, but one that is sent must be a supported one.
     api_version = req.params.get("api-version")
     refused = None if api_version is None else arm.api_version_error(api_version)
@@ -460,14 +461,11 @@ async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationCl
     subscription = _first_allowed_subscription(settings)
     if subscription is None:
         return arm.forbidden("Microsoft.ServiceLinker/linkers/write", "/")
-    operation_id = ops.new_operation_id()
-    await client.start_new(
-        ops.RECONCILE, operation_id, {"slot": f"manual:{operation_id}", "policy": settings.policy()}
-    )
-    url = arm.operation_url(subscription, operation_id)
-    return arm.json_response(
-        202, {"id": operation_id, "statusQueryGetUri": url}, {"Azure-AsyncOperation": url, "Location": url}
-    )
+    # One reconciliation at a time (triggers.schedule): a request while one runs is given that one.
+    started = await start_singleton(client, {"slot": "manual", "policy": settings.policy()})
+    url = arm.operation_url(subscription, started.instance_id)
+    body = {"id": started.instance_id, "statusQueryGetUri": url, "alreadyRunning": started.already_running}
+    return arm.json_response(202, body, {"Azure-AsyncOperation": url, "Location": url})
 
 
 def _first_allowed_subscription(settings: TriggerSettings) -> str | None:

@@ -1,9 +1,14 @@
-"""The reconciliation timer: RECONCILE_SCHEDULE (six-field NCRONTAB, default hourly), with jitter.
+"""The reconciliation timer, RECONCILE_SCHEDULE (six-field NCRONTAB, default hourly) with jitter, and the
+one-reconciliation-at-a-time rule that it shares with `POST /api/reconcile`.
 
-One `reconcile` instance per schedule slot: its instance id is derived from the slot, so two hosts firing for
-the same slot start it once; a slot is skipped while an earlier reconciliation still runs. The jitter is a
-delay before starting, the same for a given host and slot (spreads instances of a scaled-out app), at most
-RECONCILE_JITTER_SECONDS.
+One reconciliation at a time: every `reconcile` runs under one fixed instance id, RECONCILE_INSTANCE_ID (a
+GUID, so its status is also readable at the operation URL). Starting an instance id that is Pending, Running
+or Suspended is refused by the Durable runtime (409; `overridableExistingInstanceStates` defaults to the
+non-running states), so of two concurrent starts exactly one wins, whichever host or trigger they come from;
+the loser is given the running one. A finished reconciliation is replaced by the next start. The timer skips
+its slot while any reconciliation runs, a manual one included, and also when the last one was already this
+slot's (another host fired first). The jitter is a delay before starting, the same for a given host and slot
+(spreads instances of a scaled-out app), at most RECONCILE_JITTER_SECONDS.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ import hashlib
 import logging
 import os
 import socket
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -26,15 +34,41 @@ from triggers.settings import TriggerSettings
 
 _LOG = logging.getLogger(__name__)
 
+# The one instance id of every reconciliation (a fixed GUID: operation status URLs take GUIDs only).
+RECONCILE_INSTANCE_ID = str(uuid.uuid5(uuid.UUID("3b0f6c55-6f0e-4d83-9a0e-1c5b7e2f4a10"), "reconcile"))
+_UNFINISHED = frozenset({
+    OrchestrationRuntimeStatus.Pending,
+    OrchestrationRuntimeStatus.Running,
+    OrchestrationRuntimeStatus.ContinuedAsNew,
+    OrchestrationRuntimeStatus.Suspended,
+})
+
+
+@dataclass(frozen=True)
+class ReconcileStart:
+    """The reconciliation a request got: the one it started, or the one already running."""
+
+    instance_id: str
+    already_running: bool
+
+
+async def start_singleton(client: df.DurableOrchestrationClient, payload: dict[str, Any]) -> ReconcileStart:
+    """Start the reconciliation under its fixed id, or return the running one (a 409 from the runtime)."""
+    try:
+        await client.start_new(ops.RECONCILE, RECONCILE_INSTANCE_ID, payload)
+    except Exception:
+        # The SDK raises a bare Exception for any refusal: only a reconciliation that is still unfinished
+        # explains it; anything else (the task hub unreachable, say) is raised as it came.
+        current = await client.get_status(RECONCILE_INSTANCE_ID)
+        if current.runtime_status in _UNFINISHED:
+            return ReconcileStart(RECONCILE_INSTANCE_ID, already_running=True)
+        raise
+    return ReconcileStart(RECONCILE_INSTANCE_ID, already_running=False)
+
 
 def slot_of(moment: datetime) -> str:
     """The schedule slot a firing belongs to: its UTC minute."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-
-
-def reconcile_instance_id(slot: str) -> str:
-    """The instance id of the reconciliation of one slot."""
-    return f"reconcile-{slot}"
 
 
 def jitter_seconds(slot: str, host: str, maximum: float) -> float:
@@ -52,23 +86,19 @@ async def start_reconcile(
     *,
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> str | None:
-    """Start this slot's reconciliation after its jitter; None when an earlier one still runs."""
+    """Start this slot's reconciliation after its jitter; None when one runs already (this slot's or not)."""
     slot = slot_of(now)
     host = os.environ.get("WEBSITE_INSTANCE_ID") or socket.gethostname()
     await sleep(jitter_seconds(slot, host, settings.reconcile_jitter_seconds))
-    running = await client.get_status_by(
-        runtime_status=[OrchestrationRuntimeStatus.Running, OrchestrationRuntimeStatus.Pending]
-    )
-    busy = [s.instance_id for s in running if s.name == ops.RECONCILE]
-    if busy:
-        _LOG.info("reconciliation of slot %s skipped: %s still runs", slot, ", ".join(map(str, busy)))
+    last = await client.get_status(RECONCILE_INSTANCE_ID)
+    if last.runtime_status is not None and isinstance(last.input_, dict) and last.input_.get("slot") == slot:
+        _LOG.info("reconciliation of slot %s skipped: another host started it", slot)
         return None
-    instance_id = reconcile_instance_id(slot)
-    existing = await client.get_status(instance_id)
-    if existing.runtime_status is not None:
-        return instance_id
-    await client.start_new(ops.RECONCILE, instance_id, {"slot": slot, "policy": settings.policy()})
-    return instance_id
+    started = await start_singleton(client, {"slot": slot, "policy": settings.policy()})
+    if started.already_running:
+        _LOG.info("reconciliation of slot %s skipped: a reconciliation still runs", slot)
+        return None
+    return started.instance_id
 
 
 @bp.timer_trigger(schedule="%RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False)
