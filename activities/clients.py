@@ -2,9 +2,10 @@
 Service Bus.
 
 Decisions (see activities/README.md):
-- The management SDKs' automatic provider registration (on `MissingSubscriptionRegistration`) is removed from
-  every ARM pipeline: it blocks an activity in an unbounded 10 s sleep loop and hides a write. Registration is
-  an explicit, observable step (activities.provider) that the orchestrator drives.
+- The management SDKs' automatic provider registration (on `MissingSubscriptionRegistration`) is left out of
+  every ARM pipeline (`arm_pipeline`, given as the clients' public `policies=`): it blocks an activity in an
+  unbounded 10 s sleep loop and hides a write. Registration is an explicit, observable step
+  (activities.provider) that the orchestrator drives.
 - Retries: bounded, on 408, 429 and 5xx only, honouring Retry-After; never on other 4xx (a 409 from a busy
   cluster is the orchestrator's to wait out with a durable timer). A Retry-After longer than
   `arm_max_inline_retry_after_seconds` is not slept through: the call fails as THROTTLED with retry_after.
@@ -25,12 +26,12 @@ from typing import Any, TypeVar
 
 import yaml
 from azure.core.credentials import AccessToken, TokenCredential
-from azure.core.pipeline import PipelineResponse
+from azure.core.pipeline import PipelineResponse, policies
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.core.policies import ARMAutoResourceProviderRegistrationPolicy
+from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
 from azure.mgmt.kubernetesconfiguration.extensions import KubernetesConfigurationExtensionsMgmtClient
 from azure.mgmt.msi import ManagedServiceIdentityClient
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -90,30 +91,54 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
             return True  # a throttled request was not processed, whatever its method
         return super().is_retry(settings, response)
 
-    def _sleep_for_retry(self, response: PipelineResponse[Any, Any], transport: Any) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after:
-            self._sleeper(retry_after)
-            return True
-        return False
+    def sleep(
+        self,
+        settings: dict[str, Any],
+        transport: Any,
+        response: PipelineResponse[Any, Any] | None = None,
+    ) -> None:
+        """Wait Retry-After when the response gives one, else the exponential backoff, through the sleeper."""
+        retry_after = self.get_retry_after(response) if response is not None else None
+        wait = retry_after if retry_after else self.get_backoff_time(settings)
+        if wait > 0:
+            self._sleeper(wait)
 
-    def _sleep_backoff(self, settings: dict[str, Any], transport: Any) -> None:
-        backoff = self.get_backoff_time(settings)
-        if backoff > 0:
-            self._sleeper(backoff)
+
+def arm_pipeline(
+    credential: TokenCredential,
+    *,
+    guard: ScopeGuardPolicy,
+    retry: BoundedRetryPolicy,
+    sdk_moniker: str,
+) -> list[Any]:
+    """The management SDKs' default pipeline with our scope guard and retry policy, and no auto-registration.
+
+    The generated clients add ARMAutoResourceProviderRegistrationPolicy unless they are given a full
+    `policies` list, so the list is built here, in the SDKs' order, from azure-core's and azure-mgmt-core's
+    public policies (the public `policies=` argument; no private pipeline is edited).
+    """
+    return [
+        guard,  # first, as a per-call policy would be: a call outside ALLOWED_SCOPES never leaves the process
+        policies.RequestIdPolicy(),
+        policies.HeadersPolicy(),
+        policies.UserAgentPolicy(sdk_moniker=sdk_moniker),
+        policies.ProxyPolicy(),
+        policies.ContentDecodePolicy(),
+        policies.RedirectPolicy(),
+        retry,
+        ARMChallengeAuthenticationPolicy(credential, ARM_SCOPE),
+        policies.CustomHookPolicy(),
+        policies.NetworkTraceLoggingPolicy(),
+        policies.DistributedTracingPolicy(),
+        policies.SensitiveHeaderCleanupPolicy(),
+        ARMHttpLoggingPolicy(),
+    ]
 
 
-def remove_auto_registration(arm_client: Any) -> Any:
-    """Take the SDK's automatic resource-provider registration out of an ARM client's pipeline."""
-    pipeline = arm_client._client._pipeline
-    chain = pipeline._impl_policies
-    kept = [p for p in chain if not isinstance(p, ARMAutoResourceProviderRegistrationPolicy)]
-    if len(kept) != len(chain):
-        for index in range(len(kept) - 1):
-            kept[index].next = kept[index + 1]
-        kept[-1].next = chain[-1].next  # the transport runner
-        pipeline._impl_policies = kept
-    return arm_client
+def _sdk_moniker(client_class: type) -> str:
+    """`mgmt-containerservice` for azure.mgmt.containerservice's client: the User-Agent the SDK would send."""
+    package = client_class.__module__.split(".")
+    return f"mgmt-{package[2]}" if package[:2] == ["azure", "mgmt"] and len(package) > 2 else "mgmt"
 
 
 @dataclass
@@ -155,21 +180,25 @@ class Clients:
             return self._credential
 
     # ---- ARM --------------------------------------------------------------------------------------
-    def _arm_kwargs(self) -> dict[str, Any]:
+    def _arm_kwargs(self, client_class: type) -> dict[str, Any]:
         s = self.settings
+        retry = BoundedRetryPolicy(
+            sleeper=self.sleeper,
+            max_inline_retry_after=s.arm_max_inline_retry_after_seconds,
+            retry_total=s.arm_retry_total,
+            retry_backoff_factor=s.arm_retry_backoff_factor,
+        )
         kwargs: dict[str, Any] = {
             "polling_interval": s.arm_polling_interval_seconds,
-            "per_call_policies": [ScopeGuardPolicy(s.allowed_scopes)],
-            "retry_policy": BoundedRetryPolicy(
-                sleeper=self.sleeper,
-                max_inline_retry_after=s.arm_max_inline_retry_after_seconds,
-                retry_total=s.arm_retry_total,
-                retry_backoff_factor=s.arm_retry_backoff_factor,
+            "policies": arm_pipeline(
+                self.credential,
+                guard=ScopeGuardPolicy(s.allowed_scopes),
+                retry=retry,
+                sdk_moniker=_sdk_moniker(client_class),
             ),
         }
         if not s.uses_public_cloud:
             kwargs["base_url"] = s.arm_endpoint
-            kwargs["credential_scopes"] = [ARM_SCOPE]
         if s.arm_ca_bundle:
             kwargs["connection_verify"] = s.arm_ca_bundle
         return kwargs
@@ -180,10 +209,10 @@ class Clients:
         with self._lock:
             found = self._arm.get(key)
             if found is None:
-                found = remove_auto_registration(
-                    client_class(self.credential, subscription_id, **self._arm_kwargs())  # type: ignore[call-arg]
+                built: Any = client_class(  # type: ignore[call-arg]
+                    self.credential, subscription_id, **self._arm_kwargs(client_class)
                 )
-                self._arm[key] = found
+                self._arm[key] = found = built
             return found  # type: ignore[no-any-return]
 
     def resources(self, subscription_id: str) -> ResourceManagementClient:
