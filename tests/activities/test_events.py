@@ -44,7 +44,8 @@ def _close_senders() -> Iterator[None]:
 
 
 def _outcome(operation_id: str) -> dict[str, Any]:
-    return {"operationId": operation_id, "linkerId": LINKER, "kind": "connect", "provisioningState": "Succeeded"}
+    return {"operationId": operation_id, "linkerId": LINKER, "kind": "connect",
+            "provisioningState": "Succeeded"}
 
 
 def _receive_all(emulator: ServiceBusEmulator, queue: str) -> list[Any]:
