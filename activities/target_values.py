@@ -19,7 +19,7 @@ from connector.model import (
     ServicePrincipalAuth,
     WorkloadIdentityAuth,
 )
-from sealing import SealingError, unseal
+from sealing import SealedSecretMismatch, SealingError, linker_context, unseal
 
 # api-versions for reading target resources and invoking their list-keys actions (GA versions that return
 # the properties the catalog reads; the ARM emulator records but does not require them).
@@ -86,7 +86,18 @@ def _unseal(connection: Connection, token: str | None, clients: Clients) -> str:
             )
         )
     try:
-        return unseal(token, key)
+        return unseal(token, key, context=linker_context(connection.linker_id))
+    except SealedSecretMismatch:
+        # Wrong linker or wrong key look alike by design (AES-GCM associated data): name both.
+        raise ConnectorFailure(
+            make_error(
+                Category.INVALID,
+                "SealedSecretMismatch",
+                "The sealed secret was not sealed for this linker with the current SECRET_SEALING_KEY "
+                "(copied from another linker, or the key changed); send the secret again.",
+                resource=connection.linker_id,
+            )
+        ) from None
     except SealingError as exc:
         raise ConnectorFailure(
             make_error(

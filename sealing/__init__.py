@@ -5,8 +5,8 @@ before it is stored or handed to an orchestration; only the activity that writes
 unseals it.
 
 Token format: ``scv1.<base64url(nonce || ciphertext+tag)>`` with a fresh 96-bit random nonce per seal. The
-optional ``context`` (for example the linker id) is bound as associated data, so a token copied onto another
-connection does not unseal there.
+``context`` is bound as associated data: the product seals with `linker_context(linker id)`, so a token copied
+onto another linker does not unseal there (`SealedSecretMismatch`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ _KEY_BYTES = 32
 
 class SealingError(ValueError):
     """A token could not be unsealed or a key is unusable; the message never contains secret material."""
+
+
+class SealedSecretMismatch(SealingError):
+    """A well-formed token that was sealed for another context (linker) or with another key."""
+
+
+def linker_context(linker_id: str) -> str:
+    """The sealing context of a linker's secrets: its id, lower-cased (ARM ids are case-insensitive)."""
+    return linker_id.lower()
 
 
 def key_from_setting(value: str) -> bytes:
@@ -65,7 +74,7 @@ def unseal(token: str, key: bytes, *, context: str = "") -> str:
         plain = AESGCM(key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode("utf-8"))
     except InvalidTag as exc:
         # Wrong key, wrong context or a tampered token: indistinguishable by design.
-        raise SealingError("sealed token does not match the sealing key or context") from exc
+        raise SealedSecretMismatch("sealed token does not match the sealing key or context") from exc
     return plain.decode("utf-8")
 
 

@@ -31,7 +31,7 @@ from activities import registry
 from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error, parse_failure_text
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth, secret_fingerprint
-from sealing import seal
+from sealing import linker_context, seal
 from triggers.settings import TriggerSettings
 
 CONNECT = "connect"
@@ -117,9 +117,8 @@ def seal_connection(connection: Connection, settings: TriggerSettings) -> Connec
     if settings.sealing_key is None:
         raise SealingKeyMissing("SECRET_SEALING_KEY is not set: secrets in requests cannot be accepted.")
     plain = raw.get_secret_value()
-    return connection.with_sealed_secret(
-        seal(plain, settings.sealing_key), secret_fingerprint(plain, settings.sealing_key)
-    )
+    sealed = seal(plain, settings.sealing_key, context=linker_context(connection.linker_id))
+    return connection.with_sealed_secret(sealed, secret_fingerprint(plain, settings.sealing_key))
 
 
 async def get_record(linker_id: str) -> dict[str, Any] | None:

@@ -13,9 +13,16 @@ from kubernetes import client as k8s
 from activities.clients import Clients
 from activities.kube_resources import apply_connection_resources, delete_connection_resources
 from connector.errors import Category, ConnectorFailure
-from connector.model import ClusterRef, Connection, SecretAuth, SecretKind, WorkloadIdentityAuth
+from connector.model import (
+    LINKER_PROVIDER_SEGMENT,
+    ClusterRef,
+    Connection,
+    SecretAuth,
+    SecretKind,
+    WorkloadIdentityAuth,
+)
 from connector.vocabulary import ClientType
-from sealing import seal
+from sealing import linker_context, seal
 from tests.activities.conftest import (
     BLOB,
     CLUSTER_1,
@@ -123,7 +130,8 @@ def test_target_not_found(world: World) -> None:
 
 
 def test_raw_password_is_unsealed_only_inside_the_activity(world: World) -> None:
-    token = seal("S3cr3t-pa55", SEALING_KEY)
+    linker_id = CLUSTER.id + LINKER_PROVIDER_SEGMENT + "pgconn"
+    token = seal("S3cr3t-pa55", SEALING_KEY, context=linker_context(linker_id))
     connection = Connection(
         linker_name="pgconn",
         cluster=CLUSTER,
@@ -159,7 +167,7 @@ def test_a_token_sealed_with_another_key_is_refused(world: World) -> None:
     )
     with pytest.raises(ConnectorFailure) as caught:
         apply_connection_resources(connection.to_stored(), clients=world.clients)
-    assert caught.value.error.code == "SecretUnavailable"
+    assert caught.value.error.code == "SealedSecretMismatch"
 
 
 def _workload_connection(world: World) -> tuple[Connection, str]:

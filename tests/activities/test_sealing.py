@@ -5,7 +5,15 @@ import os
 
 import pytest
 
-from sealing import SealingError, is_sealed, key_from_setting, seal, unseal
+from sealing import (
+    SealedSecretMismatch,
+    SealingError,
+    is_sealed,
+    key_from_setting,
+    linker_context,
+    seal,
+    unseal,
+)
 
 KEY = os.urandom(32)
 
@@ -50,3 +58,14 @@ def test_key_from_setting_accepts_the_sample_key_and_refuses_bad_ones() -> None:
         key_from_setting(base64.b64encode(b"short").decode())
     with pytest.raises(SealingError):
         seal("x", b"short")
+
+
+def test_a_token_sealed_for_one_linker_does_not_unseal_for_another() -> None:
+    linker_a = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/C" \
+        "/providers/Microsoft.ServiceLinker/linkers/a"
+    linker_b = linker_a[:-1] + "b"
+    token = seal("hunter2", KEY, context=linker_context(linker_a))
+    with pytest.raises(SealedSecretMismatch):
+        unseal(token, KEY, context=linker_context(linker_b))
+    # ARM ids are case-insensitive: the same linker spelled in another case is the same context.
+    assert unseal(token, KEY, context=linker_context(linker_a.upper())) == "hunter2"

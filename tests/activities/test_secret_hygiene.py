@@ -17,9 +17,16 @@ from typing import Any
 import pytest
 from kubernetes import client as k8s
 
-from connector.model import ClusterRef, Connection, SecretAuth, SecretKind, WorkloadIdentityAuth
+from connector.model import (
+    LINKER_PROVIDER_SEGMENT,
+    ClusterRef,
+    Connection,
+    SecretAuth,
+    SecretKind,
+    WorkloadIdentityAuth,
+)
 from connector.vocabulary import ClientType
-from sealing import seal
+from sealing import linker_context, seal
 from tests.activities.conftest import (
     CLUSTER_1,
     CLUSTER_2,
@@ -119,7 +126,9 @@ def test_no_issued_key_leaves_the_activities(
         auth=SecretAuth(
             kind=SecretKind.RAW_VALUE,
             user_name="app",
-            sealed_secret=seal(RAW_PASSWORD, SEALING_KEY),
+            sealed_secret=seal(
+                RAW_PASSWORD, SEALING_KEY, context=linker_context(CLUSTER.id + LINKER_PROVIDER_SEGMENT + "pg")
+            ),
             secret_fingerprint="f",
         ),
         client_type=ClientType.PYTHON,

@@ -18,7 +18,7 @@ from connector.model import Connection, SecretAuth, SecretKind, secret_fingerpri
 from connector.vocabulary import ClientType
 from devhost.durable.harness import DurableHarness
 from orchestrators.flow import READY_TIMEOUT_MESSAGE
-from sealing import seal
+from sealing import linker_context, seal
 from tests.orchestrations.conftest import (
     BLOB,
     CLUSTER_1,
@@ -254,7 +254,8 @@ def test_a_password_from_the_request_reaches_the_secret_and_nothing_else(env: En
         client_type=ClientType.PYTHON,
         namespace="default",
     )
-    sealed = raw.with_sealed_secret(seal(password, key), secret_fingerprint(password, key))
+    token = seal(password, key, context=linker_context(raw.linker_id))
+    sealed = raw.with_sealed_secret(token, secret_fingerprint(password, key))
     linker_id = env.put_connection(sealed)
     run = env.connect(linker_id)
 
