@@ -19,6 +19,7 @@ from activities import identity as identity_ops
 from activities import kube_resources as kube_ops
 from activities import observe as observe_ops
 from activities import orphans as orphan_ops
+from activities import passes as pass_ops
 from activities import provider as provider_ops
 from activities import registry as registry_ops
 from activities import roles as role_ops
@@ -295,6 +296,58 @@ def _registry_list_page(payload: Payload) -> dict[str, Any]:
     return registry_ops.list_page(int(_opt(payload, "pageSize", 100)), _opt(payload, "continuation"))
 
 
+@_activity("plan_connections")
+def _plan_connections(payload: Payload) -> dict[str, Any]:
+    """{clusterId, linkerIds? | continuation?, pageSize?, passId?, forceApply?} -> {linkers, planned,
+    failures, observed, continuation} (ids, names and hashes only; see activities/passes.py)."""
+    linker_ids = _opt(payload, "linkerIds")
+    return pass_ops.plan_connections(
+        _need(payload, "clusterId"),
+        linker_ids=[str(i) for i in linker_ids] if linker_ids is not None else None,
+        continuation=_opt(payload, "continuation"),
+        page_size=int(_opt(payload, "pageSize", pass_ops.PAGE_SIZE)),
+        pass_id=_opt(payload, "passId"),
+        force_apply=bool(_opt(payload, "forceApply", False)),
+    )
+
+
+@_activity("apply_linker")
+def _apply_linker(payload: Payload) -> dict[str, Any]:
+    """{linkerId, secret?, serviceAccount? (default true), tenantId?, addonClientId?} -> what it wrote."""
+    return pass_ops.apply_linker(
+        _need(payload, "linkerId"),
+        secret=bool(_opt(payload, "secret", True)),
+        service_account=bool(_opt(payload, "serviceAccount", True)),
+        tenant_id=_opt(payload, "tenantId"),
+        addon_client_id=_opt(payload, "addonClientId"),
+    )
+
+
+@_activity("cluster_orphans")
+def _cluster_orphans(payload: Payload) -> dict[str, Any]:
+    """{clusterId, passId?} -> {orphans (at most 100), count}."""
+    return pass_ops.cluster_orphans(_need(payload, "clusterId"), pass_id=_opt(payload, "passId"))
+
+
+@_activity("registry_cluster_page")
+def _registry_cluster_page(payload: Payload) -> dict[str, Any]:
+    """{offset?, pageSize?} -> {clusters: [cluster id], next: offset | null}: the clusters holding records."""
+    offset = int(_opt(payload, "offset", 0))
+    size = int(_opt(payload, "pageSize", 100))
+    clusters = registry_ops.cluster_ids()
+    page = clusters[offset : offset + size]
+    return {"clusters": page, "next": offset + size if offset + size < len(clusters) else None}
+
+
+@_activity("registry_stamp_reconciled")
+def _registry_stamp_reconciled(payload: Payload) -> dict[str, Any]:
+    """{clusterId, stamps: [{name, generation, provisioningState, previousState, lastReconcile, error?}],
+    errors: [error]} -> {stamped, skipped}: one pass's outcome for many records, in Table transactions."""
+    return registry_ops.stamp_reconciled(
+        _need(payload, "clusterId"), list(_opt(payload, "stamps", [])), list(_opt(payload, "errors", []))
+    )
+
+
 ACTIVITY_NAMES = (
     "read_provider",
     "register_provider",
@@ -322,4 +375,9 @@ ACTIVITY_NAMES = (
     "registry_list_page",
     "registry_linkers_granted",
     "registry_record_grant",
+    "plan_connections",
+    "apply_linker",
+    "cluster_orphans",
+    "registry_cluster_page",
+    "registry_stamp_reconciled",
 )

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from functools import partial
+from typing import Any, TypeVar
 
 from kubernetes import client as k8s
 
@@ -24,6 +25,7 @@ from activities.failures import classified, to_failure
 from activities.identity import list_federated_credentials, resolve_identity
 from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
+from activities.pass_cache import PassCache
 from activities.provider import KUBERNETES_CONFIGURATION, read_provider
 from activities.roles import list_role_assignments
 from activities.target_values import TargetCache, resolve
@@ -32,6 +34,7 @@ from connector.errors import ConnectorFailure
 from connector.model import ClusterRef, Connection
 
 _LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _list_owned(clients: Clients, cluster: ClusterRef, kind: str, namespace: str) -> list[dict[str, Any]]:
@@ -69,11 +72,30 @@ def observe_cluster(
     cluster_id: str, connections: list[dict[str, Any]], *, clients: Clients | None = None
 ) -> dict[str, Any]:
     """Read one cluster's state for the plan; returns `ObservedCluster.to_dict()` (ids, names, hashes)."""
-    clients = clients or get_clients()
-    ref = parse_cluster(cluster_id)
     conns = [Connection.from_stored(c) for c in connections]
-    extension = read_extension(ref.id, clients=clients)
-    cluster = read_cluster(ref.id, clients=clients)
+    return observe(parse_cluster(cluster_id), conns, clients=clients or get_clients()).to_dict()
+
+
+def _fresh(key: Hashable, read: Callable[[], T]) -> T:
+    return read()
+
+
+def list_owned(
+    ref: ClusterRef, kind: str, namespace: str, *, clients: Clients, cache: PassCache | None = None
+) -> list[dict[str, Any]]:
+    """Our Secrets or ServiceAccounts in a namespace (one label-selected list, once per pass)."""
+    memo = cache.memo if cache is not None else _fresh
+    return memo((kind, ref.id.lower(), namespace), partial(_list_owned, clients, ref, kind, namespace))
+
+
+def observe(
+    ref: ClusterRef, conns: list[Connection], *, clients: Clients, cache: PassCache | None = None
+) -> plan.ObservedCluster:
+    """Read one cluster's state for the plan. With a pass's `cache`, what this pass read already (the cluster,
+    its extension, a namespace's list, an identity, a target) is not read again."""
+    memo = cache.memo if cache is not None else _fresh
+    extension = memo(("extension", ref.id.lower()), lambda: read_extension(ref.id, clients=clients))
+    cluster = memo(("cluster", ref.id.lower()), lambda: read_cluster(ref.id, clients=clients))
     provider_state = (
         "Registered"
         if extension["present"]
@@ -81,14 +103,14 @@ def observe_cluster(
             "registrationState"
         ]
     )
-    cache = TargetCache()
+    targets_cache = cache.targets if cache is not None else TargetCache()
     addon_client_id = cluster["keyVaultAddonClientId"]
     secrets: list[plan.ObservedSecret] = []
     accounts: list[plan.ObservedServiceAccount] = []
     by_secret = {(c.namespace, naming.secret_name(c.linker_name)): c for c in conns}
     wi = plan.workload_identities(conns)
     for namespace in sorted({c.namespace for c in conns}):
-        for item in _list_owned(clients, ref, "Secret", namespace):
+        for item in list_owned(ref, "Secret", namespace, clients=clients, cache=cache):
             meta = item.get("metadata", {})
             owner = by_secret.get((namespace, meta.get("name")))
             secrets.append(
@@ -97,13 +119,13 @@ def observe_cluster(
                     name=str(meta.get("name")),
                     hash_on_cluster=manifests.content_hash(item),
                     hash_rendered_now=(
-                        _hash_rendered_now(owner, clients, addon_client_id, cache) if owner else None
+                        _hash_rendered_now(owner, clients, addon_client_id, targets_cache) if owner else None
                     ),
                     linker_id=(meta.get("annotations") or {}).get(naming.LINKER_ID_ANNOTATION),
                 )
             )
         if any(c.namespace == namespace for c, _ in wi):
-            for item in _list_owned(clients, ref, "ServiceAccount", namespace):
+            for item in list_owned(ref, "ServiceAccount", namespace, clients=clients, cache=cache):
                 meta = item.get("metadata", {})
                 accounts.append(
                     plan.ObservedServiceAccount(
@@ -125,11 +147,15 @@ def observe_cluster(
             continue
         if key not in identities:
             try:
-                found = resolve_identity(
-                    auth.client_id,
-                    auth.subscription_id or ref.subscription_id,
-                    auth.identity_resource_id,
-                    clients=clients,
+                found = memo(
+                    ("identity", key),
+                    partial(
+                        resolve_identity,
+                        auth.client_id,
+                        auth.subscription_id or ref.subscription_id,
+                        auth.identity_resource_id,
+                        clients=clients,
+                    ),
                 )
             except ConnectorFailure as failure:
                 if failure.error.retryable:
@@ -144,7 +170,10 @@ def observe_cluster(
                 principal_id=str(found["principalId"]),
                 tenant_id=str(found["tenantId"]),
             )
-            for cred in list_federated_credentials(str(found["id"]), clients=clients):
+            listed_credentials = memo(
+                ("credentials", key), partial(list_federated_credentials, str(found["id"]), clients=clients)
+            )
+            for cred in listed_credentials:
                 credentials.append(
                     plan.ObservedFederatedCredential(
                         identity_client_id=auth.client_id,
@@ -162,7 +191,11 @@ def observe_cluster(
         if scope_key in seen_scopes:
             continue
         seen_scopes.add(scope_key)
-        for assignment in list_role_assignments(connection.target_id, principal, clients=clients):
+        listed_assignments = memo(
+            ("roles", *scope_key),
+            partial(list_role_assignments, connection.target_id, principal, clients=clients),
+        )
+        for assignment in listed_assignments:
             assignments.append(
                 plan.ObservedRoleAssignment(
                     scope=str(assignment["scope"]),
@@ -188,4 +221,4 @@ def observe_cluster(
         role_assignments=tuple(assignments),
         failures=tuple(failures),
     )
-    return observed.to_dict()
+    return observed

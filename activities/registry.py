@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from azure.core import MatchConditions
@@ -25,7 +26,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
-from azure.data.tables import UpdateMode
+from azure.data.tables import TableTransactionError, UpdateMode
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
@@ -345,3 +346,142 @@ def record_grant(
             continue
         return granted
     raise _conflict(linker_id, "kept changing while a grant was recorded")
+
+
+# --- Reconcile passes: pages of one cluster, the clusters, stamps in batches ------------------------------
+
+# Azure Table transactions hold at most 100 operations, all in one partition (one cluster here).
+TRANSACTION_LIMIT = 100
+
+
+@classified
+def page_by_cluster(
+    cluster_id: str,
+    page_size: int,
+    continuation: dict[str, Any] | None = None,
+    *,
+    clients: Clients | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """One page of a cluster's records, and the continuation token of the next page (None at the end)."""
+    clients = clients or get_clients()
+    parameters = {"pk": cluster_key(cluster_id)}
+
+    def read_page(table: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        pager = table.query_entities(
+            "PartitionKey eq @pk", parameters=parameters, results_per_page=page_size
+        ).by_page(continuation_token=continuation)
+        items = [_from_entity(e) for e in next(pager, [])]
+        token = pager.continuation_token
+        return items, (dict(token) if token else None)
+
+    return _on_table(clients, read_page)
+
+
+@classified
+def cluster_ids(*, clients: Clients | None = None) -> list[str]:
+    """Every cluster that holds at least one record, sorted (one scan reading two columns)."""
+    clients = clients or get_clients()
+    columns = ["PartitionKey", "ClusterId"]
+    entities = _on_table(clients, lambda table: list(table.list_entities(select=columns)))
+    found: dict[str, str] = {}
+    for entity in entities:
+        cluster_id = str(entity.get("ClusterId") or "")
+        if cluster_id:
+            found.setdefault(str(entity["PartitionKey"]), cluster_id)
+    return [found[key] for key in sorted(found)]
+
+
+@classified
+def stamp_reconciled(
+    cluster_id: str,
+    stamps: list[dict[str, Any]],
+    errors: list[dict[str, Any]] | None = None,
+    *,
+    clients: Clients | None = None,
+) -> dict[str, int]:
+    """Write a reconcile pass's outcome on many records of one cluster, in transactions of up to 100.
+
+    Each stamp is {name, generation, provisioningState, previousState, lastReconcile, error?: index into
+    `errors`}. A record is stamped only while it holds the generation the pass planned and a settled state: a
+    request that arrived meanwhile owns it now. Its current ETag guards the write (grants recorded during the
+    repair change the ETag, not the generation). When a transaction is refused because a record changed in
+    between, its stamps are written one by one. Returns {"stamped", "skipped"}.
+    """
+    clients = clients or get_clients()
+    errors = errors or []
+    partition = cluster_key(cluster_id)
+    current = {r["name"].lower(): r for r in _light_records(clients, partition) if r.get("name")}
+    now = _now()
+    operations = []
+    skipped = 0
+    for stamp in stamps:
+        found = current.get(str(stamp["name"]).lower())
+        if (
+            found is None
+            or int(found.get("generation") or 0) != int(stamp.get("generation") or 0)
+            or str(found.get("provisioningState") or "").lower() not in ("succeeded", "failed")
+        ):
+            skipped += 1
+            continue
+        error = errors[stamp["error"]] if isinstance(stamp.get("error"), int) else None
+        entity = _stamp_entity(partition, stamp, error, now)
+        operations.append(("update", entity, {"mode": UpdateMode.MERGE, **_if_unchanged(found.get("etag"))}))
+    stamped = 0
+    for start in range(0, len(operations), TRANSACTION_LIMIT):
+        chunk = operations[start : start + TRANSACTION_LIMIT]
+        try:
+            _on_table(clients, partial(_submit, chunk))
+            stamped += len(chunk)
+            continue
+        except TableTransactionError:
+            pass  # one record changed or vanished meanwhile: write the others one by one
+        for _, entity, options in chunk:
+            try:
+                _on_table(clients, partial(_update, entity, options))
+                stamped += 1
+            except (ResourceModifiedError, ResourceNotFoundError):
+                skipped += 1
+    return {"stamped": stamped, "skipped": skipped}
+
+
+def _light_records(clients: Clients, partition: str) -> list[dict[str, Any]]:
+    """A cluster's records without their JSON columns: name, generation, state and ETag."""
+    columns = ["LinkerName", "Generation", "ProvisioningState"]
+
+    def query(table: Any) -> list[dict[str, Any]]:
+        entities = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}, select=columns)
+        return [
+            {
+                "name": str(e.get("LinkerName") or ""),
+                "generation": e.get("Generation"),
+                "provisioningState": e.get("ProvisioningState"),
+                "etag": (getattr(e, "metadata", None) or {}).get("etag"),
+            }
+            for e in entities
+        ]
+
+    return _on_table(clients, query)
+
+
+def _submit(operations: list[Any], table: Any) -> None:
+    table.submit_transaction(operations)
+
+
+def _update(entity: dict[str, Any], options: dict[str, Any], table: Any) -> None:
+    table.update_entity(entity, **options)
+
+
+def _stamp_entity(
+    partition: str, stamp: dict[str, Any], error: dict[str, Any] | None, now: str
+) -> dict[str, Any]:
+    entity: dict[str, Any] = {
+        "PartitionKey": partition,
+        "RowKey": str(stamp["name"]).lower(),
+        "ProvisioningState": stamp["provisioningState"],
+        "LastReconcileTime": now,
+        "LastReconcile": _json(stamp.get("lastReconcile") or {}),
+        "LastError": _json(error) if error else "",
+    }
+    if stamp["provisioningState"] != stamp.get("previousState"):
+        entity["UpdatedAt"] = now
+    return entity

@@ -503,3 +503,98 @@ def _changes(ordered: Sequence[Connection], observed: ObservedCluster) -> tuple[
         *_needs_secrets(ordered, observed),
         *_needs_service_accounts(ordered, observed),
     )
+
+
+# --- Who each action serves ------------------------------------------------------------------------------
+
+# Actions that concern every connection of the cluster.
+_CLUSTER_WIDE = (WaitForCluster, RegisterProvider, InstallExtension, WaitForExtension)
+
+
+def workload_client_id(connection: Connection) -> str:
+    """The lower-cased client id of a workload-identity connection ('' for any other auth)."""
+    auth = connection.workload_identity
+    return auth.client_id.lower() if auth is not None else ""
+
+
+def uses_service_account(connection: Connection, namespace: str, client_id: str) -> bool:
+    """True when the connection's workloads run as identity `client_id`'s ServiceAccount in `namespace`."""
+    return (
+        connection.is_workload_identity
+        and connection.namespace == namespace
+        and workload_client_id(connection) == client_id.lower()
+    )
+
+
+def linkers_served(action: Action, connections: Sequence[Connection]) -> set[str]:
+    """The (lower-cased) ids of the linkers an action serves: a failure of the action fails exactly those."""
+    ids = {c.linker_id.lower() for c in connections}
+    if isinstance(action, _CLUSTER_WIDE):
+        return ids
+    if isinstance(action, EnableKeyVaultAddon):
+        return {c.linker_id.lower() for c in connections if c.key_vault_csi}
+    if isinstance(action, EnableWorkloadIdentity):
+        return {c.linker_id.lower() for c in connections if c.is_workload_identity}
+    if isinstance(action, CreateFederatedCredential):
+        return {
+            c.linker_id.lower()
+            for c in connections
+            if workload_client_id(c) == action.identity_client_id.lower()
+            and action.subject
+            == naming.service_account_subject(c.namespace, naming.service_account_name(workload_client_id(c)))
+        }
+    if isinstance(action, AssignRole):
+        return {
+            c.linker_id.lower()
+            for c in connections
+            if workload_client_id(c) == action.identity_client_id.lower()
+            and c.target_id.lower() == action.scope.lower()
+        }
+    if isinstance(action, ApplySecret):
+        return {action.linker_id.lower()} & ids
+    if isinstance(action, ApplyServiceAccount):
+        return {
+            c.linker_id.lower()
+            for c in connections
+            if uses_service_account(c, action.namespace, action.identity_client_id)
+        }
+    return ids
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An action with the linkers it serves (ids as stored): all an orchestrator needs to carry it out and to
+    attribute its failure, without the connections themselves (and their sealed secrets) in its history."""
+
+    action: Action
+    serves: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe data."""
+        return {"action": self.action.to_dict(), "serves": list(self.serves)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Planned:
+        """The planned action back from `to_dict()` data."""
+        return cls(action_from_dict(data["action"]), tuple(str(i) for i in data.get("serves") or ()))
+
+
+def plan_for(
+    connections: Sequence[Connection], observed: ObservedCluster, *, force_apply: bool = False
+) -> tuple[Planned, ...]:
+    """`compute_plan` with the linkers each action serves; `force_apply` also re-applies every Secret that
+    is not planned already (after the extension was reinstalled, say)."""
+    actions = list(compute_plan(connections, observed))
+    if force_apply:
+        planned = {a.linker_id.lower() for a in actions if isinstance(a, ApplySecret)}
+        planned |= observed.failed_linkers()  # not observed: not to be touched
+        actions += [
+            ApplySecret(c.linker_id, c.namespace, naming.secret_name(c.linker_name))
+            for c in sorted(connections, key=lambda c: c.linker_id.lower())
+            if c.linker_id.lower() not in planned
+        ]
+    by_id = {c.linker_id.lower(): c.linker_id for c in connections}
+    return tuple(
+        Planned(action, tuple(by_id[i] for i in sorted(linkers_served(action, connections))))
+        for action in actions
+    )

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector import plan
-from connector.errors import Category, ConnectorError, make_error
+from connector.errors import Category, make_error
 from connector.model import Connection
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps
+from orchestrators.grouping import cluster_of_linker
 from orchestrators.moves import remove_previous_placements
 from orchestrators.outcomes import run_linker_operation
-from orchestrators.repair import perform
+from orchestrators.repair import perform, plan_linkers
 
 
 def load_connection(flow: Flow, linker_id: str) -> Steps:
@@ -51,31 +51,19 @@ def load_connection(flow: Flow, linker_id: str) -> Steps:
     return record, connection
 
 
-def converge_connection(flow: Flow, connection: Connection) -> Steps:
-    """Observe the cluster for this connection, plan, and carry out only what differs (nothing if converged).
-
-    The same loop as reconcile's: provider → cluster Succeeded → extension → features → identity and roles →
-    Kubernetes resources, each only when the observation says it is missing or drifted.
-    """
-    flow.status("observe", 0, connection.cluster.name)
-    observed_data = yield from flow.call(
-        "observe_cluster", {"clusterId": flow.cluster_id, "connections": [connection.to_stored()]}
-    )
-    observed = plan.ObservedCluster.from_dict(observed_data)
-    for failure in observed.failures:  # this connection's identity could not be read
-        raise OrchestrationFailure(ConnectorError.from_dict(failure.error))
-    actions = plan.compute_plan([connection], observed)
-    yield from perform(flow, [connection], observed, actions)
-
-
 def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
-    """Load the desired state, converge it, remove what a move left behind, record Succeeded."""
-    flow.status("load", 0, linker_id)
-    record, connection = yield from load_connection(flow, linker_id)
-    flow.cluster_id = connection.cluster.id
-    flow.granted = record.get("granted")  # what earlier attempts granted, should this one fail too
-    yield from converge_connection(flow, connection)
-    yield from remove_previous_placements(flow, connection, data.get("previous") or [])
+    """Plan this connection (observe, diff), carry out only what differs, remove what a move left behind,
+    record Succeeded."""
+    flow.cluster_id = cluster_of_linker(linker_id)
+    page = yield from plan_linkers(flow, {"linkerIds": [linker_id]})
+    flow.granted = page.linkers[0].get("granted") if page.linkers else None  # what earlier attempts granted
+    for error in page.failures.values():  # unreadable, or its identity could not be read
+        raise OrchestrationFailure(error)
+    yield from perform(flow, page.planned, page.observed)
+    previous = data.get("previous") or []
+    if previous:
+        _, connection = yield from load_connection(flow, linker_id)
+        yield from remove_previous_placements(flow, connection, previous)
     flow.status("record", 0, "Succeeded")
     yield from flow.call(
         "registry_update_status",

@@ -17,9 +17,9 @@ from typing import Any
 from connector import naming, targets
 from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
+from connector.plan import uses_service_account
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps
-from orchestrators.grouping import uses_service_account
 from orchestrators.outcomes import run_linker_operation
 
 

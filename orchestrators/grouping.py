@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from connector import naming, plan
-from connector.model import LINKER_PROVIDER_SEGMENT, Connection, WorkloadIdentityAuth
+from connector import plan
+from connector.model import LINKER_PROVIDER_SEGMENT, Connection
 
 T = TypeVar("T")
 
 # Records a reconcile may touch: settled ones (Accepted, Creating, Deleting... belong to a running operation).
 RECONCILABLE_STATES = frozenset({"succeeded", "failed"})
-# Actions that concern every connection of the cluster.
-_CLUSTER_WIDE = (plan.RegisterProvider, plan.InstallExtension)
 
 
 def cluster_of_linker(linker_id: str) -> str:
@@ -45,58 +43,9 @@ def batches(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + step]) for i in range(0, len(items), step)]
 
 
-def workload_client_id(connection: Connection) -> str:
-    """The lower-cased client id of a workload-identity connection ('' for any other auth)."""
-    auth = connection.auth
-    if connection.is_workload_identity and isinstance(auth, WorkloadIdentityAuth):
-        return auth.client_id.lower()
-    return ""
-
-
-def uses_service_account(connection: Connection, namespace: str, client_id: str) -> bool:
-    """True when the connection's workloads run as identity `client_id`'s ServiceAccount in `namespace`."""
-    return (
-        connection.is_workload_identity
-        and connection.namespace == namespace
-        and workload_client_id(connection) == client_id.lower()
-    )
-
-
 def linkers_affected(action: plan.Action, connections: Sequence[Connection]) -> set[str]:
-    """The (lower-cased) linker ids a plan action repairs."""
-    ids = {c.linker_id.lower() for c in connections}
-    if isinstance(action, _CLUSTER_WIDE):
-        return ids
-    if isinstance(action, plan.EnableKeyVaultAddon):
-        return {c.linker_id.lower() for c in connections if c.key_vault_csi}
-    if isinstance(action, plan.EnableWorkloadIdentity):
-        return {c.linker_id.lower() for c in connections if c.is_workload_identity}
-    if isinstance(action, plan.CreateFederatedCredential):
-        return {
-            c.linker_id.lower()
-            for c in connections
-            if c.is_workload_identity
-            and workload_client_id(c) == action.identity_client_id.lower()
-            and action.subject
-            == naming.service_account_subject(c.namespace, naming.service_account_name(workload_client_id(c)))
-        }
-    if isinstance(action, plan.AssignRole):
-        return {
-            c.linker_id.lower()
-            for c in connections
-            if c.is_workload_identity
-            and workload_client_id(c) == action.identity_client_id.lower()
-            and c.target_id.lower() == action.scope.lower()
-        }
-    if isinstance(action, plan.ApplySecret):
-        return {action.linker_id.lower()} & ids
-    if isinstance(action, plan.ApplyServiceAccount):
-        return {
-            c.linker_id.lower()
-            for c in connections
-            if uses_service_account(c, action.namespace, action.identity_client_id)
-        }
-    return ids
+    """The (lower-cased) linker ids a plan action repairs (`connector.plan.linkers_served`)."""
+    return plan.linkers_served(action, connections)
 
 
 def drifted_linkers(actions: Iterable[plan.Action], connections: Sequence[Connection]) -> set[str]:

@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from connector.model import Connection, DeleteOrUpdateBehavior, SecretAuth, WorkloadIdentityAuth
+from connector.plan import workload_client_id
 from orchestrators.disconnect import clean_up
 from orchestrators.flow import Flow, Steps
-from orchestrators.grouping import workload_client_id
 
 
 def previous_connection(connection: Connection, placement: dict[str, Any]) -> Connection:

@@ -1,10 +1,11 @@
-"""Carry out a `connector.plan` on one cluster: each planned action becomes the activity calls it needs.
+"""Carry out a plan on one cluster: each planned action becomes the activity calls it needs.
 
 `perform` is the one place where plans are carried out, for every workflow: `connect` (a plan for one
-connection), `reconcile_cluster` and `reset_extension` (a plan for many). Each action belongs to the linkers
-it serves (`grouping.linkers_affected`). With `isolate=True` a failing action fails only those linkers: their
-remaining actions are skipped, everyone else's still run, and each failed linker gets its own error back.
-Without it (one connection) the first failure raises.
+connection), `reconcile_cluster` and `reset_extension` (a page of many). A plan arrives as
+`connector.plan.Planned` items (an action and the linkers it serves), computed inside the
+`plan_connections` activity, so no connection or sealed secret passes through here. With `isolate=True` a
+failing action fails only the linkers it serves: their remaining actions are skipped, everyone else's still
+run, and each failed linker gets its own error back. Without it (one connection) the first failure raises.
 """
 
 from __future__ import annotations
@@ -14,26 +15,16 @@ from typing import Any
 
 from connector import plan
 from connector.errors import ConnectorError
-from connector.model import Connection, WorkloadIdentityAuth
 from orchestrators.flow import Flow, Steps, failure_of, subscription_of
-from orchestrators.grouping import linkers_affected, uses_service_account
 
 
 class _Repair:
-    """State shared by the actions of one plan: identities resolved and Kubernetes resources applied."""
+    """State shared by the actions of one plan: identities known, features enabled, linkers applied."""
 
-    def __init__(
-        self,
-        flow: Flow,
-        connections: Sequence[Connection],
-        observed: plan.ObservedCluster,
-        actions: Sequence[plan.Action],
-    ) -> None:
+    def __init__(self, flow: Flow, planned: Sequence[plan.Planned], observed: plan.ObservedCluster) -> None:
         self.flow = flow
-        self.connections = sorted(connections, key=lambda c: c.linker_id.lower())
-        self.by_linker = {c.linker_id.lower(): c for c in self.connections}
+        self.planned = planned
         self.observed = observed
-        self.actions = actions
         self.cluster: dict[str, Any] | None = None  # a fresh summary, after a feature change
         self.identities: dict[str, dict[str, Any]] = {
             i.client_id.lower(): {"id": i.resource_id, "principalId": i.principal_id, "tenantId": i.tenant_id}
@@ -41,30 +32,18 @@ class _Repair:
         }
         self.applied: set[str] = set()
         self.features_done = False
+        self.every_linker = sorted({i.lower() for p in planned for i in p.serves})
 
-    def _with_identity(self, client_id: str) -> Connection | None:
-        return next(
-            (
-                c
-                for c in self.connections
-                if isinstance(c.auth, WorkloadIdentityAuth) and c.auth.client_id.lower() == client_id.lower()
-            ),
-            None,
-        )
-
-    def identity(self, client_id: str, resource_id: str | None = None) -> Steps:
-        """The identity's id and principal id (observed, else resolved once per plan)."""
+    def identity(self, client_id: str, subscription_id: str = "", resource_id: str | None = None) -> Steps:
+        """The identity's id and principal id (as observed; else resolved once per plan)."""
         key = client_id.lower()
         if key not in self.identities:
-            owner = self._with_identity(client_id)
-            auth = owner.auth if owner and isinstance(owner.auth, WorkloadIdentityAuth) else None
-            subscription = (auth.subscription_id if auth else "") or subscription_of(self.flow.cluster_id)
             self.identities[key] = yield from self.flow.call(
                 "resolve_identity",
                 {
                     "clientId": client_id,
-                    "subscriptionId": subscription,
-                    "identityResourceId": resource_id or (auth.identity_resource_id if auth else None),
+                    "subscriptionId": subscription_id or subscription_of(self.flow.cluster_id),
+                    "identityResourceId": resource_id,
                 },
             )
         return self.identities[key]
@@ -82,61 +61,49 @@ class _Repair:
         if self.features_done:
             return
         self.features_done = True
-        key_vault = any(isinstance(a, plan.EnableKeyVaultAddon) for a in self.actions)
-        workload = any(isinstance(a, plan.EnableWorkloadIdentity) for a in self.actions)
+        actions = [p.action for p in self.planned]
+        key_vault = any(isinstance(a, plan.EnableKeyVaultAddon) for a in actions)
+        workload = any(isinstance(a, plan.EnableWorkloadIdentity) for a in actions)
         self.flow.status("features", 0, self.flow.cluster_name)
         self.cluster = yield from self.flow.enable_cluster_features(
             key_vault_addon=key_vault, workload_identity=workload
         )
 
-    def apply(self, connection: Connection) -> Steps:
-        """Write what the plan found drifted of a connection's Secret and ServiceAccount, once per plan."""
-        key = connection.linker_id.lower()
+    def account_owned_by(self, linker_id: str, failed: set[str]) -> plan.ApplyServiceAccount | None:
+        """The ServiceAccount to write with this linker's resources: one whose first live linker it is."""
+        for item in self.planned:
+            owner = _owner(item, failed)
+            if isinstance(item.action, plan.ApplyServiceAccount) and owner == linker_id.lower():
+                return item.action
+        return None
+
+    def apply(self, linker_id: str, failed: set[str], *, secret: bool) -> Steps:
+        """Write a linker's Secret (when drifted) and the ServiceAccount it owns (when drifted), once."""
+        key = linker_id.lower()
         if key in self.applied:
             return
         self.applied.add(key)
-        secret = any(isinstance(a, plan.ApplySecret) and a.linker_id.lower() == key for a in self.actions)
-        account = next(
-            (
-                a
-                for a in self.actions
-                if isinstance(a, plan.ApplyServiceAccount)
-                and uses_service_account(connection, a.namespace, a.identity_client_id)
-            ),
-            None,
-        )
-        self.flow.status("resources", 0, connection.linker_name)
+        account = self.account_owned_by(linker_id, failed)
+        self.flow.status("resources", 0, linker_id.rsplit("/", 1)[-1])
         payload: dict[str, Any] = {
-            "connection": connection.to_stored(),
+            "linkerId": linker_id,
             "secret": secret,
             "serviceAccount": account is not None,
-            "tenantId": plan.service_account_tenant(connection, self.observed),
+            "tenantId": account.tenant_id if account is not None else None,
         }
         addon = (self.cluster or {}).get("keyVaultAddonClientId") or self.observed.key_vault_addon_client_id
-        if connection.key_vault_csi and addon:
+        if addon:
             payload["addonClientId"] = addon
-        yield from self.flow.call("apply_connection_resources", payload)
-
-    def service_account_owner(self, action: plan.ApplyServiceAccount, failed: set[str]) -> Connection | None:
-        """A connection (not failed) whose workloads run as the action's ServiceAccount."""
-        return next(
-            (
-                c
-                for c in self.connections
-                if c.linker_id.lower() not in failed
-                and uses_service_account(c, action.namespace, action.identity_client_id)
-            ),
-            None,
-        )
-
-    def record_for(self, action: plan.Action, failed: set[str]) -> list[str]:
-        """The linker ids an action's grant is recorded on (those it serves that have not failed)."""
-        served = linkers_affected(action, self.connections) - failed
-        return [self.by_linker[k].linker_id for k in sorted(served) if k in self.by_linker]
+        yield from self.flow.call("apply_linker", payload)
 
 
-def _carry_out(repair: _Repair, action: plan.Action, failed: set[str]) -> Steps:
-    flow = repair.flow
+def _owner(item: plan.Planned, failed: set[str]) -> str | None:
+    return next((i.lower() for i in item.serves if i.lower() not in failed), None)
+
+
+def _carry_out(repair: _Repair, item: plan.Planned, failed: set[str]) -> Steps:
+    flow, action = repair.flow, item.action
+    record_for = [i for i in item.serves if i.lower() not in failed]
     if isinstance(action, plan.WaitForCluster):
         flow.status("cluster", 0, flow.cluster_name)
         repair.cluster = yield from flow.wait_for_cluster()
@@ -152,7 +119,9 @@ def _carry_out(repair: _Repair, action: plan.Action, failed: set[str]) -> Steps:
     elif isinstance(action, plan.EnableKeyVaultAddon | plan.EnableWorkloadIdentity):
         yield from repair.features()
     elif isinstance(action, plan.CreateFederatedCredential):
-        identity = yield from repair.identity(action.identity_client_id, action.identity_resource_id)
+        identity = yield from repair.identity(
+            action.identity_client_id, action.identity_subscription_id, action.identity_resource_id
+        )
         issuer = action.issuer or (yield from repair.issuer())
         _, _, rest = action.subject.partition("system:serviceaccount:")
         namespace, _, account = rest.partition(":")
@@ -165,7 +134,7 @@ def _carry_out(repair: _Repair, action: plan.Action, failed: set[str]) -> Steps:
                 "issuerUrl": issuer,
                 "namespace": namespace,
                 "serviceAccount": account,
-                "recordFor": repair.record_for(action, failed),
+                "recordFor": record_for,
             },
         )
         flow.granted = made.get("granted", flow.granted)
@@ -180,44 +149,64 @@ def _carry_out(repair: _Repair, action: plan.Action, failed: set[str]) -> Steps:
                 "scope": action.scope,
                 "principalId": principal,
                 "roleGuid": action.role_definition_id.rstrip("/").rsplit("/", 1)[-1],
-                "recordFor": repair.record_for(action, failed),
+                "recordFor": record_for,
             },
         )
         flow.granted = granted.get("granted", flow.granted)
     elif isinstance(action, plan.ApplySecret):
-        if action.linker_id.lower() in repair.by_linker:
-            yield from repair.apply(repair.by_linker[action.linker_id.lower()])
+        yield from repair.apply(action.linker_id, failed, secret=True)
     elif isinstance(action, plan.ApplyServiceAccount):
-        owner = repair.service_account_owner(action, failed)
+        owner = next((i for i in item.serves if i.lower() not in failed), None)
         if owner is not None:
-            yield from repair.apply(owner)
+            yield from repair.apply(owner, failed, secret=False)
 
 
 def perform(
     flow: Flow,
-    connections: Sequence[Connection],
+    planned: Sequence[plan.Planned],
     observed: plan.ObservedCluster,
-    actions: Sequence[plan.Action],
     *,
     isolate: bool = False,
 ) -> Steps:
     """Run the planned actions in the plan's order; the failed linkers (lower-cased ids) with their errors.
 
     Without `isolate`, the first failure raises. With it, a failure fails only the linkers its action serves,
-    and the actions that serve no other linker are skipped.
+    and an action whose linkers have all failed already is skipped.
     """
-    repair = _Repair(flow, connections, observed, actions)
+    repair = _Repair(flow, planned, observed)
     errors: dict[str, ConnectorError] = {}
-    for action in actions:
-        served = linkers_affected(action, repair.connections)
+    for item in planned:
+        served = {i.lower() for i in item.serves}
         if isolate and served and served <= set(errors):
-            continue  # every linker it would serve has failed already
+            continue
         try:
-            yield from _carry_out(repair, action, set(errors))
+            yield from _carry_out(repair, item, set(errors))
         except Exception as exc:
             if not isolate:
                 raise
             error = failure_of(exc)
-            for linker in served or set(repair.by_linker):
+            for linker in served or set(repair.every_linker):
                 errors.setdefault(linker, error)
     return errors
+
+
+class PlannedPage:
+    """What `plan_connections` returned, read back: the plan, the observation it needs, the linkers seen."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.linkers: list[dict[str, Any]] = list(data.get("linkers") or [])
+        self.planned = [plan.Planned.from_dict(p) for p in data.get("planned") or []]
+        self.observed = plan.ObservedCluster.from_dict(data.get("observed") or {"cluster_id": ""})
+        self.failures: dict[str, ConnectorError] = {
+            str(linker_id).lower(): ConnectorError.from_dict(group["error"])
+            for group in data.get("failures") or []
+            for linker_id in group.get("linkerIds") or []
+        }
+        self.continuation: dict[str, Any] | None = data.get("continuation")
+
+
+def plan_linkers(flow: Flow, payload: dict[str, Any]) -> Steps:
+    """Call `plan_connections` (reads, no writes) and read its answer as a PlannedPage."""
+    flow.status("observe", 0, flow.cluster_name)
+    data = yield from flow.call("plan_connections", {"clusterId": flow.cluster_id, **payload})
+    return PlannedPage(data)

@@ -2,8 +2,8 @@
 
 Input {"clusterId", "operationId", "policy"}.
 Output {"clusterId", "provisioningState", "error", "connections"}.
-Every settled connection of the cluster is brought back (plan + repair, every Secret applied again) and its
-record says Succeeded, or Failed with the error.
+Every settled connection of the cluster is brought back (a `reconcile_cluster` child with `forceApply`: plan +
+repair, every Secret applied again) and its record says Succeeded, or Failed with its own error.
 """
 
 from __future__ import annotations
@@ -15,13 +15,6 @@ from orchestrators import bp
 from orchestrators.flow import Flow, Steps, failure_of
 from orchestrators.grouping import cluster_of_linker
 from orchestrators.policy import Policy
-from orchestrators.reconcile import (
-    load_cluster_connections,
-    plan_cluster,
-    record_reconciled,
-    repair,
-    unobserved_errors,
-)
 
 _CLUSTER_SEGMENT = "/providers/microsoft.containerservice/managedclusters/"
 
@@ -59,9 +52,6 @@ def reset_extension_orchestrator(context: Any) -> Steps:
         )
         return _output(cluster_id, 0, error)
     name = flow.cluster_name
-    loaded: list[Any] = []
-    actions: list[Any] = []
-    errors: dict[str, ConnectorError] = {}
     try:
         flow.status("deleteExtension", 0, name)
         yield from flow.call("delete_extension", {"clusterId": cluster_id})
@@ -69,22 +59,20 @@ def reset_extension_orchestrator(context: Any) -> Steps:
         flow.status("extension", 0, name)
         yield from flow.call("ensure_extension", {"clusterId": cluster_id, "reinstallFailed": True})
         yield from flow.wait_for_extension()
-        flow.status("load", 0, name)
-        loaded = yield from load_cluster_connections(flow, None)
-        connections = [c for _, c in loaded]
-        if connections:
-            observed, actions, _ = yield from plan_cluster(flow, connections, force_apply=True)
-            repaired = yield from repair(flow, connections, observed, actions)
-            errors = {**unobserved_errors(observed), **repaired}
     except Exception as exc:
-        error = failure_of(exc)
-        if loaded:
-            every = {str(r["linkerId"]).lower(): error for r, _ in loaded}
-            records, connections = [r for r, _ in loaded], [c for _, c in loaded]
-            yield from record_reconciled(flow, records, connections, actions, every)
-        return _output(cluster_id, len(loaded), error)
-    if loaded:
-        yield from record_reconciled(flow, [r for r, _ in loaded], [c for _, c in loaded], actions, errors)
-    first = next(iter(errors.values()), None)
-    flow.status("done", 0, f"{len(loaded) - len(errors)} connections re-applied, {len(errors)} failed")
-    return _output(cluster_id, len(loaded), first)
+        return _output(cluster_id, 0, failure_of(exc))
+    # Every settled connection of the cluster is planned again, each Secret applied again whatever it holds,
+    # through the same pages as a reconcile; each record gets its own outcome.
+    flow.status("reapply", 0, name)
+    child = {
+        "clusterId": cluster_id,
+        "passId": context.instance_id,
+        "forceApply": True,
+        "policy": data.get("policy"),
+    }
+    result = yield context.call_sub_orchestrator("reconcile_cluster", child, f"{context.instance_id}:reapply")
+    first = ConnectorError.from_dict(result["error"]) if result.get("error") else None
+    flow.status(
+        "done", 0, f"{result.get('connections', 0)} connections re-applied, {result.get('failed', 0)} failed"
+    )
+    return _output(cluster_id, int(result.get("connections") or 0), first)

@@ -124,7 +124,7 @@ def test_a_running_operation_reports_its_current_step(e2e: E2E) -> None:
         assert time.monotonic() < deadline, body
         time.sleep(0.05)
     assert body["status"] == "Succeeded"
-    assert "cluster" in steps, steps
+    assert "observe" in steps, steps  # the slow cluster read is part of observing it
 
 
 def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
