@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +21,6 @@ RESOURCE_NOT_FOUND = "ResourceNotFound"
 ANOTHER_OPERATION_IN_PROGRESS = "AnotherOperationInProgress"
 INTERNAL_ERROR = "InternalServerError"
 UNSUPPORTED_MEDIA_TYPE = "UnsupportedMediaType"
-PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> func.HttpResponse:
@@ -76,25 +73,10 @@ def not_found(resource_id: str) -> func.HttpResponse:
     return error_response(404, RESOURCE_NOT_FOUND, f"The resource '{resource_id}' was not found.")
 
 
-def public_base_url(env: Mapping[str, str] | None = None) -> str:
-    """The origin of every absolute URL the API emits (operation URLs, nextLink, the OpenAPI server).
-
-    PUBLIC_BASE_URL when set (local runs: devhost's bound address), else https://WEBSITE_HOSTNAME (set by
-    App Service on Azure), else "" and the URLs are host-relative. Never the request's Host header: the
-    caller chooses it, and an SDK would poll, with its key, whatever host an operation URL names.
-    """
-    env = os.environ if env is None else env
-    explicit = env.get(PUBLIC_BASE_URL, "").strip().rstrip("/")
-    if explicit:
-        return explicit
-    hostname = env.get("WEBSITE_HOSTNAME", "").strip().rstrip("/")
-    return f"https://{hostname}" if hostname else ""
-
-
-def operation_url(subscription_id: str, operation_id: str) -> str:
-    """The Azure-AsyncOperation URL of an operation, on the configured public base URL."""
+def operation_url(base_url: str, subscription_id: str, operation_id: str) -> str:
+    """The Azure-AsyncOperation URL of an operation, on the public base URL (TriggerSettings)."""
     return (
-        f"{public_base_url()}/subscriptions/{quote(subscription_id)}/providers/Microsoft.ServiceLinker"
+        f"{base_url}/subscriptions/{quote(subscription_id)}/providers/Microsoft.ServiceLinker"
         f"/locations/{OPERATION_LOCATION}/operationStatuses/{quote(operation_id)}"
         f"?api-version={OPERATION_STATUS_API_VERSION}"
     )

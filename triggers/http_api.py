@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 from typing import Any
 
 import azure.durable_functions as df
@@ -52,13 +51,7 @@ OPERATION_ROUTE = (
     "subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/{location}"
     "/operationStatuses/{operation}"
 )
-DEFAULT_PAGE_SIZE = 100
 MAX_SKIP_TOKEN_DIGITS = 9  # nextLink's tokens are list offsets; a longer one is not ours
-
-
-def _page_size() -> int:
-    raw = os.environ.get("LIST_PAGE_SIZE", "").strip()
-    return max(1, int(raw)) if raw.isdigit() else DEFAULT_PAGE_SIZE
 
 
 def _body(req: func.HttpRequest) -> Any:
@@ -126,8 +119,10 @@ def _linker_name_error(name: str) -> func.HttpResponse | None:
     return _invalid(problems) if problems else None
 
 
-def _accepted_headers(cluster: ClusterRef, operation_id: str, *, location: bool) -> dict[str, str]:
-    url = arm.operation_url(cluster.subscription_id, operation_id)
+def _accepted_headers(
+    cluster: ClusterRef, operation_id: str, settings: TriggerSettings, *, location: bool
+) -> dict[str, str]:
+    url = arm.operation_url(settings.public_base_url, cluster.subscription_id, operation_id)
     headers = {"Azure-AsyncOperation": url}
     if location:
         headers["Location"] = url
@@ -243,7 +238,7 @@ async def _put_or_patch(
     started = await ops.submit_connect(client, connection, settings, record=record)
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)
-    headers = _accepted_headers(cluster, started.operation_id, location=False)
+    headers = _accepted_headers(cluster, started.operation_id, settings, location=False)
     return arm.json_response(201, to_linker_body(accepted, api_version), headers)
 
 
@@ -262,7 +257,7 @@ async def _delete(
         return func.HttpResponse(status_code=204)
     started = await ops.submit_disconnect(client, record, settings)
     return func.HttpResponse(
-        status_code=202, headers=_accepted_headers(cluster, started.operation_id, location=True)
+        status_code=202, headers=_accepted_headers(cluster, started.operation_id, settings, location=True)
     )
 
 
@@ -273,24 +268,28 @@ async def linkers(req: func.HttpRequest, client: df.DurableOrchestrationClient) 
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
     if isinstance(guarded, func.HttpResponse):
         return guarded
-    cluster, _settings, api_version = guarded
+    cluster, settings, api_version = guarded
     raw_skip = req.params.get("$skipToken", "0")
     if not (raw_skip.isascii() and raw_skip.isdigit() and len(raw_skip) <= MAX_SKIP_TOKEN_DIGITS):
         return arm.error_response(
             400, INVALID_FIELD_VALUE, "$skipToken must be the token of a nextLink.", "$skipToken"
         )
-    return await _handle(_list(client, cluster, api_version, int(raw_skip)))
+    return await _handle(_list(client, cluster, api_version, int(raw_skip), settings))
 
 
 async def _list(
-    client: df.DurableOrchestrationClient, cluster: ClusterRef, api_version: str, skip: int
+    client: df.DurableOrchestrationClient,
+    cluster: ClusterRef,
+    api_version: str,
+    skip: int,
+    settings: TriggerSettings,
 ) -> func.HttpResponse:
     records = [r for r in await ops.list_records(cluster.id) if r.get("desired")]
-    size = _page_size()
+    size = settings.list_page_size
     page = [await ops.settle_abandoned(client, r) or r for r in records[skip : skip + size]]
     body: dict[str, Any] = {"value": [_linker_body(r, api_version) for r in page]}
     if skip + size < len(records):
-        path = f"{arm.public_base_url()}{cluster.id}/providers/Microsoft.ServiceLinker/linkers"
+        path = f"{settings.public_base_url}{cluster.id}/providers/Microsoft.ServiceLinker/linkers"
         body["nextLink"] = f"{path}?api-version={api_version}&$skipToken={skip + size}"
     else:
         body["nextLink"] = None
@@ -315,7 +314,7 @@ async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestration
         if record is None or not record.get("desired"):
             return arm.not_found(linker_id)
         operation_id = await ops.start_plain(client, ops.VALIDATE, {"linkerId": linker_id}, settings)
-        headers = _accepted_headers(cluster, operation_id, location=True)
+        headers = _accepted_headers(cluster, operation_id, settings, location=True)
         return func.HttpResponse(status_code=202, headers=headers)
 
     return await _handle(run())
@@ -327,7 +326,7 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/listConfigurations/action")
     if isinstance(guarded, func.HttpResponse):
         return guarded
-    cluster, _settings, _api_version = guarded
+    cluster, settings, _api_version = guarded
     bad_name = _linker_name_error(req.route_params["name"])
     if bad_name is not None:
         return bad_name
@@ -338,8 +337,8 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
         connection = ops.stored_connection(record)
         if connection is None:
             return arm.not_found(linker_id)
-        tenant = os.environ.get("AZURE_TENANT_ID", "")
-        return arm.json_response(200, {"configurations": list_configurations(connection, tenant)})
+        configurations = list_configurations(connection, settings.tenant_id)
+        return arm.json_response(200, {"configurations": configurations})
 
     return await _handle(run())
 
@@ -442,8 +441,8 @@ async def cluster_reset_extension(
         return guarded
     cluster, settings, _api_version = guarded
     operation_id = await ops.start_plain(client, ops.RESET_EXTENSION, {"clusterId": cluster.id}, settings)
-    return func.HttpResponse(status_code=202, headers=_accepted_headers(cluster, operation_id,
-                                                                        location=True))
+    headers = _accepted_headers(cluster, operation_id, settings, location=True)
+    return func.HttpResponse(status_code=202, headers=headers)
 
 
 @bp.route(route="api/reconcile", methods=["POST"])
@@ -463,7 +462,7 @@ async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return arm.forbidden("Microsoft.ServiceLinker/linkers/write", "/")
     # One reconciliation at a time (triggers.schedule): a request while one runs is given that one.
     started = await start_singleton(client, {"slot": "manual", "policy": settings.policy()})
-    url = arm.operation_url(subscription, started.instance_id)
+    url = arm.operation_url(settings.public_base_url, subscription, started.instance_id)
     body = {"id": started.instance_id, "statusQueryGetUri": url, "alreadyRunning": started.already_running}
     return arm.json_response(202, body, {"Azure-AsyncOperation": url, "Location": url})
 
@@ -489,4 +488,4 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="api/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3 document of this API."""
-    return arm.json_response(200, openapi_document(arm.public_base_url() or "/"))
+    return arm.json_response(200, openapi_document(TriggerSettings.from_env().public_base_url or "/"))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -88,7 +87,7 @@ async def start_reconcile(
 ) -> str | None:
     """Start this slot's reconciliation after its jitter; None when one runs already (this slot's or not)."""
     slot = slot_of(now)
-    host = os.environ.get("WEBSITE_INSTANCE_ID") or socket.gethostname()
+    host = settings.instance_id or socket.gethostname()
     await sleep(jitter_seconds(slot, host, settings.reconcile_jitter_seconds))
     last = await client.get_status(RECONCILE_INSTANCE_ID)
     if last.runtime_status is not None and isinstance(last.input_, dict) and last.input_.get("slot") == slot:

@@ -13,6 +13,21 @@ from connector.scope import ScopeViolation, connection_violation, is_within, par
 from sealing import key_from_setting
 
 _TRUE = ("1", "true", "yes", "on")
+DEFAULT_LIST_PAGE_SIZE = 100
+
+
+def public_base_url(env: Mapping[str, str]) -> str:
+    """The origin of every absolute URL the API emits (operation URLs, nextLink, the OpenAPI server).
+
+    PUBLIC_BASE_URL when set (local runs: devhost's bound address), else https://WEBSITE_HOSTNAME (set by
+    App Service on Azure), else "" and the URLs are host-relative. Never the request's Host header: the
+    caller chooses it, and an SDK would poll, with its key, whatever host an operation URL names.
+    """
+    explicit = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    if explicit:
+        return explicit
+    hostname = env.get("WEBSITE_HOSTNAME", "").strip().rstrip("/")
+    return f"https://{hostname}" if hostname else ""
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,13 @@ class TriggerSettings:
     reconcile_remove_orphans: bool = False
     reconcile_jitter_seconds: float = 60
     events_queue: str = ""
+    # The tenant listConfigurations reports (the activities write the same AZURE_TENANT_ID into Secrets).
+    tenant_id: str = ""
+    list_page_size: int = DEFAULT_LIST_PAGE_SIZE
+    # The origin of every absolute URL the API emits; "" makes them host-relative (see `public_base_url`).
+    public_base_url: str = ""
+    # This host's instance (App Service's WEBSITE_INSTANCE_ID); "" locally, where the host name stands in.
+    instance_id: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TriggerSettings:
@@ -48,6 +70,10 @@ class TriggerSettings:
             reconcile_remove_orphans=env.get("RECONCILE_REMOVE_ORPHANS", "").strip().lower() in _TRUE,
             reconcile_jitter_seconds=number_setting(env, "RECONCILE_JITTER_SECONDS", 60),
             events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
+            tenant_id=env.get("AZURE_TENANT_ID", "").strip(),
+            list_page_size=max(1, int(number_setting(env, "LIST_PAGE_SIZE", DEFAULT_LIST_PAGE_SIZE))),
+            public_base_url=public_base_url(env),
+            instance_id=env.get("WEBSITE_INSTANCE_ID", "").strip(),
         )
 
     def policy(self) -> dict[str, Any]:
