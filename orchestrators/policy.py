@@ -1,82 +1,18 @@
 """The orchestrations' timing policy and the pure decisions made from it (no I/O, no clock).
 
 The trigger reads the settings and passes them as `policy` in every orchestration input; orchestrators never
-read the environment. Missing or malformed values fall back to the defaults below.
+read the environment. `Policy` itself, with its defaults, lives in connector/policy.py (one home).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
 
 from connector.errors import Category, ConnectorError
+from connector.policy import Policy
 
-
-@dataclass(frozen=True)
-class Policy:
-    """Budgets and backoff for one orchestration.
-
-    The defaults are the app settings' documented defaults (local.settings.sample.json), which the trigger
-    sends; they apply only to an input that lacks a value.
-    """
-
-    cluster_ready_timeout_seconds: float = 3600.0  # AKS upgrades and feature updates take many minutes
-    extension_ready_timeout_seconds: float = 1800.0
-    provider_ready_timeout_seconds: float = 900.0
-    backoff_initial_seconds: float = 15.0
-    backoff_max_seconds: float = 300.0
-    max_parallel_clusters: int = 4
-    # How long one call keeps retrying transient failures (throttling, 5xx, dropped connections) before the
-    # operation fails: long enough to ride out an ARM or Kubernetes outage of several minutes.
-    transient_retry_deadline_seconds: float = 1800.0
-    # Reconcile removes the orphans it reports (labelled as ours, owned by no record) only when opted in.
-    remove_orphans: bool = False
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
-        """A policy from the input's camelCase dict; absent, null or unusable values take the defaults."""
-        data = data or {}
-        default = cls()
-
-        def number(key: str, fallback: float, minimum: float) -> float:
-            value = data.get(key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-                return fallback
-            return float(value)
-
-        return cls(
-            cluster_ready_timeout_seconds=number(
-                "clusterReadyTimeoutSeconds", default.cluster_ready_timeout_seconds, 0
-            ),
-            extension_ready_timeout_seconds=number(
-                "extensionReadyTimeoutSeconds", default.extension_ready_timeout_seconds, 0
-            ),
-            provider_ready_timeout_seconds=number(
-                "providerReadyTimeoutSeconds", default.provider_ready_timeout_seconds, 0
-            ),
-            backoff_initial_seconds=number("backoffInitialSeconds", default.backoff_initial_seconds, 0.001),
-            backoff_max_seconds=number("backoffMaxSeconds", default.backoff_max_seconds, 0.001),
-            max_parallel_clusters=int(number("maxParallelClusters", default.max_parallel_clusters, 1)),
-            transient_retry_deadline_seconds=number(
-                "transientRetryDeadlineSeconds", default.transient_retry_deadline_seconds, 0
-            ),
-            remove_orphans=data.get("removeOrphans") is True,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The camelCase dict `from_dict` reads (what a parent hands its sub-orchestrations)."""
-        return {
-            "clusterReadyTimeoutSeconds": self.cluster_ready_timeout_seconds,
-            "extensionReadyTimeoutSeconds": self.extension_ready_timeout_seconds,
-            "providerReadyTimeoutSeconds": self.provider_ready_timeout_seconds,
-            "backoffInitialSeconds": self.backoff_initial_seconds,
-            "backoffMaxSeconds": self.backoff_max_seconds,
-            "maxParallelClusters": self.max_parallel_clusters,
-            "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
-            "removeOrphans": self.remove_orphans,
-        }
+__all__ = ["Decision", "Next", "Policy", "backoff_delay", "decide", "poll_delay", "retries_exhausted"]
 
 
 def backoff_delay(policy: Policy, attempt: int) -> float:

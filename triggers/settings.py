@@ -4,16 +4,41 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from activities.settings import number_setting
 from connector.model import Connection
+from connector.policy import Policy
 from connector.scope import ScopeViolation, connection_violation, is_within, parse_allowed_scopes
 from sealing import key_from_setting
 
 _TRUE = ("1", "true", "yes", "on")
 DEFAULT_LIST_PAGE_SIZE = 100
+# The app setting of each numeric Policy field. An unset setting keeps Policy's default (connector/policy.py).
+POLICY_SETTINGS = {
+    "cluster_ready_timeout_seconds": "CLUSTER_READY_TIMEOUT_SECONDS",
+    "extension_ready_timeout_seconds": "EXTENSION_READY_TIMEOUT_SECONDS",
+    "provider_ready_timeout_seconds": "PROVIDER_READY_TIMEOUT_SECONDS",
+    "backoff_initial_seconds": "BACKOFF_INITIAL_SECONDS",
+    "backoff_max_seconds": "BACKOFF_MAX_SECONDS",
+    "max_parallel_clusters": "RECONCILE_MAX_PARALLEL_CLUSTERS",
+    "transient_retry_deadline_seconds": "TRANSIENT_RETRY_DEADLINE_SECONDS",
+}
+POLICY_FLAGS = {"remove_orphans": "RECONCILE_REMOVE_ORPHANS"}
+
+
+def policy_from_env(env: Mapping[str, str]) -> Policy:
+    """The orchestration policy from the app settings; each unset setting keeps Policy's default."""
+    default = Policy()
+    values: dict[str, Any] = {
+        name: number_setting(env, setting, getattr(default, name))
+        for name, setting in POLICY_SETTINGS.items()
+    }
+    values["max_parallel_clusters"] = int(values["max_parallel_clusters"])
+    for name, setting in POLICY_FLAGS.items():
+        values[name] = env.get(setting, "").strip().lower() in _TRUE
+    return replace(default, **values)
 
 
 def public_base_url(env: Mapping[str, str]) -> str:
@@ -36,13 +61,8 @@ class TriggerSettings:
 
     allowed_scopes: tuple[str, ...] = ()
     sealing_key: bytes | None = field(default=None, repr=False)
-    cluster_ready_timeout_seconds: float = 3600
-    extension_ready_timeout_seconds: float = 1800
-    backoff_initial_seconds: float = 15
-    backoff_max_seconds: float = 300
-    max_parallel_clusters: int = 4
-    transient_retry_deadline_seconds: float = 1800
-    reconcile_remove_orphans: bool = False
+    # Budgets, backoff and opt-ins of every orchestration; the defaults are Policy's (connector/policy.py).
+    orchestration_policy: Policy = field(default_factory=Policy)
     reconcile_jitter_seconds: float = 60
     events_queue: str = ""
     # The tenant listConfigurations reports (the activities write the same AZURE_TENANT_ID into Secrets).
@@ -61,13 +81,7 @@ class TriggerSettings:
         return cls(
             allowed_scopes=parse_allowed_scopes(env.get("ALLOWED_SCOPES", "")),
             sealing_key=key_from_setting(sealing) if sealing else None,
-            cluster_ready_timeout_seconds=number_setting(env, "CLUSTER_READY_TIMEOUT_SECONDS", 3600),
-            extension_ready_timeout_seconds=number_setting(env, "EXTENSION_READY_TIMEOUT_SECONDS", 1800),
-            backoff_initial_seconds=number_setting(env, "BACKOFF_INITIAL_SECONDS", 15),
-            backoff_max_seconds=number_setting(env, "BACKOFF_MAX_SECONDS", 300),
-            max_parallel_clusters=int(number_setting(env, "RECONCILE_MAX_PARALLEL_CLUSTERS", 4)),
-            transient_retry_deadline_seconds=number_setting(env, "TRANSIENT_RETRY_DEADLINE_SECONDS", 1800),
-            reconcile_remove_orphans=env.get("RECONCILE_REMOVE_ORPHANS", "").strip().lower() in _TRUE,
+            orchestration_policy=policy_from_env(env),
             reconcile_jitter_seconds=number_setting(env, "RECONCILE_JITTER_SECONDS", 60),
             events_queue=env.get("SERVICEBUS_EVENTS_QUEUE", "").strip(),
             tenant_id=env.get("AZURE_TENANT_ID", "").strip(),
@@ -78,15 +92,7 @@ class TriggerSettings:
 
     def policy(self) -> dict[str, Any]:
         """The orchestration policy every orchestration input carries (orchestrators never read settings)."""
-        return {
-            "clusterReadyTimeoutSeconds": self.cluster_ready_timeout_seconds,
-            "extensionReadyTimeoutSeconds": self.extension_ready_timeout_seconds,
-            "backoffInitialSeconds": self.backoff_initial_seconds,
-            "backoffMaxSeconds": self.backoff_max_seconds,
-            "maxParallelClusters": self.max_parallel_clusters,
-            "transientRetryDeadlineSeconds": self.transient_retry_deadline_seconds,
-            "removeOrphans": self.reconcile_remove_orphans,
-        }
+        return self.orchestration_policy.to_dict()
 
     def allows(self, resource_id: str) -> bool:
         """True if the resource lies inside one of ALLOWED_SCOPES (a subscription or a resource group).

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import fields
 from pathlib import Path
 
 from activities.settings import Settings
-from triggers.settings import TriggerSettings
+from connector.policy import Policy
+from triggers.settings import POLICY_FLAGS, POLICY_SETTINGS, TriggerSettings
 
 SAMPLE = json.loads((Path(__file__).resolve().parents[2] / "local.settings.sample.json").read_text("utf-8"))
 # Set by the Functions host or App Service, never by an operator: documented, but not in the sample's Values.
@@ -56,3 +58,13 @@ def test_the_trigger_settings_defaults_and_the_sample() -> None:
     on_azure = TriggerSettings.from_env({"WEBSITE_HOSTNAME": "sc.azurewebsites.net", "LIST_PAGE_SIZE": "0"})
     assert on_azure.public_base_url == "https://sc.azurewebsites.net"
     assert on_azure.list_page_size == 1
+
+
+def test_every_policy_field_is_set_by_one_setting_whose_sample_value_is_the_default() -> None:
+    assert {f.name for f in fields(Policy)} == set(POLICY_SETTINGS) | set(POLICY_FLAGS)
+    assert TriggerSettings.from_env(SAMPLE["Values"]).orchestration_policy == Policy()
+    for name, setting in POLICY_SETTINGS.items():
+        policy = Policy.from_dict(TriggerSettings.from_env({setting: "7"}).policy())
+        assert getattr(policy, name) == 7, setting
+    opted_in = TriggerSettings.from_env({"RECONCILE_REMOVE_ORPHANS": "true"}).policy()
+    assert Policy.from_dict(opted_in).remove_orphans
