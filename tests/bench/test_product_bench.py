@@ -38,7 +38,6 @@ def test_the_product_tables_print_and_a_pass_without_drift_writes_nothing(
     no_drift = dict(zip(header, rows[0], strict=True))
     assert no_drift["connections"] == "20"
     assert no_drift["writes"] == "0"
-    assert no_drift["kube lists per namespace"] == "1.0"
 
     header, rows = _rows(output, "| connections | drifted")
     drift = dict(zip(header, rows[0], strict=True))
