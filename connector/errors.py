@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 
 class Category(StrEnum):
@@ -89,15 +89,6 @@ MITIGATIONS: Mapping[Category, str] = MappingProxyType(
 def is_retryable(category: Category) -> bool:
     """True when trying again can succeed (after waiting, or after registering the provider)."""
     return category in _RETRYABLE
-
-
-def recovery_step(category: Category) -> Literal["wait_for_cluster", "register_provider"] | None:
-    """The step to take before retrying, when a plain backoff is not enough."""
-    if category is Category.CLUSTER_BUSY:
-        return "wait_for_cluster"
-    if category is Category.PROVIDER_NOT_REGISTERED:
-        return "register_provider"
-    return None
 
 
 _MAX_MESSAGE = 2000

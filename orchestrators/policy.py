@@ -44,11 +44,6 @@ class Decision:
     delay: float = 0.0
 
 
-_RETRIED = frozenset(
-    {Category.TRANSIENT, Category.THROTTLED, Category.CLUSTER_BUSY, Category.PROVIDER_NOT_REGISTERED}
-)
-
-
 def decide(policy: Policy, error: ConnectorError, attempt: int, retrying_seconds: float = 0.0) -> Decision:
     """The next step after try `attempt` (from 0) of a call failed with `error`, by the error's category.
 
@@ -60,7 +55,7 @@ def decide(policy: Policy, error: ConnectorError, attempt: int, retrying_seconds
     errors fail at once.
     """
     remaining = policy.transient_retry_deadline_seconds - retrying_seconds
-    if error.category not in _RETRIED or remaining <= 0:
+    if not error.retryable or remaining <= 0:
         return Decision(Next.FAIL)
     delay = min(backoff_delay(policy, attempt), remaining)
     if error.category is Category.CLUSTER_BUSY:
@@ -76,7 +71,7 @@ def retries_exhausted(
     policy: Policy, error: ConnectorError, retrying_seconds: float, attempts: int
 ) -> ConnectorError:
     """The error a call fails with once its retries ran out: the last error, saying how long it retried."""
-    if error.category not in _RETRIED or retrying_seconds <= 0:
+    if not error.retryable or retrying_seconds <= 0:
         return error
     return replace(
         error,

@@ -16,7 +16,6 @@ from connector.errors import (
     extension_failed,
     is_retryable,
     parse_failure_text,
-    recovery_step,
     timed_out,
 )
 
@@ -69,7 +68,7 @@ def test_aks_operation_not_allowed_is_cluster_busy(message: str) -> None:
     assert error.code == "OperationNotAllowed"
     assert error.resource == CLUSTER
     assert "provisioningState is Succeeded" in error.mitigation
-    assert error.retryable and recovery_step(error.category) == "wait_for_cluster"
+    assert error.retryable
 
 
 def test_a_plain_conflict_saying_the_cluster_is_updating_is_busy() -> None:
@@ -94,7 +93,7 @@ def test_provider_not_registered(status: int, code: str | None, message: str | N
     error = classify_arm(status, code, message)
     assert error.category is Category.PROVIDER_NOT_REGISTERED
     assert "az provider register -n Microsoft.KubernetesConfiguration" in error.mitigation
-    assert recovery_step(error.category) == "register_provider"
+    assert error.retryable
 
 
 def test_the_provider_to_register_is_the_one_arm_names_and_survives_the_failure_text() -> None:
