@@ -7,7 +7,9 @@ from typing import Any
 from activities.clients import Clients, get_clients
 from activities.failures import classified
 
-KUBERNETES_CONFIGURATION = "Microsoft.KubernetesConfiguration"
+# Re-exported: activities name the provider through this module (the constant itself lives in connector).
+from connector.vocabulary import KUBERNETES_CONFIGURATION as KUBERNETES_CONFIGURATION
+
 # States in which asking again would only repeat a write ARM is already carrying out.
 _NO_WRITE_STATES = frozenset({"registered", "registering"})
 

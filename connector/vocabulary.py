@@ -1,6 +1,10 @@
-"""The shared words of the domain: auth types and client types as the ServiceLinker API spells them."""
+"""The shared words of the domain: auth types and client types as the ServiceLinker API spells them, and the
+resource provider the cluster extension belongs to."""
 
 from enum import StrEnum
+
+# The resource provider of cluster extensions: registered before sc-extension can be installed.
+KUBERNETES_CONFIGURATION = "Microsoft.KubernetesConfiguration"
 
 
 class AuthType(StrEnum):

@@ -20,11 +20,11 @@ from connector.errors import (
     timed_out,
 )
 from connector.model import Connection, WorkloadIdentityAuth
+from connector.vocabulary import KUBERNETES_CONFIGURATION
 from orchestrators.policy import Next, Policy, decide, poll_delay, retries_exhausted
 
 # Service Connector's own wording for an extension that never became ready; users search for it.
 READY_TIMEOUT_MESSAGE = "Timed out waiting for the resource to come to a ready/completed state"
-KUBERNETES_CONFIGURATION = "Microsoft.KubernetesConfiguration"
 
 Steps = Generator[Any, Any, Any]
 
