@@ -122,7 +122,10 @@ class Referee:
     def _check_writes(self, exchange: Exchange, refused: bool) -> None:
         # Anything a (wrongly) started orchestration does is attributed to the request that started it.
         if self.stack.running_instances():
-            self.stack.settle()
+            try:
+                self.stack.settle(timeout=30)
+            except AssertionError as stuck:  # keep judging the rest; this request already broke the contract
+                self.writes_after_refusal.append(f"{stuck} after {exchange.describe()}")
         journal = self.stack.journal()
         foreign = [e for e in journal if FOREIGN_SUBSCRIPTION in e["path"].lower()
                    or (e.get("extra") or {}).get("cluster") == FOREIGN_KUBE_KEY]
