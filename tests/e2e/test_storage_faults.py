@@ -103,14 +103,18 @@ def test_a_hung_store_answers_503_within_the_registry_timeout(e2e: E2E, own_azur
 
 
 def test_an_operation_rides_out_a_store_outage_and_completes_when_it_is_back(
-    e2e: E2E, own_azurite: Azurite
+    e2e: E2E, own_azurite: Azurite, caplog: pytest.LogCaptureFixture
 ) -> None:
     # The first cluster read is slow: the store goes away while the operation runs, before it records its end.
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.0, times=1)
     status, headers, body = e2e.http("PUT", f"{LINKERS}/outage?api-version={API}", _body())
     assert status == 201, body
     own_azurite.stop()
-    time.sleep(3.0)  # real time: the registry activities fail (refused) and are retried meanwhile
+    # The store is back only once an activity of this operation has failed on it (and is to be retried).
+    deadline = time.monotonic() + 30
+    while not any("(activity Failed" in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, "no activity failed while the store was down"
+        time.sleep(0.05)
     own_azurite.start()
 
     done = e2e.wait_operation(headers["Azure-AsyncOperation"])
