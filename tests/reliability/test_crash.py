@@ -9,9 +9,15 @@ SIGKILLed and restarted on the same folder and ports. A client retries a PUT who
 was answered 503, as an ARM client does. Then the same N connections are created without any kill (the clean
 run, in its own namespace, on the same emulators).
 
-Asserted: every operation reached a terminal state, every one Succeeded, and the emulators' final state
-(Secrets, federated credentials, role assignments) of the crashed run equals the clean run's, with nothing
-twice. `make test`: 20 operations, 2 devhost kills and 1 Azurite kill; `make proof`: 50, 5 and 2.
+Asserted, once with devhost killed and once with Azurite killed: every operation reached a terminal state,
+every one Succeeded, and the emulators' final state (Secrets, federated credentials, role assignments) of the
+crashed run equals the clean run's, with nothing twice. `make test`: 20 operations, 2 devhost kills, 1 Azurite
+kill; `make proof`: 50, 5 and 2.
+
+Azurite's persistent mode saves its tables every 5 s (LokiJS autosave), so a SIGKILL loses the writes of
+the last seconds, acknowledged ones included: the registry records of accepted operations vanish. Issue 9
+asks the product to survive a vanished record (adopt or remove through the labels; reconcile reports
+orphans); this proof holds it to that.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ OPERATIONS = scaled(20, 50)
 DEVHOST_KILLS = scaled(2, 5)
 AZURITE_KILLS = scaled(1, 2)
 SEED = 20260109
-SETTLE_SECONDS = scaled(180, 600)
+SETTLE_SECONDS = scaled(60, 600)
 TOKEN = "local-emulator-token"
 
 
@@ -216,49 +222,51 @@ def normalized(state: StateDump, run: str) -> dict[str, Any]:
     }
 
 
-def test_killed_devhost_and_azurite_lose_no_operation_and_leave_the_state_of_a_clean_run(
-    product: Product,
+@pytest.mark.parametrize("victim", ["devhost", "azurite"])
+def test_a_killed_process_loses_no_operation_and_leaves_the_state_of_a_clean_run(
+    product: Product, victim: str
 ) -> None:
     msi = ManagedServiceIdentityClient(StaticTokenCredential(TOKEN), SUB, base_url=product.arm_url,
                                        connection_verify=product.arm_ca)
     client_id = str(msi.user_assigned_identities.get("rg-demo", "id-demo-workload").client_id)
     rng = random.Random(SEED)
-    kills = ["devhost"] * DEVHOST_KILLS + ["azurite"] * AZURITE_KILLS
-    rng.shuffle(kills)
+    kills = [victim] * (DEVHOST_KILLS if victim == "devhost" else AZURITE_KILLS)
+    crash_run, clean_run = f"{victim}crash", f"{victim}clean"
     after = sorted(rng.sample(range(1, OPERATIONS - 1), len(kills)))  # kill after these PUTs
     started = time.monotonic()
     deadline = started + SETTLE_SECONDS
     put_statuses: list[int] = []
     killed_after: list[str] = []
     for n in range(OPERATIONS):
-        put_statuses += put(product, "crash", n, client_id, deadline)
+        put_statuses += put(product, crash_run, n, client_id, deadline)
         while after and after[0] == n:
             after.pop(0)
             time.sleep(rng.uniform(0.0, 1.0))  # a seeded moment while the operations run
             killed_after.append(f"{kills[0]} after PUT {n}")
             getattr(product, f"kill_{kills.pop(0)}")()
-    crashed = settle(product, "crash", deadline)
+    crashed = settle(product, crash_run, deadline)
     crash_seconds = time.monotonic() - started
 
     for n in range(OPERATIONS):
-        put(product, "clean", n, client_id, time.monotonic() + SETTLE_SECONDS)
-    clean = settle(product, "clean", time.monotonic() + SETTLE_SECONDS)
+        put(product, clean_run, n, client_id, time.monotonic() + SETTLE_SECONDS)
+    clean = settle(product, clean_run, time.monotonic() + SETTLE_SECONDS)
     state = dump(product.arm_url, product.arm_ca, StaticTokenCredential(TOKEN))
+    same = normalized(state, crash_run) == normalized(state, clean_run)
     record(
-        "crash",
-        f"{OPERATIONS} operations, devhost SIGKILLed {DEVHOST_KILLS}x and Azurite {AZURITE_KILLS}x: "
+        f"crash ({victim})",
+        f"{OPERATIONS} operations, {victim} SIGKILLed {len(killed_after)}x: "
         f"{sum(s == 'Succeeded' for s in crashed.values())} Succeeded, "
         f"{sum(s == 'Failed' for s in crashed.values())} Failed, "
         f"{sum(s not in ('Succeeded', 'Failed') for s in crashed.values())} not terminal; "
         f"{put_statuses.count(0) + put_statuses.count(503)} PUTs retried; final state "
-        f"{'equals' if normalized(state, 'crash') == normalized(state, 'clean') else 'differs from'} a clean "
+        f"{'equals' if same else 'differs from'} a clean "
         f"run's ({state.summary()}); {crash_seconds:.0f} s",
     )
     lost = {n: s for n, s in crashed.items() if s != "Succeeded"}
     owned = {h for _, _, h, _ in state.secrets}
-    with_secret = sorted(n for n in lost if naming.linker_hash(linker_path("crash", n)) in owned)
+    with_secret = sorted(n for n in lost if naming.linker_hash(linker_path(crash_run, n)) in owned)
 
     assert clean == dict.fromkeys(range(OPERATIONS), "Succeeded"), clean
     assert not lost, f"kills: {killed_after}; not Succeeded: {lost}; of those, with a Secret: {with_secret}"
     assert not state.duplicates(), state.duplicates()
-    assert normalized(state, "crash") == normalized(state, "clean")
+    assert same, (normalized(state, crash_run), normalized(state, clean_run))
