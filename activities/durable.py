@@ -313,13 +313,15 @@ def _plan_connections(payload: Payload) -> dict[str, Any]:
 
 @_activity("apply_linker")
 def _apply_linker(payload: Payload) -> dict[str, Any]:
-    """{linkerId, secret?, serviceAccount? (default true), tenantId?, addonClientId?} -> what it wrote."""
+    """{linkerId, secret?, serviceAccount? (default true), tenantId?, addonClientId?, passId?} -> what it
+    wrote."""
     return pass_ops.apply_linker(
         _need(payload, "linkerId"),
         secret=bool(_opt(payload, "secret", True)),
         service_account=bool(_opt(payload, "serviceAccount", True)),
         tenant_id=_opt(payload, "tenantId"),
         addon_client_id=_opt(payload, "addonClientId"),
+        pass_id=_opt(payload, "passId"),
     )
 
 

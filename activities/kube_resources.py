@@ -115,6 +115,7 @@ def apply_connection_resources(
     tenant_id: str | None = None,
     secret: bool = True,
     service_account: bool = True,
+    targets: TargetCache | None = None,
     clients: Clients | None = None,
 ) -> dict[str, Any]:
     """Resolve secret material, render and server-side apply the Secret (and ServiceAccount); return hashes.
@@ -123,7 +124,7 @@ def apply_connection_resources(
     Vault add-on identity's client id for CSI connections (read from the cluster when not given).
     `tenant_id` is the workload identity's tenant for the ServiceAccount (`plan.service_account_tenant`;
     AZURE_TENANT_ID when not given). `secret` / `service_account` say which of the two the plan found
-    drifted: only those are written.
+    drifted: only those are written. `targets` shares target reads (a reconcile pass's cache).
     """
     clients = clients or get_clients()
     conn = Connection.from_stored(connection)
@@ -148,7 +149,7 @@ def apply_connection_resources(
             account, _apply_in_namespace(clients, cluster, account, created)
         )
     if secret:
-        values, kind = resolve(conn, clients, addon_client_id=addon_client_id, cache=TargetCache())
+        values, kind = resolve(conn, clients, addon_client_id=addon_client_id, cache=targets or TargetCache())
         manifest = manifests.build_secret(conn, values, kind=kind)
         result["targetKind"] = kind
         applied = _apply_in_namespace(clients, cluster, manifest, created)

@@ -157,9 +157,11 @@ def apply_linker(
     service_account: bool = True,
     tenant_id: str | None = None,
     addon_client_id: str | None = None,
+    pass_id: str | None = None,
     clients: Clients | None = None,
 ) -> dict[str, Any]:
-    """Write a linker's Secret and/or ServiceAccount from its record (`apply_connection_resources`)."""
+    """Write a linker's Secret and/or ServiceAccount from its record (`apply_connection_resources`); within a
+    reconcile pass, the target read while planning is not read again."""
     clients = clients or get_clients()
     record = registry.get_record(linker_id, clients=clients)
     if record is None or not record.get("desired"):
@@ -170,6 +172,7 @@ def apply_linker(
         tenant_id=tenant_id,
         secret=secret,
         service_account=service_account,
+        targets=cache.targets if (cache := for_pass(pass_id)) is not None else None,
         clients=clients,
     )
 

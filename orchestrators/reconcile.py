@@ -1,9 +1,10 @@
 """`reconcile` and its per-cluster child `reconcile_cluster`: find drift with `connector.plan`, repair it.
 
 `reconcile` {"slot", "policy"}: lists the clusters that hold connections (pages of 100, read inside an
-activity) and runs one `reconcile_cluster` per cluster, at most `maxParallelClusters` at a time. Its instance
-id is the pass id: every read of the pass goes through one cache (activities/pass_cache.py), so a cluster, a
-namespace list or a target shared by many clusters is read once per pass.
+activity) and runs one `reconcile_cluster` per cluster, at most `maxParallelClusters` at a time. Each pass has
+an id of its own (a deterministic uuid): every read of the pass goes through one cache keyed by it
+(activities/pass_cache.py), so a cluster, a namespace list or a target shared by many clusters is read once
+per pass, and the next pass reads afresh.
 
 `reconcile_cluster` {"clusterId", "passId", "policy", "forceApply"?} works through the cluster's settled
 connections one page at a time (`plan_connections`: records read, cluster observed and plan computed inside
@@ -93,7 +94,8 @@ def reconcile_page(flow: Flow, payload: dict[str, Any], totals: Mapping[str, Any
     errors = dict(page.failures)
     if page.planned:
         flow.status("repair", 0, ", ".join(sorted({p.action.name for p in page.planned})))
-        errors.update((yield from perform(flow, page.planned, page.observed, isolate=True)))
+        pass_id = payload.get("passId")
+        errors.update((yield from perform(flow, page.planned, page.observed, isolate=True, pass_id=pass_id)))
     if page.linkers:
         flow.status("record", 0, f"{len(page.linkers)} connections")
         stamps = stamps_of(page, errors)
@@ -182,14 +184,17 @@ def reconcile_orchestrator(context: Any) -> Steps:
         result["error"] = failure.error.to_dict()
         return result
     results: list[dict[str, Any]] = []
-    child = {"passId": context.instance_id, "policy": policy.to_dict()}
+    # A pass id of its own (the reconcile's instance id is a fixed singleton): it keys the pass's read cache
+    # and its children's instance ids, so no later pass reuses either.
+    pass_id = str(context.new_uuid())
+    child = {"passId": pass_id, "policy": policy.to_dict()}
     for number, batch in enumerate(batches(clusters, policy.max_parallel_clusters)):
         flow.status("reconcile", number, f"{len(results)} of {len(clusters)} clusters done")
         tasks = [
             context.call_sub_orchestrator(
                 "reconcile_cluster",
                 {**child, "clusterId": cluster_id},
-                f"{context.instance_id}:cluster:{number * policy.max_parallel_clusters + index}",
+                f"{pass_id}:cluster:{number * policy.max_parallel_clusters + index}",
             )
             for index, cluster_id in enumerate(batch)
         ]

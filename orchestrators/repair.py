@@ -21,8 +21,15 @@ from orchestrators.flow import Flow, Steps, failure_of, subscription_of
 class _Repair:
     """State shared by the actions of one plan: identities known, features enabled, linkers applied."""
 
-    def __init__(self, flow: Flow, planned: Sequence[plan.Planned], observed: plan.ObservedCluster) -> None:
+    def __init__(
+        self,
+        flow: Flow,
+        planned: Sequence[plan.Planned],
+        observed: plan.ObservedCluster,
+        pass_id: str | None,
+    ) -> None:
         self.flow = flow
+        self.pass_id = pass_id
         self.planned = planned
         self.observed = observed
         self.cluster: dict[str, Any] | None = None  # a fresh summary, after a feature change
@@ -94,6 +101,8 @@ class _Repair:
         addon = (self.cluster or {}).get("keyVaultAddonClientId") or self.observed.key_vault_addon_client_id
         if addon:
             payload["addonClientId"] = addon
+        if self.pass_id:
+            payload["passId"] = self.pass_id
         yield from self.flow.call("apply_linker", payload)
 
 
@@ -167,13 +176,15 @@ def perform(
     observed: plan.ObservedCluster,
     *,
     isolate: bool = False,
+    pass_id: str | None = None,
 ) -> Steps:
     """Run the planned actions in the plan's order; the failed linkers (lower-cased ids) with their errors.
 
     Without `isolate`, the first failure raises. With it, a failure fails only the linkers its action serves,
-    and an action whose linkers have all failed already is skipped.
+    and an action whose linkers have all failed already is skipped. `pass_id` lets the writes reuse the reads
+    of a reconcile pass (a target's keys, read while planning).
     """
-    repair = _Repair(flow, planned, observed)
+    repair = _Repair(flow, planned, observed, pass_id)
     errors: dict[str, ConnectorError] = {}
     for item in planned:
         served = {i.lower() for i in item.serves}

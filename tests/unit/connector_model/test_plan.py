@@ -19,6 +19,7 @@ from connector.plan import (
     EnableKeyVaultAddon,
     EnableWorkloadIdentity,
     InstallExtension,
+    ObservationFailure,
     ObservedCluster,
     ObservedFederatedCredential,
     ObservedIdentity,
@@ -28,8 +29,10 @@ from connector.plan import (
     RegisterProvider,
     WaitForCluster,
     WaitForExtension,
+    Planned,
     action_from_dict,
     compute_plan,
+    plan_for,
 )
 from connector.wire import parse_linker
 
@@ -359,3 +362,22 @@ def test_a_role_granted_on_a_parent_scope_is_present_and_one_below_the_target_is
     assert compute_plan(CONNECTIONS, with_blob_role_at(group_scope)) == ()
     below = compute_plan(CONNECTIONS, with_blob_role_at(container_scope))
     assert [a.scope for a in below if isinstance(a, AssignRole)] == [BLOB_TARGET_ID]
+
+
+def test_each_planned_action_names_the_linkers_it_serves_and_round_trips() -> None:
+    planned = plan_for(CONNECTIONS, ObservedCluster(cluster_id=CLUSTER_ID))
+    for item in planned:
+        assert Planned.from_dict(json.loads(json.dumps(item.to_dict()))) == item
+        if isinstance(item.action, ApplySecret):
+            assert item.serves == (item.action.linker_id,)
+        if isinstance(item.action, InstallExtension):
+            assert len(item.serves) == len(CONNECTIONS)
+
+
+def test_force_apply_adds_every_secret_not_planned_yet_and_skips_the_unobserved() -> None:
+    unobserved = dataclasses.replace(
+        CONVERGED, failures=(ObservationFailure(_linker("wiblob"), {"code": "IdentityNotFound"}),)
+    )
+    forced = [p.action for p in plan_for(CONNECTIONS, unobserved, force_apply=True)]
+    applied = {a.linker_id for a in forced if isinstance(a, ApplySecret)}
+    assert applied == {c.linker_id for c in CONNECTIONS} - {_linker("wiblob")}
