@@ -95,7 +95,14 @@ def kube_error(exc: ApiException, resource: str | None) -> ConnectorError:
             reason, message = body.get("reason"), body.get("message")
     except (TypeError, ValueError):
         pass
-    return classify_kube(int(exc.status or 0), reason or exc.reason, message, resource=resource)
+    headers = exc.headers or {}
+    return classify_kube(
+        int(exc.status or 0),
+        reason or exc.reason,
+        message,
+        resource=resource,
+        retry_after=_retry_after(headers),
+    )
 
 
 def to_failure(exc: BaseException, resource: str | None = None) -> ConnectorFailure:

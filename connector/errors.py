@@ -326,6 +326,12 @@ _BUSY_TEXT = re.compile(
 )
 
 
+# Role-assignment codes for a principal that exists but has not replicated yet ("PrincipalNotFound: ... If you
+# are creating this principal and then immediately assigning a role, this error might be related to a
+# replication delay"), per ARM's role-assignment troubleshooting page.
+_REPLICATION_DELAY_CODES = frozenset({"principalnotfound"})
+
+
 def classify_arm(
     status: int,
     code: str | None,
@@ -369,6 +375,10 @@ def classify_arm(
         return build(Category.CONFLICT)
     if status == 404:
         return build(Category.NOT_FOUND)
+    if lowered in _REPLICATION_DELAY_CODES:
+        # A principal created moments ago is not yet visible to ARM's authorization store (documented as a
+        # replication delay): the same request succeeds once it is, so wait and retry within the deadline.
+        return build(Category.TRANSIENT, retry_after=retry_after)
     if 400 <= status < 500:
         return build(Category.INVALID)
     return build(Category.TRANSIENT)
@@ -382,15 +392,30 @@ def _unauthorized_mitigation(action: str, scope: str) -> str:
 
 
 def classify_kube(
-    status: int, reason: str | None, message: str | None, *, resource: str | None = None
+    status: int,
+    reason: str | None,
+    message: str | None,
+    *,
+    resource: str | None = None,
+    retry_after: float | None = None,
 ) -> ConnectorError:
-    """Classify a Kubernetes API failure from its HTTP status and `Status.reason`."""
+    """Classify a Kubernetes API failure from its HTTP status and `Status.reason`.
+
+    A 429 (API Priority and Fairness, or a webhook's rate limit) is THROTTLED with the server's Retry-After:
+    retrying sooner only adds load to an API server that asked for less.
+    """
     text = message or ""
     reason_l = (reason or "").lower()
     code = f"Kubernetes{reason or _status_code_name(status)}"
 
-    def build(category: Category) -> ConnectorError:
-        return make_error(category, code, text or f"Kubernetes API returned HTTP {status}", resource=resource)
+    def build(category: Category, *, retry_after: float | None = None) -> ConnectorError:
+        return make_error(
+            category,
+            code,
+            text or f"Kubernetes API returned HTTP {status}",
+            resource=resource,
+            retry_after=retry_after,
+        )
 
     if status in (401, 403) or reason_l in ("unauthorized", "forbidden"):
         return build(Category.UNAUTHORIZED)
@@ -402,7 +427,7 @@ def classify_kube(
     if status == 422 or reason_l == "invalid":
         return build(Category.INVALID)
     if status == 429 or reason_l == "toomanyrequests":
-        return build(Category.TRANSIENT)
+        return build(Category.THROTTLED, retry_after=retry_after)
     if status in (408, 504) or status >= 500 or reason_l in ("timeout", "servertimeout", "internalerror"):
         return build(Category.TRANSIENT)
     if status == 400:

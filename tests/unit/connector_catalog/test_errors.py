@@ -162,7 +162,7 @@ def test_not_found_and_invalid() -> None:
         (409, "Conflict", Category.TRANSIENT),  # resourceVersion conflict: read again and retry
         (409, "AlreadyExists", Category.CONFLICT),
         (422, "Invalid", Category.INVALID),
-        (429, "TooManyRequests", Category.TRANSIENT),
+        (429, "TooManyRequests", Category.THROTTLED),
         (500, "InternalError", Category.TRANSIENT),
         (504, "Timeout", Category.TRANSIENT),
         (400, "BadRequest", Category.INVALID),
@@ -177,6 +177,26 @@ def test_kubernetes_status_reasons(status: int, reason: str, category: Category)
     assert error.category is category
     assert error.code == f"Kubernetes{reason}"
     assert error.resource == "default/secrets/sc-conn-secret"
+
+
+def test_a_kubernetes_429_keeps_the_servers_retry_after() -> None:
+    error = classify_kube(429, "TooManyRequests", "too many requests, please try again later", retry_after=60.0)
+    assert error.category is Category.THROTTLED
+    assert error.retry_after == 60.0
+
+
+def test_a_principal_not_yet_replicated_is_retried_not_refused() -> None:
+    # ARM's wording for a role assignment to an identity created moments ago.
+    message = (
+        "Principal 0b1f0000000000000000000000000001 does not exist in the directory "
+        "7e57c0de-0000-4000-8000-000000000001. Check that you have the correct principal ID. If you are "
+        "creating this principal and then immediately assigning a role, this error might be related to a "
+        "replication delay. In this case, set the role assignment principalType property to a value, such as "
+        "ServicePrincipal, User, or Group. See https://aka.ms/docs-principaltype"
+    )
+    error = classify_arm(400, "PrincipalNotFound", message)
+    assert error.category is Category.TRANSIENT
+    assert error.code == "PrincipalNotFound"
 
 
 def test_every_category_has_a_mitigation() -> None:
