@@ -93,7 +93,7 @@ def put_and_wait(stack: Stack, hub: TaskHub, cluster: ClusterRef, name: str, bod
         if time.monotonic() > deadline:
             raise TimeoutError(f"operation {operation_id} of {name} still running after "
                                f"{OPERATION_TIMEOUT_S} s")
-        time.sleep(0.005)
+        time.sleep(0.02)
     return operation_id
 
 
