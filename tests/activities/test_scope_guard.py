@@ -33,12 +33,22 @@ OTHER_GROUP_IDENTITY = (
 @pytest.fixture
 def foreign(world: World) -> World:
     """A foreign subscription with a storage account, and an identity in another group of the demo's."""
-    world.arm.seed({"subscriptions": [
-        {"id": FOREIGN_SUB, "resourceGroups": [{
-            "name": "rg-foreign", "targets": [{"type": "Microsoft.Storage/storageAccounts", "name": "stforeign01"}],
-        }]},
-        {"id": SUB, "resourceGroups": [{"name": "rg-other", "identities": [{"name": "id-other"}]}]},
-    ]})
+    world.arm.seed(
+        {
+            "subscriptions": [
+                {
+                    "id": FOREIGN_SUB,
+                    "resourceGroups": [
+                        {
+                            "name": "rg-foreign",
+                            "targets": [{"type": "Microsoft.Storage/storageAccounts", "name": "stforeign01"}],
+                        }
+                    ],
+                },
+                {"id": SUB, "resourceGroups": [{"name": "rg-other", "identities": [{"name": "id-other"}]}]},
+            ]
+        }
+    )
     world.clear_journals()
     return world
 
@@ -55,11 +65,16 @@ def _foreign_calls(world: World) -> list[dict[str, Any]]:
 
 
 def test_a_stored_connection_to_a_foreign_target_lists_no_keys_and_writes_no_secret(foreign: World) -> None:
-    cluster = ClusterRef.model_validate({"subscription_id": SUB, "resource_group": "rg-demo",
-                                         "name": CLUSTER_1.rsplit("/", 1)[-1]})
+    cluster = ClusterRef.model_validate(
+        {"subscription_id": SUB, "resource_group": "rg-demo", "name": CLUSTER_1.rsplit("/", 1)[-1]}
+    )
     stale = Connection(
-        linker_name="stale", cluster=cluster, target_id=f"{FOREIGN_ACCOUNT}/blobServices/default",
-        target_kind="storage-blob", auth=SecretAuth(), client_type=ClientType.PYTHON,
+        linker_name="stale",
+        cluster=cluster,
+        target_id=f"{FOREIGN_ACCOUNT}/blobServices/default",
+        target_kind="storage-blob",
+        auth=SecretAuth(),
+        client_type=ClientType.PYTHON,
     )
 
     with pytest.raises(ConnectorFailure) as caught:
@@ -72,15 +87,20 @@ def test_a_stored_connection_to_a_foreign_target_lists_no_keys_and_writes_no_sec
 
 def test_a_role_on_a_foreign_resource_is_not_granted(foreign: World) -> None:
     with pytest.raises(ConnectorFailure) as caught:
-        ensure_role_assignment(FOREIGN_ACCOUNT, "11111111-1111-1111-1111-111111111111",
-                               "ba92f5b4-2d11-453d-a403-e96b0029c9fe", clients=foreign.clients)
+        ensure_role_assignment(
+            FOREIGN_ACCOUNT,
+            "11111111-1111-1111-1111-111111111111",
+            "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+            clients=foreign.clients,
+        )
     _refused(caught)
     assert _foreign_calls(foreign) == []
 
 
 def test_an_identity_resolved_outside_a_group_scope_is_refused_before_any_write(foreign: World) -> None:
-    group_only = Clients(make_settings(foreign.arm, allowed_scopes=(f"{RG}".lower(),)),
-                         sleeper=foreign.waits.append)
+    group_only = Clients(
+        make_settings(foreign.arm, allowed_scopes=(f"{RG}".lower(),)), sleeper=foreign.waits.append
+    )
     other = foreign.arm.emulator.state.get(OTHER_GROUP_IDENTITY)
     assert other is not None
 
@@ -89,7 +109,13 @@ def test_an_identity_resolved_outside_a_group_scope_is_refused_before_any_write(
     _refused(caught)
 
     with pytest.raises(ConnectorFailure) as caught:
-        ensure_federated_credential(OTHER_GROUP_IDENTITY, CLUSTER_1, "https://issuer.example/", "default",
-                                    "sc-account-x", clients=group_only)
+        ensure_federated_credential(
+            OTHER_GROUP_IDENTITY,
+            CLUSTER_1,
+            "https://issuer.example/",
+            "default",
+            "sc-account-x",
+            clients=group_only,
+        )
     _refused(caught)
     assert [e for e in foreign.arm_calls() if e["method"] != "GET"] == []

@@ -25,13 +25,26 @@ FOREIGN_VAULT = f"{FOREIGN_RG}/providers/Microsoft.KeyVault/vaults/kv-foreign-01
 
 @pytest.fixture
 def foreign(e2e: E2E) -> str:
-    """A subscription outside ALLOWED_SCOPES with a storage account, a vault and an identity; its client id."""
-    e2e.arm.seed({"subscriptions": [{"id": FOREIGN_SUB, "resourceGroups": [{
-        "name": "rg-foreign",
-        "identities": [{"name": "id-foreign"}],
-        "targets": [{"type": "Microsoft.Storage/storageAccounts", "name": "stforeign01"},
-                    {"type": "Microsoft.KeyVault/vaults", "name": "kv-foreign-01"}],
-    }]}]})
+    """A subscription outside ALLOWED_SCOPES: a storage account, a vault and an identity; its client id."""
+    e2e.arm.seed(
+        {
+            "subscriptions": [
+                {
+                    "id": FOREIGN_SUB,
+                    "resourceGroups": [
+                        {
+                            "name": "rg-foreign",
+                            "identities": [{"name": "id-foreign"}],
+                            "targets": [
+                                {"type": "Microsoft.Storage/storageAccounts", "name": "stforeign01"},
+                                {"type": "Microsoft.KeyVault/vaults", "name": "kv-foreign-01"},
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
     identity = e2e.arm.emulator.state.get(
         f"{FOREIGN_RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-foreign"
     )
@@ -41,14 +54,22 @@ def foreign(e2e: E2E) -> str:
 
 
 def _body(target: str = BLOB, auth: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": target},
-                           "authInfo": auth or {"authType": "secret"}, "clientType": "python",
-                           "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": target},
+            "authInfo": auth or {"authType": "secret"},
+            "clientType": "python",
+            "scope": "default",
+        }
+    }
 
 
 def _foreign_calls(e2e: E2E) -> list[str]:
-    return [f"{e['method']} {e['path']}" for e in e2e.arm.admin.journal()["entries"]
-            if FOREIGN_SUB in e["path"].lower()]
+    return [
+        f"{e['method']} {e['path']}"
+        for e in e2e.arm.admin.journal()["entries"]
+        if FOREIGN_SUB in e["path"].lower()
+    ]
 
 
 def _assert_refused(response: tuple[int, dict[str, str], Any], field: str, resource: str) -> None:
@@ -79,8 +100,12 @@ def test_a_workload_identity_in_another_subscription_is_refused(e2e: E2E, foreig
 
 
 def test_a_secret_store_in_another_subscription_is_refused(e2e: E2E, foreign: str) -> None:
-    body = _body(auth={"authType": "secret", "secretInfo": {"secretType": "keyVaultSecretReference",
-                                                             "name": "db-password"}})
+    body = _body(
+        auth={
+            "authType": "secret",
+            "secretInfo": {"secretType": "keyVaultSecretReference", "name": "db-password"},
+        }
+    )
     body["properties"]["secretStore"] = {"keyVaultId": FOREIGN_VAULT}
 
     response = e2e.http("PUT", f"{LINKERS}/foreignstore?api-version=2024-04-01", body)
@@ -119,10 +144,15 @@ def test_a_patch_cannot_move_the_target_out_of_scope(e2e: E2E, foreign: str) -> 
 @pytest.mark.servicebus
 def test_a_queue_message_naming_a_foreign_target_is_rejected_once(e2e: E2E, foreign: str) -> None:
     message = {"id": f"{LINKERS}/sbforeign", **_body(FOREIGN_BLOB)}
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_sender(e2e.requests_queue) as sender:
-        sender.send_messages(ServiceBusMessage(json.dumps(message).encode(), message_id="msg-foreign",
-                                               content_type="application/json"))
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_sender(e2e.requests_queue) as sender,
+    ):
+        sender.send_messages(
+            ServiceBusMessage(
+                json.dumps(message).encode(), message_id="msg-foreign", content_type="application/json"
+            )
+        )
 
     [event] = _events(e2e, 1)
 

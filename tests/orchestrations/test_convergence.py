@@ -53,7 +53,9 @@ def test_a_workload_identity_connection_converges_when_the_setting_names_another
     assert account.metadata.annotations[naming.WORKLOAD_IDENTITY_TENANT_ID_ANNOTATION] == identity_tenant
 
     env.clear_journals()
-    validation = env.run("validate", {"linkerId": linker_id, "operationId": uuid.uuid4().hex, "policy": POLICY})
+    validation = env.run(
+        "validate", {"linkerId": linker_id, "operationId": uuid.uuid4().hex, "policy": POLICY}
+    )
     assert validation.output["validation"]["isConnectionAvailable"] is True, validation.output
     reconcile = env.reconcile()
     assert reconcile.output["drifted"] == 0, reconcile.output
@@ -77,8 +79,14 @@ def test_one_failing_action_among_fifty_drifted_linkers_fails_only_its_linker(en
     assert env.connect(first).output["provisioningState"] == "Succeeded"  # the extension is installed
     ids = [env.put_connection(secret_connection(f"blob{n:02d}"), state="Succeeded") for n in range(1, 50)]
     env.core().delete_namespaced_secret("sc-blob00-secret", "default")  # all fifty Secrets are missing now
-    forbidden = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Forbidden", "code": 403,
-                 "message": 'secrets "sc-blob07-secret" is forbidden: denied by policy'}
+    forbidden = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": "Forbidden",
+        "code": 403,
+        "message": 'secrets "sc-blob07-secret" is forbidden: denied by policy',
+    }
     env.kube_admin.add_fault("secrets/sc-blob07-secret", method="PATCH", status=403, body=forbidden)
 
     run = env.reconcile()
@@ -105,8 +113,12 @@ def test_a_deleted_identity_fails_only_the_connections_that_use_it(env: Env) -> 
     for linker_id in ids:
         assert env.connect(linker_id).output["provisioningState"] == "Succeeded"
     env.core(REF_2.id).delete_namespaced_secret("sc-blobokay-secret", "default")
-    env.arm.admin.add_fault("userAssignedIdentities", method="GET", status=404, body={
-        "error": {"code": "ResourceNotFound", "message": "The identity was deleted."}})
+    env.arm.admin.add_fault(
+        "userAssignedIdentities",
+        method="GET",
+        status=404,
+        body={"error": {"code": "ResourceNotFound", "message": "The identity was deleted."}},
+    )
 
     run = env.reconcile()
 

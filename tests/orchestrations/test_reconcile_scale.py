@@ -40,7 +40,9 @@ def _seed(env: Env) -> list[str]:
 
 
 def _largest_payload_in(history: list[dict[str, Any]]) -> int:
-    sizes = [len(json.dumps(event.get(key))) for event in history for key in ("Input", "Result") if key in event]
+    sizes = [
+        len(json.dumps(event.get(key))) for event in history for key in ("Input", "Result") if key in event
+    ]
     return max(sizes, default=0)
 
 

@@ -1,7 +1,7 @@
-"""The proof suite's figures: each reliability test records what it measured, and the run prints them at the end.
+"""The proof suite's figures: each reliability test records what it measured; the run prints them at the end.
 
-`make test` runs the short form; `make proof` sets PROOF_SCALE=full for the long one. The README's "Reliability"
-section copies these lines together with the command that produced them.
+`make test` runs the short form; `make proof` sets PROOF_SCALE=full for the long one. The README's
+"Reliability" section copies these lines together with the command that produced them.
 """
 
 from __future__ import annotations

@@ -180,7 +180,9 @@ def test_kubernetes_status_reasons(status: int, reason: str, category: Category)
 
 
 def test_a_kubernetes_429_keeps_the_servers_retry_after() -> None:
-    error = classify_kube(429, "TooManyRequests", "too many requests, please try again later", retry_after=60.0)
+    error = classify_kube(
+        429, "TooManyRequests", "too many requests, please try again later", retry_after=60.0
+    )
     assert error.category is Category.THROTTLED
     assert error.retry_after == 60.0
 
