@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +36,15 @@ _DURABLE_TRIGGERS = {"orchestrationTrigger", "activityTrigger", "entityTrigger"}
 DURABLE_SYSTEM_KEY = "durabletask_extension"
 MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's documented HTTP request length limit
 _WEBHOOK_PREFIX = "/runtime/webhooks/"
+
+
+def routing_path(raw_path: str) -> str:
+    """The path routes are matched against, decoded as ASP.NET Core's PathString decodes it: every escape but
+    `%2F`, which stays encoded, so an encoded slash stays inside its segment (a route parameter) instead of
+    splitting it. aiohttp's decoded `request.path` would let `linkers/%2f` match the list route."""
+    without_query = raw_path.split("?", 1)[0]
+    kept = re.sub(r"%2[fF]", "\x00", without_query)
+    return urllib.parse.unquote(kept).replace("\x00", "%2F").lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -205,7 +216,7 @@ class HttpHost:
             log.debug("admin invocation of %s failed", info.name, exc_info=True)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        path = request.match_info["tail"]
+        path = routing_path(request.raw_path)
         for route in self.routes:
             params = route.template.match(path)
             if params is None or (route.methods is not None and request.method.upper() not in route.methods):
