@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector import plan
 from connector.errors import Category, make_error
 from connector.model import Connection
 from orchestrators import bp
@@ -65,10 +66,32 @@ def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
         _, connection = yield from load_connection(flow, linker_id)
         yield from remove_previous_placements(flow, connection, previous)
     flow.status("record", 0, "Succeeded")
-    yield from flow.call(
-        "registry_update_status",
-        {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
-    )
+    try:
+        yield from flow.call(
+            "registry_update_status",
+            {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
+        )
+    except OrchestrationFailure as failure:
+        if failure.error.category is not Category.NOT_FOUND:
+            raise
+        yield from remove_unrecorded_writes(flow, linker_id, page.planned)
+        raise
+
+
+def remove_unrecorded_writes(flow: Flow, linker_id: str, planned: list[plan.Planned]) -> Steps:
+    """The record vanished while the operation ran (a store that lost it, or a delete that won the race):
+    what this operation wrote to the cluster would belong to nobody, so the Secrets it applied are removed
+    (`delete_orphans` removes only objects still owned by no record). Shared ServiceAccounts stay; the next
+    reconcile reports any that no record uses."""
+    applied = [p.action for p in planned if isinstance(p.action, plan.ApplySecret)]
+    orphans = [
+        {"kind": "Secret", "namespace": a.namespace, "name": a.secret_name, "linkerId": linker_id}
+        for a in applied
+        if a.linker_id.lower() == linker_id.lower()
+    ]
+    if orphans:
+        flow.status("cleanup", 0, "the registry entry vanished; removing what this operation wrote")
+        yield from flow.call("delete_orphans", {"clusterId": flow.cluster_id, "orphans": orphans})
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="connect")

@@ -375,12 +375,13 @@ async def operation_status(req: func.HttpRequest, client: df.DurableOrchestratio
 
 
 async def _settle_linker_of(client: df.DurableOrchestrationClient, status: Any, operation_id: str) -> None:
-    """A terminated or crashed connect/disconnect: its linker reads Canceled/Failed, as the status does."""
+    """An ended connect/disconnect: its linker reads what the status says (Canceled/Failed after a crash, the
+    outcome when the orchestration's own last write was lost)."""
     payload = status.input_ if isinstance(status.input_, dict) else {}
     linker_id = payload.get("linkerId")
     if status.name not in (ops.CONNECT, ops.DISCONNECT) or not isinstance(linker_id, str):
         return
-    if status.runtime_status not in ops.ABANDONED:
+    if status.runtime_status not in ops.ENDED:
         return
     record = await ops.get_record(linker_id)
     if record is not None and (record.get("lastOperation") or {}).get("id") == operation_id:

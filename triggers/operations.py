@@ -158,6 +158,8 @@ _ABANDONED_STATE = {
     OrchestrationRuntimeStatus.Failed: "Failed",
 }
 ABANDONED = frozenset(_ABANDONED_STATE)
+# Ended: what settle_abandoned may settle a record from (a completed operation whose outcome write was lost).
+ENDED = ABANDONED | {OrchestrationRuntimeStatus.Completed}
 _UNSETTLED = frozenset({ACCEPTED, DELETING})
 _OUTCOME_WRITTEN = frozenset({"Succeeded", "Failed", "Canceled"})
 
@@ -184,7 +186,8 @@ async def settle_abandoned(
     client: df.DurableOrchestrationClient, record: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """The record, Canceled or Failed when it still reads Accepted/Deleting but its operation's orchestration
-    was terminated or crashed (so it will never write the outcome); written back with the record's ETag."""
+    was terminated or crashed (so it will never write the outcome), or the outcome of an operation that
+    completed but whose last write was lost; written back with the record's ETag."""
     if record is None or record.get("provisioningState") not in _UNSETTLED:
         return record
     operation = record.get("lastOperation") or {}
@@ -195,6 +198,8 @@ async def settle_abandoned(
     except Exception as exc:  # a read of the linker must not fail because the task hub did not answer
         _LOG.warning("status of operation %s unavailable: %s", operation["id"], type(exc).__name__)
         return record
+    if status.runtime_status == OrchestrationRuntimeStatus.Completed:
+        return await _adopt_outcome(record, status.output)
     state = _ABANDONED_STATE.get(status.runtime_status) if status.runtime_status is not None else None
     if state is None:
         return record
@@ -208,6 +213,35 @@ async def settle_abandoned(
             raise
         # A newer request (or the orchestration's own last write) got there first: it tells the truth.
         return await get_record(record["linkerId"])
+    return updated
+
+
+async def _adopt_outcome(record: dict[str, Any], output: Any) -> dict[str, Any] | None:
+    """A record still Accepted/Deleting whose operation completed: its outcome write was lost (the store
+    crashed after the orchestration's last step). The operation's output says how it ended; the record
+    takes that (a completed delete removes the record)."""
+    output = output if isinstance(output, dict) else {}
+    state = output.get("provisioningState")
+    if state not in ("Succeeded", "Failed"):
+        return record
+    linker_id = str(record["linkerId"])
+    try:
+        if record.get("provisioningState") == DELETING and state == "Succeeded":
+            await asyncio.to_thread(registry.delete_record, linker_id, etag=record.get("etag"))
+            return None
+        error = output.get("error") if state == "Failed" else None
+        updated: dict[str, Any] = await asyncio.to_thread(
+            registry.update_status,
+            linker_id,
+            str(state),
+            last_error=error if isinstance(error, dict) else None,
+            clear_error=state == "Succeeded",
+            etag=record.get("etag"),
+        )
+    except ConnectorFailure as failure:
+        if failure.error.category not in (Category.CONFLICT, Category.NOT_FOUND):
+            raise
+        return await get_record(linker_id)  # changed meanwhile: the newer write tells the truth
     return updated
 
 

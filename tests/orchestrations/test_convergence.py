@@ -7,10 +7,12 @@ it wires (or when the setting is simply wrong), and the demo's sample settings h
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 
+from activities import registry as registry_ops
 from activities.clients import Clients, use_clients
 from activities.settings import Settings
 from connector import naming
@@ -126,3 +128,24 @@ def test_a_deleted_identity_fails_only_the_connections_that_use_it(env: Env) -> 
     assert env.record(ids[0])["provisioningState"] == "Failed"  # type: ignore[index]
     assert env.record(ids[1])["provisioningState"] == "Succeeded"  # type: ignore[index]
     assert env.secret("sc-blobokay-secret", cluster_id=REF_2.id)
+
+
+def test_a_record_that_vanishes_mid_operation_leaves_nothing_on_the_cluster(env: Env) -> None:
+    register_provider_now(env)
+    first = env.put_connection(secret_connection("settled"))
+    assert env.connect(first).output["provisioningState"] == "Succeeded"  # the extension is installed
+    linker_id = env.put_connection(secret_connection("vanishing"))
+    # The Secret's write takes a second; the record is deleted meanwhile (a store that lost it, say).
+    env.kube_admin.add_fault("secrets/sc-vanishing-secret", method="PATCH", latency=1.0, times=1)
+    timer = threading.Timer(
+        0.5, registry_ops.delete_record, args=(linker_id,), kwargs={"clients": env.clients}
+    )
+    timer.start()
+
+    run = env.connect(linker_id)
+    timer.join()
+
+    assert run.output["provisioningState"] == "Failed"
+    assert run.output["error"]["code"] == "ConnectionNotFound"
+    names = [s.metadata.name for s in env.core().list_namespaced_secret("default").items]
+    assert "sc-vanishing-secret" not in names and "sc-settled-secret" in names
