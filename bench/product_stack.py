@@ -32,9 +32,12 @@ _QUIET = ("azure", "devhost", "kubernetes", "urllib3", "uamqp", "aiohttp", "acti
 @contextlib.contextmanager
 def product_stack(settings: dict[str, str] | None = None) -> Iterator[Stack]:
     """Start everything (fast demo seed loaded), yield the running Stack, stop everything."""
-    for name in _QUIET:
-        logging.getLogger(name).setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
+        for name in _QUIET:
+            # Quiet while the benchmark runs; restored after, so a test run's later log checks see everything.
+            logger = logging.getLogger(name)
+            stack.callback(logger.setLevel, logger.level)
+            logger.setLevel(logging.ERROR)
         kube = KubeEmulator(clock=VirtualClock())
         kube.start()
         stack.callback(kube.stop)
