@@ -6,9 +6,9 @@ from typing import Any
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import parse_cluster
 from activities.jsonpath import dig
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import parse_cluster
 from connector.model import ClusterRef
 
 KEY_VAULT_ADDON = "azureKeyvaultSecretsProvider"

@@ -16,9 +16,9 @@ from kubernetes.client.exceptions import ApiException
 from activities.clients import Clients, get_clients
 from activities.extension import EXTENSION_NAME, RELEASE_NAMESPACE, read_extension
 from activities.failures import classified, to_failure
-from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
 from connector.errors import redact
+from connector.ids import parse_cluster
 
 JOB_NAME = "sc-job"
 LOG_TAIL_LINES = 50

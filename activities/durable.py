@@ -24,9 +24,9 @@ from activities import provider as provider_ops
 from activities import registry as registry_ops
 from activities import roles as role_ops
 from activities.failures import classified
-from activities.ids import parse_cluster
 from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import parse_cluster
 
 Payload = Mapping[str, Any] | None
 

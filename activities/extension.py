@@ -8,10 +8,10 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import parse_cluster
 from activities.jsonpath import dig
 from activities.settings import Settings
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import parse_cluster
 from connector.model import ClusterRef
 
 EXTENSION_NAME = "sc-extension"

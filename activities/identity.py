@@ -11,11 +11,11 @@ from azure.mgmt.msi.models import FederatedIdentityCredential
 
 from activities.clients import Clients, get_clients
 from activities.failures import arm_error, classified
-from activities.ids import IdentityRef, parse_cluster
 from activities.jsonpath import wire
 from activities.scope_guard import require_within
 from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import IdentityRef, parse_cluster
 
 FEDERATED_CREDENTIAL_LIMIT = 20
 _CONCURRENT_WRITES = "concurrentfederatedidentitycredentialswritesforsinglemanagedidentity"

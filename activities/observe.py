@@ -23,7 +23,6 @@ from activities.cluster import read_cluster
 from activities.extension import read_extension
 from activities.failures import classified, to_failure
 from activities.identity import list_federated_credentials, resolve_identity
-from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
 from activities.pass_cache import PassCache
 from activities.provider import KUBERNETES_CONFIGURATION, read_provider
@@ -31,6 +30,7 @@ from activities.roles import list_role_assignments
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming, plan, targets
 from connector.errors import ConnectorFailure
+from connector.ids import parse_cluster
 from connector.model import ClusterRef, Connection
 
 _LOG = logging.getLogger(__name__)

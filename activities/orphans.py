@@ -15,9 +15,9 @@ from kubernetes.client.exceptions import ApiException
 from activities import registry
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import parse_cluster
 from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
 from connector import naming
+from connector.ids import parse_cluster
 from connector.orphans import SECRET, find_orphans
 
 

@@ -18,12 +18,12 @@ from typing import Any
 from activities import registry
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import parse_cluster
 from activities.kube_resources import apply_connection_resources
 from activities.observe import list_owned, observe
 from activities.pass_cache import for_pass
 from connector import naming, plan
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import parse_cluster
 from connector.model import Connection
 from connector.orphans import find_orphans
 

@@ -31,8 +31,8 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from activities.clients import Clients, get_clients
 from activities.failures import classified
 from connector.errors import Category, ConnectorFailure, make_error
+from connector.ids import split_linker_id
 
-_LINKER_SEGMENT = "/providers/microsoft.servicelinker/linkers/"
 _JSON_FIELDS = {
     "desired": "Desired",
     "lastOperation": "LastOperation",
@@ -79,15 +79,6 @@ def _on_table(clients: Clients, call: Callable[[Any], T]) -> T:
 def cluster_key(cluster_id: str) -> str:
     """The PartitionKey of a cluster: its id, lower-cased, with '/' (not allowed in keys) as ':'."""
     return cluster_id.strip().strip("/").lower().replace("/", ":")
-
-
-def split_linker_id(linker_id: str) -> tuple[str, str]:
-    """(cluster id, linker name) of a linker id; ValueError when it is not one."""
-    lowered = linker_id.lower()
-    at = lowered.find(_LINKER_SEGMENT)
-    if at <= 0 or not linker_id[at + len(_LINKER_SEGMENT) :].strip("/"):
-        raise ValueError(f"Not a linker id: {linker_id!r}")
-    return linker_id[:at], linker_id[at + len(_LINKER_SEGMENT) :].strip("/")
 
 
 def _keys(linker_id: str) -> tuple[str, str]:

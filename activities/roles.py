@@ -10,9 +10,9 @@ from azure.mgmt.authorization.v2022_04_01.models import RoleAssignmentCreatePara
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.ids import subscription_of
 from activities.jsonpath import wire
 from connector import naming
+from connector.ids import subscription_of
 from connector.rbac import same_role, scope_covers
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
-from connector import targets
+from connector import ids, targets
 from connector.model import (
     LINKER_PROVIDER_SEGMENT,
     LINKER_RESOURCE_TYPE,
@@ -47,14 +47,12 @@ from connector.validation import (
     UNSUPPORTED_TARGET,
     ProblemList,
     RequestValidationError,
-    cluster_name_problems,
     echo,
     is_env_var_name,
     is_guid,
     linker_name_problems,
     namespace_problems,
     reserved_env_name,
-    resource_group_problems,
 )
 from connector.vocabulary import AuthType, ClientType
 
@@ -62,11 +60,6 @@ API_2022_05_01 = "2022-05-01"
 API_2024_04_01 = "2024-04-01"
 SUPPORTED_API_VERSIONS = (API_2022_05_01, API_2024_04_01)
 
-_CLUSTER_ID = re.compile(
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>[^/]+)",
-    re.IGNORECASE,
-)
 # A well-formed ARM resource id: subscription, resource group, provider namespace, then type/name pairs.
 _ARM_RESOURCE_ID = re.compile(
     r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+(/[^/]+/[^/]+)+", re.IGNORECASE
@@ -95,16 +88,6 @@ _E = TypeVar("_E", bound=StrEnum)
 # --- Ids -------------------------------------------------------------------------------------------------
 
 
-def parse_cluster_id(source_id: str) -> ClusterRef | None:
-    """The cluster named by a managedCluster ARM id, or None if `source_id` is not one."""
-    match = _CLUSTER_ID.fullmatch(source_id)
-    if match is None or not is_guid(match["sub"]):
-        return None
-    if resource_group_problems(match["rg"]) or cluster_name_problems(match["name"]):
-        return None
-    return ClusterRef(subscription_id=match["sub"], resource_group=match["rg"], name=match["name"])
-
-
 def split_linker_id(linker_id: str) -> tuple[ClusterRef, str]:
     """The cluster and linker name of a linker id; RequestValidationError if it is not a valid one."""
     problems = ProblemList()
@@ -123,8 +106,8 @@ def _split_linker_id(linker_id: object, problems: ProblemList) -> tuple[ClusterR
     if not isinstance(linker_id, str):
         problems.add(INVALID_SOURCE_RESOURCE_ID, "The linker id must be a string.", "linkerId")
         return None, None
-    cut = linker_id.lower().rfind(LINKER_PROVIDER_SEGMENT.lower())
-    if cut < 0:
+    parts = ids.linker_parts(linker_id)  # an empty name is the name's rules' to report
+    if parts is None:
         problems.add(
             INVALID_SOURCE_RESOURCE_ID,
             f"The linker id {echo(linker_id)} does not end in "
@@ -132,8 +115,8 @@ def _split_linker_id(linker_id: object, problems: ProblemList) -> tuple[ClusterR
             "linkerId",
         )
         return None, None
-    source_id, name = linker_id[:cut], linker_id[cut + len(LINKER_PROVIDER_SEGMENT) :]
-    cluster = parse_cluster_id(source_id)
+    source_id, name = parts
+    cluster = ids.parse_cluster_id(source_id)
     if cluster is None:
         problems.add(
             INVALID_SOURCE_RESOURCE_ID,

@@ -17,10 +17,10 @@ from typing import Any
 
 from connector import plan
 from connector.errors import Category, make_error
+from connector.ids import cluster_of_linker
 from connector.model import Connection
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps
-from orchestrators.grouping import cluster_of_linker
 from orchestrators.moves import remove_previous_placements
 from orchestrators.outcomes import run_linker_operation
 from orchestrators.repair import perform, plan_linkers
@@ -55,7 +55,7 @@ def load_connection(flow: Flow, linker_id: str) -> Steps:
 def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
     """Plan this connection (observe, diff), carry out only what differs, remove what a move left behind,
     record Succeeded."""
-    flow.cluster_id = cluster_of_linker(linker_id)
+    flow.cluster_id = cluster_of_linker(linker_id, default="")
     page = yield from plan_linkers(flow, {"linkerIds": [linker_id]})
     flow.granted = page.linkers[0].get("granted") if page.linkers else None  # what earlier attempts granted
     for error in page.failures.values():  # unreadable, or its identity could not be read

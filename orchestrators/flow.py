@@ -19,6 +19,7 @@ from connector.errors import (
     redact,
     timed_out,
 )
+from connector.ids import subscription_of
 from connector.model import Connection, WorkloadIdentityAuth
 from connector.vocabulary import KUBERNETES_CONFIGURATION
 from orchestrators.policy import Next, Policy, decide, poll_delay, retries_exhausted
@@ -47,12 +48,6 @@ def failure_of(exc: BaseException) -> ConnectorError:
         return found
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     return make_error(Category.TRANSIENT, "UnexpectedError", redact(first_line)[:500])
-
-
-def subscription_of(resource_id: str) -> str:
-    """The subscription id in an ARM resource id ('' when there is none)."""
-    parts = resource_id.strip("/").split("/")
-    return parts[1] if len(parts) > 1 and parts[0].lower() == "subscriptions" else ""
 
 
 def _is(value: Any, state: str) -> bool:
@@ -127,7 +122,7 @@ class Flow:
                 started = self.now_seconds()
                 # The provider ARM named (a step may need another than KubernetesConfiguration).
                 yield from self.ensure_provider(
-                    subscription_of(self.cluster_id) or str(payload.get("subscriptionId", "")),
+                    subscription_of(self.cluster_id, default="") or str(payload.get("subscriptionId", "")),
                     error.provider or KUBERNETES_CONFIGURATION,
                 )
                 waited_out += self.now_seconds() - started

@@ -6,18 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from connector import plan
-from connector.model import LINKER_PROVIDER_SEGMENT, Connection
+from connector.ids import cluster_of_linker
+from connector.model import Connection
 
 T = TypeVar("T")
 
 # Records a reconcile may touch: settled ones (Accepted, Creating, Deleting... belong to a running operation).
 RECONCILABLE_STATES = frozenset({"succeeded", "failed"})
-
-
-def cluster_of_linker(linker_id: str) -> str:
-    """The cluster id part of a linker id ('' when it is not one)."""
-    at = linker_id.lower().find(LINKER_PROVIDER_SEGMENT.lower())
-    return linker_id[:at] if at > 0 else ""
 
 
 def is_reconcilable(record: Mapping[str, Any]) -> bool:
@@ -30,7 +25,7 @@ def group_by_cluster(records: Iterable[Mapping[str, Any]]) -> list[tuple[str, li
     groups: dict[str, tuple[str, list[str]]] = {}
     for record in records:
         linker_id = str(record.get("linkerId") or "")
-        cluster_id = cluster_of_linker(linker_id)
+        cluster_id = cluster_of_linker(linker_id, default="")
         if not cluster_id or not is_reconcilable(record):
             continue
         groups.setdefault(cluster_id.lower(), (cluster_id, []))[1].append(linker_id)

@@ -15,7 +15,8 @@ from typing import Any
 
 from connector import plan
 from connector.errors import ConnectorError
-from orchestrators.flow import Flow, Steps, failure_of, subscription_of
+from connector.ids import subscription_of
+from orchestrators.flow import Flow, Steps, failure_of
 
 
 class _Repair:
@@ -49,7 +50,7 @@ class _Repair:
                 "resolve_identity",
                 {
                     "clientId": client_id,
-                    "subscriptionId": subscription_id or subscription_of(self.flow.cluster_id),
+                    "subscriptionId": subscription_id or subscription_of(self.flow.cluster_id, default=""),
                     "identityResourceId": resource_id,
                 },
             )

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from connector.errors import Category, ConnectorError, make_error
+from connector.ids import cluster_of_linker
 from orchestrators import bp
 from orchestrators.flow import Flow, Steps, failure_of
-from orchestrators.grouping import cluster_of_linker
 from orchestrators.policy import Policy
 
 _CLUSTER_SEGMENT = "/providers/microsoft.containerservice/managedclusters/"
@@ -33,7 +33,7 @@ def _is_cluster_id(cluster_id: str) -> bool:
     return (
         lowered.startswith("/subscriptions/")
         and _CLUSTER_SEGMENT in lowered
-        and not cluster_of_linker(cluster_id)
+        and not cluster_of_linker(cluster_id, default="")
     )
 
 

@@ -18,6 +18,7 @@ import azure.functions as func
 
 from connector.bounded_json import loads_bounded, size_error
 from connector.errors import ConnectorFailure
+from connector.ids import parse_cluster_id
 from connector.model import ClusterRef, Connection
 from connector.validation import (
     INVALID_FIELD_VALUE,
@@ -30,7 +31,7 @@ from connector.validation import (
     resource_group_problems,
     subscription_problems,
 )
-from connector.wire import linker_id_of, parse_cluster_id, parse_linker, parse_patch, to_linker_body
+from connector.wire import linker_id_of, parse_linker, parse_patch, to_linker_body
 from triggers import arm_format as arm
 from triggers import operations as ops
 from triggers.blueprint import bp

@@ -7,13 +7,13 @@ import json
 import pytest
 
 from connector.bounded_json import MAX_DEPTH, MAX_ELEMENTS, JsonLimits, loads_bounded
+from connector.ids import parse_cluster_id
 from connector.validation import (
     RequestValidationError,
     cluster_name_problems,
     reserved_env_name,
     resource_group_problems,
 )
-from connector.wire import parse_cluster_id
 
 
 def _refusal(raw: bytes | str, limits: JsonLimits | None = None) -> RequestValidationError:
