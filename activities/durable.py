@@ -25,6 +25,7 @@ from activities import registry as registry_ops
 from activities import roles as role_ops
 from activities.failures import classified
 from connector import naming
+from connector.boundary import Activity
 from connector.errors import Category, ConnectorFailure, make_error
 from connector.ids import parse_cluster
 
@@ -57,7 +58,7 @@ def _activity(name: str) -> Callable[[Callable[[Payload], Any]], Any]:
     return register
 
 
-@_activity("read_provider")
+@_activity(Activity.READ_PROVIDER)
 def _read_provider(payload: Payload) -> dict[str, Any]:
     """{subscriptionId, namespace?} -> {registrationState}."""
     return provider_ops.read_provider(
@@ -65,7 +66,7 @@ def _read_provider(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("register_provider")
+@_activity(Activity.REGISTER_PROVIDER)
 def _register_provider(payload: Payload) -> dict[str, Any]:
     """{subscriptionId, namespace?} -> {registrationState, registrationRequested}."""
     return provider_ops.register_provider(
@@ -73,13 +74,13 @@ def _register_provider(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("read_cluster")
+@_activity(Activity.READ_CLUSTER)
 def _read_cluster(payload: Payload) -> dict[str, Any]:
     """{clusterId} -> cluster summary (provisioningState, powerState, OIDC, workload identity, add-on)."""
     return cluster_ops.read_cluster(_need(payload, "clusterId"))
 
 
-@_activity("enable_cluster_features")
+@_activity(Activity.ENABLE_CLUSTER_FEATURES)
 def _enable_cluster_features(payload: Payload) -> dict[str, Any]:
     """{clusterId, keyVaultAddon?, workloadIdentity?} -> cluster summary + changed."""
     return cluster_ops.enable_cluster_features(
@@ -89,13 +90,13 @@ def _enable_cluster_features(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("read_extension")
+@_activity(Activity.READ_EXTENSION)
 def _read_extension(payload: Payload) -> dict[str, Any]:
     """{clusterId} -> extension summary (present, provisioningState, statuses)."""
     return extension_ops.read_extension(_need(payload, "clusterId"))
 
 
-@_activity("ensure_extension")
+@_activity(Activity.ENSURE_EXTENSION)
 def _ensure_extension(payload: Payload) -> dict[str, Any]:
     """{clusterId, reinstallFailed?} -> extension summary + action (none/install/upgrade/reinstall)."""
     return extension_ops.ensure_extension(
@@ -103,13 +104,13 @@ def _ensure_extension(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("delete_extension")
+@_activity(Activity.DELETE_EXTENSION)
 def _delete_extension(payload: Payload) -> dict[str, Any]:
     """{clusterId} -> {deleted}."""
     return extension_ops.delete_extension(_need(payload, "clusterId"))
 
 
-@_activity("resolve_identity")
+@_activity(Activity.RESOLVE_IDENTITY)
 def _resolve_identity(payload: Payload) -> dict[str, Any]:
     """{clientId, subscriptionId, identityResourceId?} -> {id, clientId, principalId, tenantId}."""
     return identity_ops.resolve_identity(
@@ -117,7 +118,7 @@ def _resolve_identity(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("ensure_federated_credential")
+@_activity(Activity.ENSURE_FEDERATED_CREDENTIAL)
 def _ensure_federated_credential(payload: Payload) -> dict[str, Any]:
     """{identityId, clusterId, issuerUrl, namespace, serviceAccount, recordFor?: [linkerId]} -> {name, action,
     granted?}: a credential under our own name is recorded as granted on each linker of `recordFor`."""
@@ -150,13 +151,13 @@ def _record_grants(payload: Payload, kind: str, grant: dict[str, Any]) -> dict[s
     return granted
 
 
-@_activity("delete_federated_credential")
+@_activity(Activity.DELETE_FEDERATED_CREDENTIAL)
 def _delete_federated_credential(payload: Payload) -> dict[str, Any]:
     """{identityId, name} -> {deleted}."""
     return identity_ops.delete_federated_credential(_need(payload, "identityId"), _need(payload, "name"))
 
 
-@_activity("ensure_role_assignment")
+@_activity(Activity.ENSURE_ROLE_ASSIGNMENT)
 def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
     """{scope, principalId, roleGuid, recordFor?: [linkerId]} -> {name, action, owned, granted?}: an
     assignment of ours is recorded as granted on each linker of `recordFor`."""
@@ -169,7 +170,7 @@ def _ensure_role_assignment(payload: Payload) -> dict[str, Any]:
     return result
 
 
-@_activity("delete_role_assignment")
+@_activity(Activity.DELETE_ROLE_ASSIGNMENT)
 def _delete_role_assignment(payload: Payload) -> dict[str, Any]:
     """{scope, name} or {scope, principalId, roleGuid} -> {name, deleted}: only an assignment this product
     created (by its recorded name, else by the name it derives)."""
@@ -180,7 +181,7 @@ def _delete_role_assignment(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("apply_connection_resources")
+@_activity(Activity.APPLY_CONNECTION_RESOURCES)
 def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
     """{connection (stored form), addonClientId?, tenantId?, secret?, serviceAccount? (both default true)}
     -> {secret: {name, hash, resourceVersion} | null, serviceAccount, namespaceCreated, targetKind?}."""
@@ -193,7 +194,7 @@ def _apply_connection_resources(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("delete_connection_resources")
+@_activity(Activity.DELETE_CONNECTION_RESOURCES)
 def _delete_connection_resources(payload: Payload) -> dict[str, Any]:
     """{connection, deleteServiceAccount?, deleteSecret? (default true)} -> {secret, serviceAccount}."""
     return kube_ops.delete_connection_resources(
@@ -203,7 +204,7 @@ def _delete_connection_resources(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("publish_outcome")
+@_activity(Activity.PUBLISH_OUTCOME)
 def _publish_outcome(payload: Payload) -> dict[str, Any]:
     """{operationId, linkerId, kind, provisioningState, error?} -> {published, queue?, messageId?}."""
     for key in ("operationId", "linkerId", "kind", "provisioningState"):
@@ -211,37 +212,37 @@ def _publish_outcome(payload: Payload) -> dict[str, Any]:
     return event_ops.publish_outcome(payload or {})
 
 
-@_activity("observe_cluster")
+@_activity(Activity.OBSERVE_CLUSTER)
 def _observe_cluster(payload: Payload) -> dict[str, Any]:
     """{clusterId, connections: [stored]} -> ObservedCluster.to_dict()."""
     return observe_ops.observe_cluster(_need(payload, "clusterId"), list(_opt(payload, "connections", [])))
 
 
-@_activity("delete_orphans")
+@_activity(Activity.DELETE_ORPHANS)
 def _delete_orphans(payload: Payload) -> dict[str, Any]:
     """{clusterId, orphans: [{kind, namespace, name, linkerId?}]} -> {removed: [...]}."""
     return orphan_ops.delete_orphans(_need(payload, "clusterId"), list(_opt(payload, "orphans", [])))
 
 
-@_activity("collect_diagnostics")
+@_activity(Activity.COLLECT_DIAGNOSTICS)
 def _collect_diagnostics(payload: Payload) -> dict[str, Any]:
     """{clusterId} -> compact diagnostics report."""
     return diagnostics_ops.collect_diagnostics(_need(payload, "clusterId"))
 
 
-@_activity("registry_get")
+@_activity(Activity.REGISTRY_GET)
 def _registry_get(payload: Payload) -> dict[str, Any] | None:
     """{linkerId} -> record or None."""
     return registry_ops.get_record(_need(payload, "linkerId"))
 
 
-@_activity("registry_put")
+@_activity(Activity.REGISTRY_PUT)
 def _registry_put(payload: Payload) -> dict[str, Any]:
     """{record, etag?} -> record with its new etag."""
     return registry_ops.put_record(_need(payload, "record"), etag=_opt(payload, "etag"))
 
 
-@_activity("registry_update_status")
+@_activity(Activity.REGISTRY_UPDATE_STATUS)
 def _registry_update_status(payload: Payload) -> dict[str, Any]:
     """{linkerId, provisioningState, lastOperation?, lastError?, clearError?, reconciled?, lastReconcile?,
     etag?}."""
@@ -257,19 +258,19 @@ def _registry_update_status(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("registry_delete")
+@_activity(Activity.REGISTRY_DELETE)
 def _registry_delete(payload: Payload) -> dict[str, Any]:
     """{linkerId, etag?} -> {deleted}."""
     return {"deleted": registry_ops.delete_record(_need(payload, "linkerId"), etag=_opt(payload, "etag"))}
 
 
-@_activity("registry_list_by_cluster")
+@_activity(Activity.REGISTRY_LIST_BY_CLUSTER)
 def _registry_list_by_cluster(payload: Payload) -> list[dict[str, Any]]:
     """{clusterId} -> [record]."""
     return registry_ops.list_by_cluster(_need(payload, "clusterId"))
 
 
-@_activity("registry_linkers_granted")
+@_activity(Activity.REGISTRY_LINKERS_GRANTED)
 def _registry_linkers_granted(payload: Payload) -> list[str]:
     """{clientId, targetId, excludeLinkerId?} -> ids of the other linkers granted that identity there."""
     return registry_ops.linkers_granted(
@@ -279,7 +280,7 @@ def _registry_linkers_granted(payload: Payload) -> list[str]:
     )
 
 
-@_activity("registry_record_grant")
+@_activity(Activity.REGISTRY_RECORD_GRANT)
 def _registry_record_grant(payload: Payload) -> dict[str, Any]:
     """{linkerId, kind: roleAssignments|federatedCredentials, grant: {ids, names}} -> the record's granted."""
     kind = _need(payload, "kind")
@@ -290,13 +291,13 @@ def _registry_record_grant(payload: Payload) -> dict[str, Any]:
     return registry_ops.record_grant(_need(payload, "linkerId"), kind, dict(_need(payload, "grant")))
 
 
-@_activity("registry_list_page")
+@_activity(Activity.REGISTRY_LIST_PAGE)
 def _registry_list_page(payload: Payload) -> dict[str, Any]:
     """{pageSize?, continuation?} -> {items, continuation}."""
     return registry_ops.list_page(int(_opt(payload, "pageSize", 100)), _opt(payload, "continuation"))
 
 
-@_activity("plan_connections")
+@_activity(Activity.PLAN_CONNECTIONS)
 def _plan_connections(payload: Payload) -> dict[str, Any]:
     """{clusterId, linkerIds? | continuation?, pageSize?, passId?, forceApply?} -> {linkers, planned,
     failures, observed, continuation} (ids, names and hashes only; see activities/passes.py)."""
@@ -311,7 +312,7 @@ def _plan_connections(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("apply_linker")
+@_activity(Activity.APPLY_LINKER)
 def _apply_linker(payload: Payload) -> dict[str, Any]:
     """{linkerId, secret?, serviceAccount? (default true), tenantId?, addonClientId?, passId?} -> what it
     wrote."""
@@ -325,13 +326,13 @@ def _apply_linker(payload: Payload) -> dict[str, Any]:
     )
 
 
-@_activity("cluster_orphans")
+@_activity(Activity.CLUSTER_ORPHANS)
 def _cluster_orphans(payload: Payload) -> dict[str, Any]:
     """{clusterId, passId?} -> {orphans (at most 100), count}."""
     return pass_ops.cluster_orphans(_need(payload, "clusterId"), pass_id=_opt(payload, "passId"))
 
 
-@_activity("registry_cluster_page")
+@_activity(Activity.REGISTRY_CLUSTER_PAGE)
 def _registry_cluster_page(payload: Payload) -> dict[str, Any]:
     """{offset?, pageSize?} -> {clusters: [cluster id], next: offset | null}: the clusters holding records."""
     offset = int(_opt(payload, "offset", 0))
@@ -341,7 +342,7 @@ def _registry_cluster_page(payload: Payload) -> dict[str, Any]:
     return {"clusters": page, "next": offset + size if offset + size < len(clusters) else None}
 
 
-@_activity("registry_stamp_reconciled")
+@_activity(Activity.REGISTRY_STAMP_RECONCILED)
 def _registry_stamp_reconciled(payload: Payload) -> dict[str, Any]:
     """{clusterId, stamps: [{name, generation, provisioningState, previousState, lastReconcile, error?}],
     errors: [error]} -> {stamped, skipped}: one pass's outcome for many records, in Table transactions."""
@@ -350,36 +351,5 @@ def _registry_stamp_reconciled(payload: Payload) -> dict[str, Any]:
     )
 
 
-ACTIVITY_NAMES = (
-    "read_provider",
-    "register_provider",
-    "read_cluster",
-    "enable_cluster_features",
-    "read_extension",
-    "ensure_extension",
-    "delete_extension",
-    "resolve_identity",
-    "ensure_federated_credential",
-    "delete_federated_credential",
-    "ensure_role_assignment",
-    "delete_role_assignment",
-    "apply_connection_resources",
-    "delete_connection_resources",
-    "publish_outcome",
-    "observe_cluster",
-    "delete_orphans",
-    "collect_diagnostics",
-    "registry_get",
-    "registry_put",
-    "registry_update_status",
-    "registry_delete",
-    "registry_list_by_cluster",
-    "registry_list_page",
-    "registry_linkers_granted",
-    "registry_record_grant",
-    "plan_connections",
-    "apply_linker",
-    "cluster_orphans",
-    "registry_cluster_page",
-    "registry_stamp_reconciled",
-)
+# Every activity registered above, by name (a test checks the registrations and this agree).
+ACTIVITY_NAMES = tuple(Activity)

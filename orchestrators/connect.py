@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector import plan
+from connector.boundary import Activity
 from connector.errors import Category, make_error
 from connector.ids import cluster_of_linker
 from connector.model import Connection
@@ -28,7 +29,7 @@ from orchestrators.repair import perform, plan_linkers
 
 def load_connection(flow: Flow, linker_id: str) -> Steps:
     """The linker's registry record and its desired connection; NotFound when the trigger wrote none."""
-    record = yield from flow.call("registry_get", {"linkerId": linker_id})
+    record = yield from flow.call(Activity.REGISTRY_GET, {"linkerId": linker_id})
     if not record or not record.get("desired"):
         raise OrchestrationFailure(
             make_error(
@@ -68,7 +69,7 @@ def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
     flow.status("record", 0, "Succeeded")
     try:
         yield from flow.call(
-            "registry_update_status",
+            Activity.REGISTRY_UPDATE_STATUS,
             {"linkerId": linker_id, "provisioningState": "Succeeded", "clearError": True},
         )
     except OrchestrationFailure as failure:
@@ -91,7 +92,7 @@ def remove_unrecorded_writes(flow: Flow, linker_id: str, planned: list[plan.Plan
     ]
     if orphans:
         flow.status("cleanup", 0, "the registry entry vanished; removing what this operation wrote")
-        yield from flow.call("delete_orphans", {"clusterId": flow.cluster_id, "orphans": orphans})
+        yield from flow.call(Activity.DELETE_ORPHANS, {"clusterId": flow.cluster_id, "orphans": orphans})
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="connect")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector import naming, targets
+from connector.boundary import Activity
 from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
 from connector.plan import uses_service_account
@@ -60,12 +61,14 @@ def clean_up(
     record's list of what the connection's operations granted: when given, exactly those grants are removed;
     a record from before grants were recorded (None) falls back to the names the product derives.
     """
-    others = _others((yield from flow.call("registry_list_by_cluster", {"clusterId": flow.cluster_id})))
+    others = _others(
+        (yield from flow.call(Activity.REGISTRY_LIST_BY_CLUSTER, {"clusterId": flow.cluster_id}))
+    )
     last_user = connection.is_workload_identity and not shares_service_account(connection, others)
     flow.status("cleanup", 0, f"{connection.namespace}/{naming.secret_name(connection.linker_name)}")
     if delete_secret or last_user:
         yield from flow.call(
-            "delete_connection_resources",
+            Activity.DELETE_CONNECTION_RESOURCES,
             {
                 "connection": connection.to_stored(),
                 "deleteServiceAccount": last_user,
@@ -94,7 +97,9 @@ def clean_up(
         account = naming.service_account_name(auth.client_id)
         name = naming.federated_credential_name(connection.cluster, connection.namespace, account)
         flow.status("cleanup", 0, f"federated credential {name}")
-        yield from flow.call("delete_federated_credential", {"identityId": identity["id"], "name": name})
+        yield from flow.call(
+            Activity.DELETE_FEDERATED_CREDENTIAL, {"identityId": identity["id"], "name": name}
+        )
     if revoke_roles_granted:
         yield from revoke_roles(flow, connection, auth, identity["principalId"])
 
@@ -120,7 +125,7 @@ def remove_recorded_grants(
             continue
         flow.status("cleanup", 0, f"federated credential {credential['name']}")
         yield from flow.call(
-            "delete_federated_credential",
+            Activity.DELETE_FEDERATED_CREDENTIAL,
             {"identityId": credential["identityId"], "name": credential["name"]},
         )
     assignments = (granted.get("roleAssignments") or []) if roles else []
@@ -129,14 +134,14 @@ def remove_recorded_grants(
     for assignment in assignments:
         flow.status("cleanup", 0, f"role assignment {assignment['name']} on {assignment['scope']}")
         yield from flow.call(
-            "delete_role_assignment", {"scope": assignment["scope"], "name": assignment["name"]}
+            Activity.DELETE_ROLE_ASSIGNMENT, {"scope": assignment["scope"], "name": assignment["name"]}
         )
 
 
 def _roles_shared(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth) -> Steps:
     """True (and said in the status) when another linker grants the same identity on the same target."""
     sharing = yield from flow.call(
-        "registry_linkers_granted",
+        Activity.REGISTRY_LINKERS_GRANTED,
         {
             "clientId": auth.client_id,
             "targetId": connection.target_id,
@@ -157,7 +162,7 @@ def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth,
     for role in match.spec.roles if match else ():
         flow.status("cleanup", 0, f"role {role.name} on {connection.target_id}")
         yield from flow.call(
-            "delete_role_assignment",
+            Activity.DELETE_ROLE_ASSIGNMENT,
             {"scope": connection.target_id, "principalId": principal_id, "roleGuid": role.guid},
         )
 
@@ -165,7 +170,7 @@ def revoke_roles(flow: Flow, connection: Connection, auth: WorkloadIdentityAuth,
 def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
     """Clean up with ForcedCleanup (from the request or the stored behaviour), then delete the record."""
     flow.status("load", 0, linker_id)
-    record = yield from flow.call("registry_get", {"linkerId": linker_id})
+    record = yield from flow.call(Activity.REGISTRY_GET, {"linkerId": linker_id})
     if record and record.get("desired"):
         connection = Connection.from_stored(record["desired"])
         flow.cluster_id = connection.cluster.id
@@ -175,7 +180,7 @@ def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
         if forced:
             yield from clean_up(flow, connection, granted=record.get("granted"))
     flow.status("record", 0, "delete")
-    yield from flow.call("registry_delete", {"linkerId": linker_id})
+    yield from flow.call(Activity.REGISTRY_DELETE, {"linkerId": linker_id})
 
 
 @bp.orchestration_trigger(context_name="context", orchestration="disconnect")

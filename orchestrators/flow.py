@@ -10,6 +10,7 @@ from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
 
+from connector.boundary import Activity
 from connector.errors import (
     Category,
     ConnectorError,
@@ -138,7 +139,7 @@ class Flow:
         """The connection's identity {"id", "principalId"}, found in its subscription (else the cluster's)."""
         return (
             yield from self.call(
-                "resolve_identity",
+                Activity.RESOLVE_IDENTITY,
                 {
                     "clientId": auth.client_id,
                     "subscriptionId": auth.subscription_id or connection.cluster.subscription_id,
@@ -154,7 +155,7 @@ class Flow:
             "keyVaultAddon": key_vault_addon,
             "workloadIdentity": workload_identity,
         }
-        result = yield from self.call("enable_cluster_features", payload)
+        result = yield from self.call(Activity.ENABLE_CLUSTER_FEATURES, payload)
         if result.get("changed"):
             return (yield from self.wait_for_cluster())
         return result
@@ -166,7 +167,9 @@ class Flow:
         attempt = 0
         name = self.cluster_name
         while True:
-            cluster = yield from self.call("read_cluster", {"clusterId": self.cluster_id}, handle_busy=False)
+            cluster = yield from self.call(
+                Activity.READ_CLUSTER, {"clusterId": self.cluster_id}, handle_busy=False
+            )
             state = cluster.get("provisioningState")
             if _is(state, "Succeeded"):
                 return cluster
@@ -198,7 +201,7 @@ class Flow:
         step = self.step
         self.status("registerProvider", 0, f"{namespace} in subscription {subscription_id}")
         payload = {"subscriptionId": subscription_id, "namespace": namespace}
-        found = yield from self.call("register_provider", payload)
+        found = yield from self.call(Activity.REGISTER_PROVIDER, payload)
         deadline = self.now_seconds() + self.policy.provider_ready_timeout_seconds
         attempt = 0
         while not _is(found.get("registrationState"), "Registered"):
@@ -214,7 +217,7 @@ class Flow:
                 )
             self.status("waitForProvider", attempt, f"{namespace} is {found.get('registrationState')}")
             yield from self.sleep(poll_delay(self.policy, attempt, remaining))
-            found = yield from self.call("read_provider", payload)
+            found = yield from self.call(Activity.READ_PROVIDER, payload)
             attempt += 1
         self.step = step
 
@@ -223,7 +226,7 @@ class Flow:
         deadline = self.now_seconds() + self.policy.extension_ready_timeout_seconds
         attempt = 0
         while True:
-            extension = yield from self.call("read_extension", {"clusterId": self.cluster_id})
+            extension = yield from self.call(Activity.READ_EXTENSION, {"clusterId": self.cluster_id})
             state = extension.get("provisioningState") if extension.get("present") else "NotInstalled"
             if _is(state, "Succeeded"):
                 return extension
@@ -256,7 +259,7 @@ class Flow:
         deadline = self.now_seconds() + self.policy.extension_ready_timeout_seconds
         attempt = 0
         while True:
-            extension = yield from self.call("read_extension", {"clusterId": self.cluster_id})
+            extension = yield from self.call(Activity.READ_EXTENSION, {"clusterId": self.cluster_id})
             if not extension.get("present"):
                 return
             remaining = deadline - self.now_seconds()
@@ -277,7 +280,9 @@ class Flow:
         """The error with the cluster's diagnostics attached (what could not be read is named instead)."""
         self.status("collectDiagnostics", 0, self.cluster_name)
         try:
-            report = yield self.context.call_activity("collect_diagnostics", {"clusterId": self.cluster_id})
+            report = yield self.context.call_activity(
+                Activity.COLLECT_DIAGNOSTICS, {"clusterId": self.cluster_id}
+            )
         except Exception as exc:
             problem = failure_of(exc)
             report = {

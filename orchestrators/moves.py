@@ -36,8 +36,11 @@ def previous_connection(connection: Connection, placement: dict[str, Any]) -> Co
             identity_resource_id=identity.get("identityResourceId") or None,
         )
     return connection.model_copy(
-        update={"namespace": str(placement.get("namespace") or connection.namespace), "auth": auth,
-                "key_vault_csi": False}
+        update={
+            "namespace": str(placement.get("namespace") or connection.namespace),
+            "auth": auth,
+            "key_vault_csi": False,
+        }
     )
 
 
@@ -53,8 +56,11 @@ def remove_previous_placements(flow: Flow, connection: Connection, placements: I
         moved_identity = bool(old_client) and old_client != workload_client_id(connection)
         if not (moved_namespace or moved_identity):
             continue
-        flow.status("removePrevious", 0, f"namespace {old.namespace}" + (
-            f", identity {old_client}" if moved_identity else ""))
+        flow.status(
+            "removePrevious",
+            0,
+            f"namespace {old.namespace}" + (f", identity {old_client}" if moved_identity else ""),
+        )
         yield from clean_up(
             flow,
             old,

@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from connector.boundary import Activity
 from connector.errors import ConnectorError
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
 from orchestrators.policy import Policy
@@ -32,7 +33,7 @@ def record_failure(flow: Flow, linker_id: str, error: ConnectorError) -> Steps:
     flow.status("record", 0, f"Failed: {error.code}")
     with contextlib.suppress(OrchestrationFailure):
         yield from flow.call(
-            "registry_update_status",
+            Activity.REGISTRY_UPDATE_STATUS,
             {"linkerId": linker_id, "provisioningState": "Failed", "lastError": error.to_dict()},
         )
 
@@ -56,7 +57,7 @@ def announce(flow: Flow, kind: str, operation_id: str, result: dict[str, Any]) -
     }
     flow.status("publish", 0, f"{kind} {state}")
     try:
-        sent = yield from flow.call("publish_outcome", payload, handle_busy=False)
+        sent = yield from flow.call(Activity.PUBLISH_OUTCOME, payload, handle_busy=False)
     except Exception as exc:
         problem = failure_of(exc)
         flow.status("done", 0, f"{state}; outcome event not sent: {problem.code}")

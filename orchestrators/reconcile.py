@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector import plan
+from connector.boundary import Activity
 from connector.errors import ConnectorError
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
@@ -100,7 +101,7 @@ def reconcile_page(flow: Flow, payload: dict[str, Any], totals: Mapping[str, Any
         flow.status("record", 0, f"{len(page.linkers)} connections")
         stamps = stamps_of(page, errors)
         try:
-            yield from flow.call("registry_stamp_reconciled", {"clusterId": flow.cluster_id, **stamps})
+            yield from flow.call(Activity.REGISTRY_STAMP_RECONCILED, {"clusterId": flow.cluster_id, **stamps})
         except OrchestrationFailure as failure:
             # The repairs stand; the next pass finds them converged and stamps then.
             errors.setdefault("", failure.error)
@@ -113,7 +114,9 @@ def remove_orphans(flow: Flow, orphans: list[dict[str, Any]]) -> Steps:
         return orphans
     flow.status("orphans", 0, f"removing {len(orphans)}")
     try:
-        result = yield from flow.call("delete_orphans", {"clusterId": flow.cluster_id, "orphans": orphans})
+        result = yield from flow.call(
+            Activity.DELETE_ORPHANS, {"clusterId": flow.cluster_id, "orphans": orphans}
+        )
     except OrchestrationFailure:
         result = {}  # reported as not removed; the next reconcile tries again
     removed = {(o["kind"], o["namespace"], o["name"]) for o in result.get("removed") or []}
@@ -123,7 +126,9 @@ def remove_orphans(flow: Flow, orphans: list[dict[str, Any]]) -> Steps:
 def find_orphans(flow: Flow, pass_id: str) -> Steps:
     """The cluster's orphans (reported; removed when the policy says so); [] when they cannot be listed."""
     try:
-        found = yield from flow.call("cluster_orphans", {"clusterId": flow.cluster_id, "passId": pass_id})
+        found = yield from flow.call(
+            Activity.CLUSTER_ORPHANS, {"clusterId": flow.cluster_id, "passId": pass_id}
+        )
     except OrchestrationFailure:
         return []
     return (yield from remove_orphans(flow, list(found.get("orphans") or [])))
@@ -175,7 +180,7 @@ def reconcile_orchestrator(context: Any) -> Steps:
         while offset is not None:
             flow.status("list", offset // CLUSTER_PAGE_SIZE, f"clusters from {offset}")
             page = yield from flow.call(
-                "registry_cluster_page", {"offset": offset, "pageSize": CLUSTER_PAGE_SIZE}
+                Activity.REGISTRY_CLUSTER_PAGE, {"offset": offset, "pageSize": CLUSTER_PAGE_SIZE}
             )
             clusters += [str(c) for c in page.get("clusters") or []]
             offset = page.get("next")

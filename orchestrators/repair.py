@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connector import plan
+from connector.boundary import Activity
 from connector.errors import ConnectorError
 from connector.ids import subscription_of
 from orchestrators.flow import Flow, Steps, failure_of
@@ -47,7 +48,7 @@ class _Repair:
         key = client_id.lower()
         if key not in self.identities:
             self.identities[key] = yield from self.flow.call(
-                "resolve_identity",
+                Activity.RESOLVE_IDENTITY,
                 {
                     "clientId": client_id,
                     "subscriptionId": subscription_id or subscription_of(self.flow.cluster_id, default=""),
@@ -104,7 +105,7 @@ class _Repair:
             payload["addonClientId"] = addon
         if self.pass_id:
             payload["passId"] = self.pass_id
-        yield from self.flow.call("apply_linker", payload)
+        yield from self.flow.call(Activity.APPLY_LINKER, payload)
 
 
 def _owner(item: plan.Planned, failed: set[str]) -> str | None:
@@ -121,7 +122,9 @@ def _carry_out(repair: _Repair, item: plan.Planned, failed: set[str]) -> Steps:
         yield from flow.ensure_provider(action.subscription_id, action.namespace)
     elif isinstance(action, plan.InstallExtension):
         flow.status("extension", 0, "installing sc-extension")
-        yield from flow.call("ensure_extension", {"clusterId": flow.cluster_id, "reinstallFailed": True})
+        yield from flow.call(
+            Activity.ENSURE_EXTENSION, {"clusterId": flow.cluster_id, "reinstallFailed": True}
+        )
         yield from flow.wait_for_extension()
     elif isinstance(action, plan.WaitForExtension):
         flow.status("extension", 0, "waiting for sc-extension")
@@ -137,7 +140,7 @@ def _carry_out(repair: _Repair, item: plan.Planned, failed: set[str]) -> Steps:
         namespace, _, account = rest.partition(":")
         flow.status("identity", 0, action.credential_name)
         made = yield from flow.call(
-            "ensure_federated_credential",
+            Activity.ENSURE_FEDERATED_CREDENTIAL,
             {
                 "identityId": identity["id"],
                 "clusterId": flow.cluster_id,
@@ -154,7 +157,7 @@ def _carry_out(repair: _Repair, item: plan.Planned, failed: set[str]) -> Steps:
             principal = (yield from repair.identity(action.identity_client_id))["principalId"]
         flow.status("role", 0, f"{action.role_name} on {action.scope}")
         granted = yield from flow.call(
-            "ensure_role_assignment",
+            Activity.ENSURE_ROLE_ASSIGNMENT,
             {
                 "scope": action.scope,
                 "principalId": principal,
@@ -220,5 +223,5 @@ class PlannedPage:
 def plan_linkers(flow: Flow, payload: dict[str, Any]) -> Steps:
     """Call `plan_connections` (reads, no writes) and read its answer as a PlannedPage."""
     flow.status("observe", 0, flow.cluster_name)
-    data = yield from flow.call("plan_connections", {"clusterId": flow.cluster_id, **payload})
+    data = yield from flow.call(Activity.PLAN_CONNECTIONS, {"clusterId": flow.cluster_id, **payload})
     return PlannedPage(data)

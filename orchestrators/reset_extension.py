@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.boundary import Activity
 from connector.errors import Category, ConnectorError, make_error
 from connector.ids import cluster_of_linker
 from orchestrators import bp
@@ -54,10 +55,10 @@ def reset_extension_orchestrator(context: Any) -> Steps:
     name = flow.cluster_name
     try:
         flow.status("deleteExtension", 0, name)
-        yield from flow.call("delete_extension", {"clusterId": cluster_id})
+        yield from flow.call(Activity.DELETE_EXTENSION, {"clusterId": cluster_id})
         yield from flow.wait_for_extension_removed()
         flow.status("extension", 0, name)
-        yield from flow.call("ensure_extension", {"clusterId": cluster_id, "reinstallFailed": True})
+        yield from flow.call(Activity.ENSURE_EXTENSION, {"clusterId": cluster_id, "reinstallFailed": True})
         yield from flow.wait_for_extension()
     except Exception as exc:
         return _output(cluster_id, 0, failure_of(exc))

@@ -19,6 +19,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from connector import naming, plan
+from connector.boundary import Activity
 from connector.model import Connection
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure
@@ -81,26 +82,36 @@ def validation_details(connection: Connection, observed: plan.ObservedCluster) -
     items.append(_item(SECRET, secret_problem, "SecretDrifted"))
     if connection.is_workload_identity:
         account = _first(actions, plan.ApplyServiceAccount)
-        items.append(_item(
-            SERVICE_ACCOUNT,
-            f"ServiceAccount {account.service_account_name} is missing or not annotated with the identity."
-            if isinstance(account, plan.ApplyServiceAccount) else None,
-            "ServiceAccountDrifted",
-        ))
+        items.append(
+            _item(
+                SERVICE_ACCOUNT,
+                f"ServiceAccount {account.service_account_name} is missing or not annotated "
+                "with the identity."
+                if isinstance(account, plan.ApplyServiceAccount)
+                else None,
+                "ServiceAccountDrifted",
+            )
+        )
         credential = _first(actions, plan.CreateFederatedCredential)
-        items.append(_item(
-            FEDERATED,
-            f"No federated credential with the cluster's issuer and subject {credential.subject}."
-            if isinstance(credential, plan.CreateFederatedCredential) else None,
-            "FederatedCredentialMissing",
-        ))
+        items.append(
+            _item(
+                FEDERATED,
+                f"No federated credential with the cluster's issuer and subject {credential.subject}."
+                if isinstance(credential, plan.CreateFederatedCredential)
+                else None,
+                "FederatedCredentialMissing",
+            )
+        )
         role = _first(actions, plan.AssignRole)
-        items.append(_item(
-            ROLE,
-            f"The identity lacks role '{role.role_name}' on {role.scope}."
-            if isinstance(role, plan.AssignRole) else None,
-            "RoleAssignmentMissing",
-        ))
+        items.append(
+            _item(
+                ROLE,
+                f"The identity lacks role '{role.role_name}' on {role.scope}."
+                if isinstance(role, plan.AssignRole)
+                else None,
+                "RoleAssignmentMissing",
+            )
+        )
     return items
 
 
@@ -136,17 +147,23 @@ def validate_orchestrator(context: df.DurableOrchestrationContext) -> Generator[
     try:
         flow.status("read_registry", 1, str(linker_id))
         record = yield from flow.call(
-            "registry_get", {"linkerId": linker_id}, handle_busy=False, register_provider=False
+            Activity.REGISTRY_GET, {"linkerId": linker_id}, handle_busy=False, register_provider=False
         )
         if not record or not record.get("desired"):
-            error = {"code": "ConnectionNotFound", "message": f"No connection {linker_id}.",
-                     "mitigation": "Create the linker first.", "category": "not_found"}
+            error = {
+                "code": "ConnectionNotFound",
+                "message": f"No connection {linker_id}.",
+                "mitigation": "Create the linker first.",
+                "category": "not_found",
+            }
             return {"linkerId": linker_id, "provisioningState": "Failed", "error": error}
         connection = Connection.from_stored(record["desired"])
-        flow.status("observe_cluster", 1, connection.cluster.id)
+        flow.status(Activity.OBSERVE_CLUSTER, 1, connection.cluster.id)
         observed_data = yield from flow.call(
-            "observe_cluster", {"clusterId": connection.cluster.id, "connections": [record["desired"]]},
-            handle_busy=False, register_provider=False,
+            Activity.OBSERVE_CLUSTER,
+            {"clusterId": connection.cluster.id, "connections": [record["desired"]]},
+            handle_busy=False,
+            register_provider=False,
         )
     except OrchestrationFailure as failure:  # the activity's classified error, after its retries
         return {"linkerId": linker_id, "provisioningState": "Failed", "error": failure.error.to_dict()}
