@@ -23,6 +23,7 @@ node_modules/.stamp: package.json package-lock.json
 
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy connector

@@ -67,8 +67,11 @@ def send_event(
     except (ServiceBusConnectionError, ServiceBusCommunicationError) as broken:
         # The kept sender's link was dropped since its last use; the failed sender is gone, and a fresh
         # one opens a new connection. A second failure means the namespace is unreachable: raise it.
-        _LOG.info("sending to %s failed on a broken link (%s); retrying once on a fresh sender",
-                  queue, type(broken).__name__)
+        _LOG.info(
+            "sending to %s failed on a broken link (%s); retrying once on a fresh sender",
+            queue,
+            type(broken).__name__,
+        )
         with clients.servicebus_sender(queue) as sender:
             sender.send_messages(message)
 
@@ -90,15 +93,23 @@ def publish_outcome(payload: Mapping[str, Any], *, clients: Clients | None = Non
         send_event(queue, event, message_id=event["operationId"], clients=clients)
     except MessagingEntityNotFoundError:
         # Retrying cannot create the queue: fail at once, naming the setting to fix.
-        raise ConnectorFailure(make_error(
-            Category.NOT_FOUND, "EventsQueueNotFound",
-            f"The events queue '{queue}' (SERVICEBUS_EVENTS_QUEUE) does not exist in the namespace of "
-            "SERVICEBUS_CONNECTION.", resource=queue,
-        )) from None
+        raise ConnectorFailure(
+            make_error(
+                Category.NOT_FOUND,
+                "EventsQueueNotFound",
+                f"The events queue '{queue}' (SERVICEBUS_EVENTS_QUEUE) does not exist in the namespace of "
+                "SERVICEBUS_CONNECTION.",
+                resource=queue,
+            )
+        ) from None
     except (ServiceBusAuthenticationError, ServiceBusAuthorizationError) as denied:
-        raise ConnectorFailure(make_error(
-            Category.UNAUTHORIZED, "EventsQueueUnauthorized",
-            f"Sending to the events queue '{queue}' was refused ({type(denied).__name__}); the app needs "
-            "the Azure Service Bus Data Sender role on it.", resource=queue,
-        )) from None
+        raise ConnectorFailure(
+            make_error(
+                Category.UNAUTHORIZED,
+                "EventsQueueUnauthorized",
+                f"Sending to the events queue '{queue}' was refused ({type(denied).__name__}); the app needs "
+                "the Azure Service Bus Data Sender role on it.",
+                resource=queue,
+            )
+        ) from None
     return {"published": True, "queue": queue, "messageId": event["operationId"]}

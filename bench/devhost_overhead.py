@@ -53,8 +53,9 @@ def floor_seconds(orchestrations: int, activities: int) -> float:
     return time.perf_counter() - started
 
 
-async def engine_seconds(orchestrations: int, activities: int, store_path: str | None,
-                         max_concurrent_activities: int = 10) -> float:
+async def engine_seconds(
+    orchestrations: int, activities: int, store_path: str | None, max_concurrent_activities: int = 10
+) -> float:
     """Wall time from the first start_new until every orchestration completed (engine scheduler)."""
     done = asyncio.Event()
     completed: list[str] = []
@@ -71,8 +72,12 @@ async def engine_seconds(orchestrations: int, activities: int, store_path: str |
             if len(completed) == orchestrations:
                 done.set()
 
-    engine = DurableEngine(load_app("bench.noop_app"), store_path=store_path,
-                           max_concurrent_activities=max_concurrent_activities, on_invocation=on_invocation)
+    engine = DurableEngine(
+        load_app("bench.noop_app"),
+        store_path=store_path,
+        max_concurrent_activities=max_concurrent_activities,
+        on_invocation=on_invocation,
+    )
     await engine.start()
     try:
         started = time.perf_counter()
@@ -86,8 +91,9 @@ async def engine_seconds(orchestrations: int, activities: int, store_path: str |
         await engine.stop()
 
 
-def run(orchestrations: int = 50, activities: int = 10, stores: tuple[str, ...] = ("sqlite", "memory")
-        ) -> list[Result]:
+def run(
+    orchestrations: int = 50, activities: int = 10, stores: tuple[str, ...] = ("sqlite", "memory")
+) -> list[Result]:
     """Run the benchmark once per store kind ("sqlite": a WAL file as devhost uses; "memory")."""
     floor = min(floor_seconds(orchestrations, activities) for _ in range(3))
     results = []
@@ -110,5 +116,6 @@ def table(results: list[Result]) -> str:
         lines.append(
             f"| {r.store} | {r.orchestrations} x {r.activities} | {r.wall_s:.2f} s "
             f"| {r.orchestrations_per_s:.1f} | {r.overhead_per_activity_ms:.2f} ms "
-            f"| {r.floor_s * 1e6:.0f} µs | {r.ratio:,.0f}x |")
+            f"| {r.floor_s * 1e6:.0f} µs | {r.ratio:,.0f}x |"
+        )
     return "\n".join(lines)

@@ -49,13 +49,18 @@ class Result:
 def run(events: int = 200) -> Result:
     """Publish `events` outcomes in a row on a fresh emulator and time each call."""
     with ServiceBusEmulator([_QUEUE]) as emulator:
-        clients = Clients(Settings(servicebus_connection=emulator.connection_string,
-                                   servicebus_events_queue=_QUEUE))
+        clients = Clients(
+            Settings(servicebus_connection=emulator.connection_string, servicebus_events_queue=_QUEUE)
+        )
         latencies = []
         try:
             for index in range(events):
-                payload = {"operationId": f"bench-{index}", "linkerId": _LINKER, "kind": "connect",
-                           "provisioningState": "Succeeded"}
+                payload = {
+                    "operationId": f"bench-{index}",
+                    "linkerId": _LINKER,
+                    "kind": "connect",
+                    "provisioningState": "Succeeded",
+                }
                 started = time.perf_counter()
                 publish_outcome(payload, clients=clients)
                 latencies.append(time.perf_counter() - started)
@@ -69,12 +74,18 @@ def run(events: int = 200) -> Result:
 
 def table(result: Result) -> str:
     """The figures as a Markdown table."""
-    seconds = (result.percentile(0.5), result.percentile(0.95), max(result.latencies),
-               statistics.fmean(result.latencies))
+    seconds = (
+        result.percentile(0.5),
+        result.percentile(0.95),
+        max(result.latencies),
+        statistics.fmean(result.latencies),
+    )
     ms = [value * 1000 for value in seconds]
-    return "\n".join([
-        "| events (one after the other) | p50 | p95 | max | mean | events/s | AMQP connections opened |",
-        "|---|---|---|---|---|---|---|",
-        f"| {result.events} | {ms[0]:.1f} ms | {ms[1]:.1f} ms | {ms[2]:.1f} ms | {ms[3]:.1f} ms "
-        f"| {result.events_per_s:.1f} | {result.connections_opened} |",
-    ])
+    return "\n".join(
+        [
+            "| events (one after the other) | p50 | p95 | max | mean | events/s | AMQP connections opened |",
+            "|---|---|---|---|---|---|---|",
+            f"| {result.events} | {ms[0]:.1f} ms | {ms[1]:.1f} ms | {ms[2]:.1f} ms | {ms[3]:.1f} ms "
+            f"| {result.events_per_s:.1f} | {result.connections_opened} |",
+        ]
+    )

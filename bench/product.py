@@ -18,19 +18,32 @@ DEFAULT_SIZES = "1000,5000,10000"
 def add_options(parser: argparse.ArgumentParser) -> None:
     """The product benchmark's options on `python -m bench`."""
     group = parser.add_argument_group("product benchmark")
-    group.add_argument("--create", type=int, default=500,
-                       help="connections created through the API (0: skip)")
-    group.add_argument("--create-concurrency", type=int, default=20,
-                       help="client threads (product and floor)")
-    group.add_argument("--product-sizes", default=DEFAULT_SIZES,
-                       help="connections per no-drift reconcile pass, comma-separated ('' or 0: skip)")
+    group.add_argument(
+        "--create", type=int, default=500, help="connections created through the API (0: skip)"
+    )
+    group.add_argument(
+        "--create-concurrency", type=int, default=20, help="client threads (product and floor)"
+    )
+    group.add_argument(
+        "--product-sizes",
+        default=DEFAULT_SIZES,
+        help="connections per no-drift reconcile pass, comma-separated ('' or 0: skip)",
+    )
     group.add_argument("--clusters", type=int, default=100, help="clusters the reconcile fleet spreads over")
     group.add_argument("--namespaces", type=int, default=4, help="namespaces per cluster in the fleet")
-    group.add_argument("--drift", type=float, default=0.01,
-                       help="share of Secrets drifted before the pass at the largest size (0: skip)")
+    group.add_argument(
+        "--drift",
+        type=float,
+        default=0.01,
+        help="share of Secrets drifted before the pass at the largest size (0: skip)",
+    )
     group.add_argument("--reconcile-timeout", type=float, default=240.0, help="seconds per reconcile pass")
-    group.add_argument("--reconcile-budget", type=float, default=600.0,
-                       help="seconds for all no-drift passes together; larger sizes are skipped past it")
+    group.add_argument(
+        "--reconcile-budget",
+        type=float,
+        default=600.0,
+        help="seconds for all no-drift passes together; larger sizes are skipped past it",
+    )
     group.add_argument("--no-calls", action="store_true", help="skip the calls-per-connection table")
 
 
@@ -74,8 +87,9 @@ def _reconcile(args: argparse.Namespace, sizes: list[int]) -> None:
         )
 
 
-def _no_drift(fleet: product_reconcile.Fleet, sizes: list[int], args: argparse.Namespace,
-              budget_end: float) -> str:
+def _no_drift(
+    fleet: product_reconcile.Fleet, sizes: list[int], args: argparse.Namespace, budget_end: float
+) -> str:
     results = product_reconcile.run_sizes(fleet, sizes, args.reconcile_timeout, budget_end)
     done = {r.connections for r in results}
     return product_reconcile.no_drift_table(results, [s for s in sizes if s not in done])
@@ -93,5 +107,7 @@ def run(args: argparse.Namespace) -> None:
     if sizes:
         _reconcile(args, sizes)
     if not args.no_calls:
-        _section("Calls per connection (one connect; fresh = first on aks-demo-2, ready = the next one)",
-                 lambda: product_calls.table(product_calls.run()))
+        _section(
+            "Calls per connection (one connect; fresh = first on aks-demo-2, ready = the next one)",
+            lambda: product_calls.table(product_calls.run()),
+        )

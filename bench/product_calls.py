@@ -40,17 +40,30 @@ class CallCount:
 def _workload_identity_body(stack: Stack) -> dict[str, Any]:
     msi = stack.arm.mgmt_client(ManagedServiceIdentityClient)
     client_id = str(msi.user_assigned_identities.get("rg-demo", "id-demo-workload").client_id)
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "userAssignedIdentity", "clientId": client_id,
-                                        "subscriptionId": SUB},
-                           "clientType": "python", "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "userAssignedIdentity", "clientId": client_id, "subscriptionId": SUB},
+            "clientType": "python",
+            "scope": "default",
+        }
+    }
 
 
 def _key_vault_csi_body(stack: Stack) -> dict[str, Any]:
-    target = {"type": "AzureResource", "id": KEY_VAULT,
-              "resourceProperties": {"type": "KeyVault", "connectAsKubernetesCsiDriver": True}}
-    return {"properties": {"targetService": target, "authInfo": {"authType": "userAssignedIdentity"},
-                           "clientType": "none", "scope": "default"}}
+    target = {
+        "type": "AzureResource",
+        "id": KEY_VAULT,
+        "resourceProperties": {"type": "KeyVault", "connectAsKubernetesCsiDriver": True},
+    }
+    return {
+        "properties": {
+            "targetService": target,
+            "authInfo": {"authType": "userAssignedIdentity"},
+            "clientType": "none",
+            "scope": "default",
+        }
+    }
 
 
 SCENARIOS: dict[str, Callable[[Stack], dict[str, Any]]] = {
@@ -60,13 +73,22 @@ SCENARIOS: dict[str, Callable[[Stack], dict[str, Any]]] = {
 }
 
 
-def _one(stack: Stack, hub: TaskHub, scenario: str, cluster: str, name: str,
-         body: dict[str, Any]) -> CallCount:
+def _one(
+    stack: Stack, hub: TaskHub, scenario: str, cluster: str, name: str, body: dict[str, Any]
+) -> CallCount:
     stack.clear_journals()
     operation_id = put_and_wait(stack, hub, CLUSTER, name, body)
     arm, kube = arm_calls(stack), kube_calls(stack)
-    return CallCount(scenario, cluster, len(reads(arm)), len(writes(arm)), len(reads(kube)),
-                     len(writes(kube)), hub.history_length(operation_id), str(hub.status(operation_id)))
+    return CallCount(
+        scenario,
+        cluster,
+        len(reads(arm)),
+        len(writes(arm)),
+        len(reads(kube)),
+        len(writes(kube)),
+        hub.history_length(operation_id),
+        str(hub.status(operation_id)),
+    )
 
 
 def run(scenarios: list[str] | None = None) -> list[CallCount]:
@@ -90,6 +112,8 @@ def table(counts: list[CallCount]) -> str:
     ]
     for c in counts:
         mark = " (over)" if c.cluster == "ready" and c.history_events > 32 else ""
-        lines.append(f"| {c.scenario} | {c.cluster} | {c.arm_reads} | {c.arm_writes} | {c.kube_reads} "
-                     f"| {c.kube_writes} | {c.history_events}{mark} | {c.status} |")
+        lines.append(
+            f"| {c.scenario} | {c.cluster} | {c.arm_reads} | {c.arm_writes} | {c.kube_reads} "
+            f"| {c.kube_writes} | {c.history_events}{mark} | {c.status} |"
+        )
     return "\n".join(lines)

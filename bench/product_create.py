@@ -38,10 +38,14 @@ from connector.vocabulary import ClientType
 from emulators.arm import kube_key
 
 SUB = "00000000-0000-0000-0000-000000000001"
-CLUSTERS = (ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1"),
-            ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-2"))
-BLOB = f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.Storage/storageAccounts/stdemo0001" \
-       "/blobServices/default"
+CLUSTERS = (
+    ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-1"),
+    ClusterRef(subscription_id=SUB, resource_group="rg-demo", name="aks-demo-2"),
+)
+BLOB = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.Storage/storageAccounts/stdemo0001"
+    "/blobServices/default"
+)
 API = "2022-05-01"
 FLOOR_NAMESPACE = "bench-floor"
 FIELD_MANAGER = "aks-service-connector"  # activities/kube_resources.py
@@ -73,8 +77,14 @@ class CreateResult:
 
 def blob_body() -> dict[str, Any]:
     """A PUT body: secret auth on the demo storage account's blob service."""
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+            "scope": "default",
+        }
+    }
 
 
 def linker_path(cluster: ClusterRef, name: str) -> str:
@@ -91,8 +101,9 @@ def put_and_wait(stack: Stack, hub: TaskHub, cluster: ClusterRef, name: str, bod
     deadline = time.monotonic() + OPERATION_TIMEOUT_S
     while hub.status(operation_id) not in TERMINAL:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"operation {operation_id} of {name} still running after "
-                               f"{OPERATION_TIMEOUT_S} s")
+            raise TimeoutError(
+                f"operation {operation_id} of {name} still running after {OPERATION_TIMEOUT_S} s"
+            )
         time.sleep(0.02)
     return operation_id
 
@@ -106,8 +117,9 @@ def _profile(stack: Stack, hub: TaskHub, cluster: ClusterRef, name: str) -> list
 class FloorReplay:
     """Issues one connection's recorded calls directly, with the product's clients."""
 
-    def __init__(self, clients: Clients, profiles: dict[str, list[dict[str, Any]]],
-                 profile_names: dict[str, str]) -> None:
+    def __init__(
+        self, clients: Clients, profiles: dict[str, list[dict[str, Any]]], profile_names: dict[str, str]
+    ) -> None:
         self.clients = clients
         self.profiles = profiles
         self.profile_names = profile_names
@@ -126,8 +138,13 @@ class FloorReplay:
         if route == "managedCluster" and entry["method"] == "GET":
             self.clients.container_service(SUB).managed_clusters.get(cluster.resource_group, cluster.name)
         elif route == "extension" and entry["method"] == "GET":
-            self.clients.extensions(SUB).extensions.get(cluster.resource_group, "Microsoft.ContainerService",
-                                                        "managedClusters", cluster.name, "sc-extension")
+            self.clients.extensions(SUB).extensions.get(
+                cluster.resource_group,
+                "Microsoft.ContainerService",
+                "managedClusters",
+                cluster.name,
+                "sc-extension",
+            )
         else:
             request = HttpRequest(entry["method"], entry["path"], params={"api-version": entry["apiVersion"]})
             self.clients.resources(SUB).send_request(request).raise_for_status()
@@ -139,17 +156,25 @@ class FloorReplay:
         name = naming.secret_name(connection.linker_name)
         namespace = connection.namespace
         if method == "GET" and route.endswith("/secrets"):
-            core.list_namespaced_secret(namespace, label_selector=naming.managed_by_selector(),
-                                        _preload_content=False)
+            core.list_namespaced_secret(
+                namespace, label_selector=naming.managed_by_selector(), _preload_content=False
+            )
         elif method == "GET" and route.endswith("/serviceaccounts"):
-            core.list_namespaced_service_account(namespace, label_selector=naming.managed_by_selector(),
-                                                 _preload_content=False)
+            core.list_namespaced_service_account(
+                namespace, label_selector=naming.managed_by_selector(), _preload_content=False
+            )
         elif method == "GET" and route.endswith("/secrets/{name}"):
             core.read_namespaced_secret(name, namespace, _preload_content=False)
         elif method == "PATCH" and route.endswith("/secrets/{name}"):
-            core.patch_namespaced_secret(name, namespace, self._secret(connection),
-                                         field_manager=FIELD_MANAGER, force=True, _content_type=APPLY,
-                                         _preload_content=False)
+            core.patch_namespaced_secret(
+                name,
+                namespace,
+                self._secret(connection),
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type=APPLY,
+                _preload_content=False,
+            )
         else:
             raise NotImplementedError(f"the floor cannot replay {method} {route} (seen for {original})")
 
@@ -166,8 +191,15 @@ class FloorReplay:
 
 def floor_connection(cluster: ClusterRef, name: str) -> Connection:
     """A secret-auth blob connection in the floor's namespace."""
-    return Connection(linker_name=name, cluster=cluster, target_id=BLOB, target_kind="storage-blob",
-                      auth=SecretAuth(), client_type=ClientType.PYTHON, namespace=FLOOR_NAMESPACE)
+    return Connection(
+        linker_name=name,
+        cluster=cluster,
+        target_id=BLOB,
+        target_kind="storage-blob",
+        auth=SecretAuth(),
+        client_type=ClientType.PYTHON,
+        namespace=FLOOR_NAMESPACE,
+    )
 
 
 def _timed(count: int, concurrency: int, one: Callable[[int], Any]) -> float:
@@ -187,7 +219,8 @@ def run(stack: Stack, connections: int = 500, concurrency: int = 20) -> CreateRe
     profiles = {c.name: _profile(stack, hub, c, profile_names[c.name]) for c in CLUSTERS}
     for cluster in CLUSTERS:
         k8s.CoreV1Api(stack.arm.kube.client_for(kube_key(cluster.id))).create_namespace(
-            k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=FLOOR_NAMESPACE)))
+            k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=FLOOR_NAMESPACE))
+        )
     floor = FloorReplay(Clients(Settings.from_env()), profiles, profile_names)
     for warm in range(len(CLUSTERS)):  # client construction and credentials, as the product's are warm
         floor.one(connections + warm)
@@ -202,7 +235,9 @@ def run(stack: Stack, connections: int = 500, concurrency: int = 20) -> CreateRe
         operations = list(pool.map(product_one, range(connections)))
     product_s = time.perf_counter() - started
     succeeded = sum(
-        1 for cluster in CLUSTERS for record in registry.list_by_cluster(cluster.id)
+        1
+        for cluster in CLUSTERS
+        for record in registry.list_by_cluster(cluster.id)
         if str(record.get("name") or "").startswith("bench_")
         and record.get("provisioningState") == "Succeeded"
     )
@@ -214,13 +249,16 @@ def run(stack: Stack, connections: int = 500, concurrency: int = 20) -> CreateRe
 def table(result: CreateResult) -> str:
     """The figures as a Markdown table."""
     bar = "ok" if result.ratio <= 1.25 else "over 1.25"
-    return "\n".join([
-        "| connections | client threads | product | floor | ratio (bar <= 1.25) | connections/s "
-        "| Succeeded |",
-        "|---|---|---|---|---|---|---|",
-        f"| {result.connections} | {result.concurrency} | {result.product_s:.1f} s | {result.floor_s:.1f} s "
-        f"| {result.ratio:.2f} ({bar}) | {result.per_second:.1f} | {result.succeeded} |",
-        "",
-        f"Floor per connection ({len(result.profile)} calls, from the journals): "
-        + ", ".join(result.profile),
-    ])
+    return "\n".join(
+        [
+            "| connections | client threads | product | floor | ratio (bar <= 1.25) | connections/s "
+            "| Succeeded |",
+            "|---|---|---|---|---|---|---|",
+            f"| {result.connections} | {result.concurrency} | {result.product_s:.1f} s "
+            f"| {result.floor_s:.1f} s "
+            f"| {result.ratio:.2f} ({bar}) | {result.per_second:.1f} | {result.succeeded} |",
+            "",
+            f"Floor per connection ({len(result.profile)} calls, from the journals): "
+            + ", ".join(result.profile),
+        ]
+    )

@@ -103,22 +103,48 @@ class Fleet:
         return manifests.build_secret(connection, values, kind=kind)
 
     def _seed_arm_and_namespaces(self) -> None:
-        extension = {"name": "sc-extension", "extensionType": "microsoft.servicelinker.connection",
-                     "releaseNamespace": "sc-system", "releaseTrain": "Stable",
-                     "autoUpgradeMinorVersion": True}
-        self.stack.arm.seed({"subscriptions": [{
-            "id": SUB,
-            "providers": {"Microsoft.KubernetesConfiguration": "Registered"},
-            "resourceGroups": [{
-                "name": RESOURCE_GROUP, "location": "eastus",
-                "clusters": [{"name": cluster_ref(i).name, "kubernetesVersion": "1.31.2",
-                              "extensions": [extension]} for i in range(self.clusters)],
-            }],
-        }]})
-        namespaces = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"ns-{n}"}}
-                      for n in range(self.namespaces)]
-        self.stack.arm.kube.emulator.seed({"clusters": [
-            {"key": kube_key(cluster_ref(i).id), "objects": namespaces} for i in range(self.clusters)]})
+        extension = {
+            "name": "sc-extension",
+            "extensionType": "microsoft.servicelinker.connection",
+            "releaseNamespace": "sc-system",
+            "releaseTrain": "Stable",
+            "autoUpgradeMinorVersion": True,
+        }
+        self.stack.arm.seed(
+            {
+                "subscriptions": [
+                    {
+                        "id": SUB,
+                        "providers": {"Microsoft.KubernetesConfiguration": "Registered"},
+                        "resourceGroups": [
+                            {
+                                "name": RESOURCE_GROUP,
+                                "location": "eastus",
+                                "clusters": [
+                                    {
+                                        "name": cluster_ref(i).name,
+                                        "kubernetesVersion": "1.31.2",
+                                        "extensions": [extension],
+                                    }
+                                    for i in range(self.clusters)
+                                ],
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+        namespaces = [
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"ns-{n}"}}
+            for n in range(self.namespaces)
+        ]
+        self.stack.arm.kube.emulator.seed(
+            {
+                "clusters": [
+                    {"key": kube_key(cluster_ref(i).id), "objects": namespaces} for i in range(self.clusters)
+                ]
+            }
+        )
 
     def grow(self, total: int) -> float:
         """Seed connections up to `total` (Secrets and registry records); the seconds it took."""
@@ -128,8 +154,9 @@ class Fleet:
         for connection in new:
             secret = self.rendered_secret(connection)
             by_cluster.setdefault(kube_key(connection.cluster.id), []).append(secret)
-        self.stack.arm.kube.emulator.seed({"clusters": [
-            {"key": key, "objects": objects} for key, objects in by_cluster.items()]})
+        self.stack.arm.kube.emulator.seed(
+            {"clusters": [{"key": key, "objects": objects} for key, objects in by_cluster.items()]}
+        )
         with ThreadPoolExecutor(max_workers=_SEED_THREADS) as pool:
             for _ in pool.map(_put_record, new):
                 pass
@@ -161,8 +188,9 @@ class Fleet:
         for connection in connections:
             cluster = store.clusters[kube_key(connection.cluster.id)]
             try:
-                found = store.get(cluster, SECRET, connection.namespace,
-                                  naming.secret_name(connection.linker_name))
+                found = store.get(
+                    cluster, SECRET, connection.namespace, naming.secret_name(connection.linker_name)
+                )
             except Exception:  # the emulator's 404
                 continue
             wanted = manifests.content_hash(self.rendered_secret(connection))
@@ -173,17 +201,23 @@ class Fleet:
 def _put_record(connection: Connection) -> None:
     desired_hash = connection.desired_hash()
     started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    registry.put_record({
-        "linkerId": connection.linker_id,
-        "clusterId": connection.cluster.id,
-        "name": connection.linker_name,
-        "desired": connection.to_stored(),
-        "desiredHash": desired_hash,
-        "provisioningState": "Succeeded",
-        "generation": 1,
-        "lastOperation": {"id": str(uuid.uuid4()), "kind": "connect", "desiredHash": desired_hash,
-                          "startTime": started},
-    })
+    registry.put_record(
+        {
+            "linkerId": connection.linker_id,
+            "clusterId": connection.cluster.id,
+            "name": connection.linker_name,
+            "desired": connection.to_stored(),
+            "desiredHash": desired_hash,
+            "provisioningState": "Succeeded",
+            "generation": 1,
+            "lastOperation": {
+                "id": str(uuid.uuid4()),
+                "kind": "connect",
+                "desiredHash": desired_hash,
+                "startTime": started,
+            },
+        }
+    )
 
 
 def _engine_time() -> str:
@@ -200,8 +234,10 @@ def reconcile_pass(fleet: Fleet, timeout: float) -> PassResult:
     status, headers, body = stack.http("POST", "/api/reconcile", {})
     if status != 202:
         raise RuntimeError(f"POST /api/reconcile answered {status}: {body}")
-    instance_id = str((body or {}).get("id") or "") or urlparse(
-        headers["Azure-AsyncOperation"]).path.rstrip("/").rsplit("/", 1)[-1]
+    instance_id = (
+        str((body or {}).get("id") or "")
+        or urlparse(headers["Azure-AsyncOperation"]).path.rstrip("/").rsplit("/", 1)[-1]
+    )
     timed_out = False
     while hub.status(instance_id) not in TERMINAL:
         if time.perf_counter() - started > timeout:
@@ -269,8 +305,11 @@ def no_drift_table(results: list[PassResult], skipped: list[int]) -> str:
         time_text = f"over budget (> {r.seconds:.0f} s)" if r.timed_out else f"{r.seconds:.1f} s"
         ratio = f"{r.seconds / base.seconds:.1f}" if base and not r.timed_out else "-"
         history = r.history
-        payload = f"{_kb(history.largest_activity_payload)} ({history.largest_activity_payload_name})" \
-            if history else "-"
+        payload = (
+            f"{_kb(history.largest_activity_payload)} ({history.largest_activity_payload_name})"
+            if history
+            else "-"
+        )
         longest = f"{history.largest_history} events" if history else "-"
         lines.append(
             f"| {r.connections:,} | {r.clusters} | {time_text} | {r.ms_per_connection:.1f} ms | {ratio} "
@@ -282,9 +321,11 @@ def no_drift_table(results: list[PassResult], skipped: list[int]) -> str:
         lines.append(f"| {size:,} | - | not run (a smaller size was over budget) | | | | | | | | |")
     if base and len(results) > 1 and not results[-1].timed_out:
         lines.append("")
-        lines.append(f"t({results[-1].connections:,}) / t({base.connections:,}) = "
-                     f"{results[-1].seconds / base.seconds:.1f} (bar: <= "
-                     f"{1.2 * results[-1].connections / base.connections:.0f}, i.e. 1.2 x the size ratio)")
+        lines.append(
+            f"t({results[-1].connections:,}) / t({base.connections:,}) = "
+            f"{results[-1].seconds / base.seconds:.1f} (bar: <= "
+            f"{1.2 * results[-1].connections / base.connections:.0f}, i.e. 1.2 x the size ratio)"
+        )
     return "\n".join(lines)
 
 
@@ -299,6 +340,8 @@ def drift_table(result: PassResult | None, reason: str = "") -> str:
         return "\n".join(lines)
     time_text = f"over budget (> {result.seconds:.0f} s)" if result.timed_out else f"{result.seconds:.1f} s"
     verdict = "ok" if result.repaired == result.drifted and result.writes == result.repaired else "NOT OK"
-    lines.append(f"| {result.connections:,} | {result.drifted} | {result.repaired} ({verdict}) "
-                 f"| {result.writes} | {time_text} | {result.ms_per_connection:.1f} ms |")
+    lines.append(
+        f"| {result.connections:,} | {result.drifted} | {result.repaired} ({verdict}) "
+        f"| {result.writes} | {time_text} | {result.ms_per_connection:.1f} ms |"
+    )
     return "\n".join(lines)

@@ -25,8 +25,18 @@ from tests.reliability.stack import Stack, arm_harness, is_write, start_stack
 __all__ = ["Stack", "arm_calls", "is_write", "kube_calls", "kube_lists", "product_stack", "reads", "writes"]
 
 # Per-request logs of the host and the SDKs would swamp the tables.
-_QUIET = ("azure", "devhost", "kubernetes", "urllib3", "uamqp", "aiohttp", "activities", "triggers",
-          "orchestrators", "emulators")
+_QUIET = (
+    "azure",
+    "devhost",
+    "kubernetes",
+    "urllib3",
+    "uamqp",
+    "aiohttp",
+    "activities",
+    "triggers",
+    "orchestrators",
+    "emulators",
+)
 
 
 @contextlib.contextmanager
@@ -48,8 +58,9 @@ def product_stack(settings: dict[str, str] | None = None) -> Iterator[Stack]:
         servicebus = stack.enter_context(ServiceBusEmulator())
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-product-")))
         harness = arm_harness(arm, kube)
-        yield stack.enter_context(start_stack(harness, azurite.connection_string, servicebus, workdir,
-                                              settings=settings))
+        yield stack.enter_context(
+            start_stack(harness, azurite.connection_string, servicebus, workdir, settings=settings)
+        )
 
 
 def arm_calls(stack: Stack) -> list[dict[str, Any]]:
@@ -74,5 +85,9 @@ def writes(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def kube_lists(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Kubernetes collection reads (a GET on a route that does not end in an object's name)."""
-    return [e for e in entries if str(e["method"]).upper() == "GET"
-            and not str(e.get("route") or e["path"]).rstrip("/").endswith("{name}")]
+    return [
+        e
+        for e in entries
+        if str(e["method"]).upper() == "GET"
+        and not str(e.get("route") or e["path"]).rstrip("/").endswith("{name}")
+    ]

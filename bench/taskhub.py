@@ -95,8 +95,12 @@ class TaskHub:
         activity_bytes, activity_name, child_bytes = 0, "", 0
         with self._db() as db:
             for instance_id in wanted:
-                events = [json.loads(row[0]) for row in db.execute(
-                    "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,))]
+                events = [
+                    json.loads(row[0])
+                    for row in db.execute(
+                        "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+                    )
+                ]
                 if len(events) > longest:
                     longest, longest_id = len(events), instance_id
                 names = {e.get("EventId"): e.get("Name") for e in events if e.get("EventType") == 4}

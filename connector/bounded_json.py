@@ -47,9 +47,9 @@ def _too_much(what: str, limit: int, unit: str) -> RequestValidationError:
     )
 
 
-def size_error(size: int, limits: JsonLimits = DEFAULT_LIMITS, what: str = "request body") -> (
-    RequestValidationError | None
-):
+def size_error(
+    size: int, limits: JsonLimits = DEFAULT_LIMITS, what: str = "request body"
+) -> RequestValidationError | None:
     """The error for a body of `size` bytes when it is over the size limit, else None."""
     if size > limits.max_bytes:
         return _too_much(f"{what} size ({size} bytes)", limits.max_bytes, "bytes")

@@ -19,6 +19,7 @@ _CLUSTER_ID = re.compile(
     re.IGNORECASE,
 )
 
+
 def segments(resource_id: str) -> list[str]:
     """The non-empty path segments of an id."""
     return [s for s in resource_id.strip().strip("/").split("/") if s]

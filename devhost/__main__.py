@@ -22,16 +22,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app", default="function_app", help="module that defines the FunctionApp")
     parser.add_argument("--app-dir", default=".", help="folder with host.json, local.settings.json")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=None,
-                        help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071; 0: any)")
-    parser.add_argument("--store", default=".devhost/taskhub.sqlite",
-                        help="SQLite task hub (relative to --app-dir); ':memory:' keeps nothing")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="HTTP port (default: local.settings.json Host.LocalHttpPort, else 7071; 0: any)",
+    )
+    parser.add_argument(
+        "--store",
+        default=".devhost/taskhub.sqlite",
+        help="SQLite task hub (relative to --app-dir); ':memory:' keeps nothing",
+    )
     parser.add_argument("--keys", default=".devhost/keys.json", help="keys file (relative to --app-dir)")
     parser.add_argument("--no-timers", action="store_true", help="do not run timer triggers")
     parser.add_argument("--no-servicebus", action="store_true", help="do not run Service Bus triggers")
-    parser.add_argument("--stop-grace", type=float, default=5.0, metavar="SECONDS",
-                        help="on stop, how long running Service Bus functions may finish before their "
-                             "messages are abandoned (default 5)")
+    parser.add_argument(
+        "--stop-grace",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="on stop, how long running Service Bus functions may finish before their "
+        "messages are abandoned (default 5)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -39,9 +51,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 async def serve(args: argparse.Namespace) -> int:
     """Start the host, print the functions, and run until SIGINT or SIGTERM."""
     config = DevHostConfig(
-        app_module=args.app, app_dir=args.app_dir, host=args.host, port=args.port,
-        store_path=None if args.store == ":memory:" else args.store, keys_path=args.keys,
-        timers=not args.no_timers, service_bus=not args.no_servicebus, service_bus_stop_grace=args.stop_grace,
+        app_module=args.app,
+        app_dir=args.app_dir,
+        host=args.host,
+        port=args.port,
+        store_path=None if args.store == ":memory:" else args.store,
+        keys_path=args.keys,
+        timers=not args.no_timers,
+        service_bus=not args.no_servicebus,
+        service_bus_stop_grace=args.stop_grace,
     )
     host = DevHost(config)
     stop = asyncio.Event()
@@ -66,12 +84,15 @@ async def serve(args: argparse.Namespace) -> int:
         await host.stop()
         return 2
     for name in host.skipped_settings:
-        print(f"Skipping '{name}' from local settings as it's already defined in current environment "
-              "variables.")
+        print(
+            f"Skipping '{name}' from local settings as it's already defined in current environment variables."
+        )
     print("\n".join(host.describe()))
     print(f"Keys: {Path(config.app_dir, config.keys_path).resolve()} (master key for /admin, function keys)")
-    print(f"Task hub: {host.host_settings.hub_name} in "
-          f"{Path(config.app_dir, config.store_path).resolve() if config.store_path else 'memory'}")
+    print(
+        f"Task hub: {host.host_settings.hub_name} in "
+        f"{Path(config.app_dir, config.store_path).resolve() if config.store_path else 'memory'}"
+    )
     print(f"Host started: {host.base_url}", flush=True)
     try:
         await stop.wait()
@@ -88,8 +109,11 @@ async def serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m devhost`."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="[%(asctime)s] %(message)s", stream=sys.stdout)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="[%(asctime)s] %(message)s",
+        stream=sys.stdout,
+    )
     # Client libraries log every request at INFO; the host keeps them at Warning (host.json logLevel).
     for noisy in ("azure", "aiohttp.access", "uamqp"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -56,16 +56,31 @@ def log_trigger_invocation(record: TriggerInvocation) -> None:
     suffix = f": {record.error}" if record.error else ""
     if record.stack:
         suffix += "\n" + record.stack.rstrip()
-    log.log(level, "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)%s", record.function, record.outcome,
-            record.invocation_id, record.duration_ms, suffix)
+    log.log(
+        level,
+        "Executed 'Functions.%s' (%s, Id=%s, Duration=%dms)%s",
+        record.function,
+        record.outcome,
+        record.invocation_id,
+        record.duration_ms,
+        suffix,
+    )
 
 
 def log_engine_invocation(record: InvocationRecord) -> None:
     """One log line per orchestrator episode or activity run."""
     level = logging.INFO if record.outcome != "Failed" else logging.ERROR
     suffix = f": {record.error}" if record.error else ""
-    log.log(level, "Executed 'Functions.%s' (%s %s, InstanceId=%s, Duration=%dms)%s", record.function,
-            record.kind, record.outcome, record.instance_id, record.duration_s * 1000, suffix)
+    log.log(
+        level,
+        "Executed 'Functions.%s' (%s %s, InstanceId=%s, Duration=%dms)%s",
+        record.function,
+        record.kind,
+        record.outcome,
+        record.instance_id,
+        record.duration_s * 1000,
+        suffix,
+    )
 
 
 class DevHost:
@@ -132,7 +147,10 @@ class DevHost:
         if store_path is not None:
             Path(store_path).parent.mkdir(parents=True, exist_ok=True)
         self._engine = DurableEngine(
-            index, store_path=store_path, clock=self.clock, task_hub=self.host_settings.hub_name,
+            index,
+            store_path=store_path,
+            clock=self.clock,
+            task_hub=self.host_settings.hub_name,
             max_concurrent_activities=self.host_settings.max_concurrent_activities,
             on_invocation=self._on_engine,
         )
@@ -141,18 +159,31 @@ class DevHost:
         self._keys = keys = KeyStore(keys_path)
         keys.system_key(DURABLE_SYSTEM_KEY)  # written now, so the keys file is complete once the host runs
         invoker = Invoker(client_binding=self._client_binding, on_invocation=self._on_trigger)
-        self._http = HttpHost(index, keys=keys, invoker=invoker, route_prefix=self.host_settings.route_prefix,
-                              add_durable_routes=self._engine.add_routes)
+        self._http = HttpHost(
+            index,
+            keys=keys,
+            invoker=invoker,
+            route_prefix=self.host_settings.route_prefix,
+            add_durable_routes=self._engine.add_routes,
+        )
         # Validate timer and Service Bus settings before anything starts, so errors leave nothing running.
         if config.timers and index.by_trigger("timerTrigger"):
             self._timers = TimerScheduler(
-                index.by_trigger("timerTrigger"), invoker=invoker, clock=self.clock, environ=self.environ,
-                status_path=_in_app_dir(app_dir, config.timer_status_path))
+                index.by_trigger("timerTrigger"),
+                invoker=invoker,
+                clock=self.clock,
+                environ=self.environ,
+                status_path=_in_app_dir(app_dir, config.timer_status_path),
+            )
         if config.service_bus and index.by_trigger("serviceBusTrigger"):
             self._service_bus = ServiceBusListener(
-                index.by_trigger("serviceBusTrigger"), invoker=invoker, environ=self.environ,
+                index.by_trigger("serviceBusTrigger"),
+                invoker=invoker,
+                environ=self.environ,
                 max_concurrent_calls=self.host_settings.service_bus_max_concurrent_calls,
-                max_wait_time=config.service_bus_max_wait_time, stop_grace=config.service_bus_stop_grace)
+                max_wait_time=config.service_bus_max_wait_time,
+                stop_grace=config.service_bus_stop_grace,
+            )
         await self._engine.start()
         self._runner = web.AppRunner(self._http.build_app(), access_log=None)
         await self._runner.setup()
@@ -189,8 +220,9 @@ class DevHost:
         await self.start()
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.stop()
 
     def describe(self) -> list[str]:

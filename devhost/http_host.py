@@ -63,12 +63,14 @@ def http_routes(index: FunctionIndex, route_prefix: str) -> list[HttpRoute]:
     for info in index.by_trigger("httpTrigger"):
         route = info.trigger.get("route") or info.name
         methods = info.trigger.get("methods")
-        routes.append(HttpRoute(
-            info=info,
-            template=RouteTemplate(join_route(route_prefix, route)),
-            methods=frozenset(str(m).upper() for m in methods) if methods else None,
-            auth_level=str(info.trigger.get("authLevel") or "function").lower(),
-        ))
+        routes.append(
+            HttpRoute(
+                info=info,
+                template=RouteTemplate(join_route(route_prefix, route)),
+                methods=frozenset(str(m).upper() for m in methods) if methods else None,
+                auth_level=str(info.trigger.get("authLevel") or "function").lower(),
+            )
+        )
     return sorted(routes, key=lambda r: r.template.precedence)
 
 
@@ -80,8 +82,9 @@ def to_http_request(request: web.Request, body: bytes, route_params: dict[str, s
     params: dict[str, str] = {}
     for name, value in request.query.items():
         params.setdefault(name, value)
-    return func.HttpRequest(request.method, str(request.url), headers=headers, params=params,
-                            route_params=route_params, body=body)
+    return func.HttpRequest(
+        request.method, str(request.url), headers=headers, params=params, route_params=route_params, body=body
+    )
 
 
 def to_web_response(result: Any) -> web.Response:
@@ -106,9 +109,14 @@ def admin_trigger_value(info: FunctionInfo, input_text: str | None) -> Any:
     if info.trigger_type == "timerTrigger":
         return TimerRequest(past_due=False)
     if info.trigger_type == "serviceBusTrigger":
-        return ServiceBusMessage(body=(input_text or "").encode(), message_id=uuid.uuid4().hex,
-                                 application_properties={}, user_properties={}, delivery_count=1,
-                                 enqueued_time_utc=datetime.now(UTC))
+        return ServiceBusMessage(
+            body=(input_text or "").encode(),
+            message_id=uuid.uuid4().hex,
+            application_properties={},
+            user_properties={},
+            delivery_count=1,
+            enqueued_time_utc=datetime.now(UTC),
+        )
     return input_text
 
 
@@ -157,8 +165,11 @@ class HttpHost:
     def function_urls(self, base_url: str) -> list[tuple[str, str, str]]:
         """(function name, methods, URL template) for every HTTP trigger, as `func start` lists them."""
         return [
-            (r.info.name, ",".join(sorted(r.methods)) if r.methods else "*",
-             f"{base_url}/{r.template.template}")
+            (
+                r.info.name,
+                ",".join(sorted(r.methods)) if r.methods else "*",
+                f"{base_url}/{r.template.template}",
+            )
             for r in self.routes
         ]
 
@@ -176,13 +187,15 @@ class HttpHost:
     async def _host_status(self, request: web.Request) -> web.Response:
         if not self._authorized(request, ADMIN, None):
             return web.Response(status=401)
-        return web.json_response({
-            "id": self._host_id,
-            "state": "Running",
-            "version": HOST_VERSION,
-            "versionDetails": f"{HOST_VERSION} (devhost: the Python worker runs in-process)",
-            "processUptime": int((time.monotonic() - self._started) * 1000),
-        })
+        return web.json_response(
+            {
+                "id": self._host_id,
+                "state": "Running",
+                "version": HOST_VERSION,
+                "versionDetails": f"{HOST_VERSION} (devhost: the Python worker runs in-process)",
+                "processUptime": int((time.monotonic() - self._started) * 1000),
+            }
+        )
 
     async def _ping(self, request: web.Request) -> web.Response:
         return web.Response(status=200)
@@ -196,12 +209,17 @@ class HttpHost:
             return web.Response(status=404)
         if info.trigger_type == "httpTrigger" or info.trigger_type in _DURABLE_TRIGGERS:
             return web.json_response(
-                {"error": f"function '{info.name}' has a {info.trigger_type}; call it through its own route "
-                          "or the Durable client"}, status=400)
+                {
+                    "error": f"function '{info.name}' has a {info.trigger_type}; "
+                    "call it through its own route "
+                    "or the Durable client"
+                },
+                status=400,
+            )
         try:
             document = json.loads(await request.read() or b"{}")
         except json.JSONDecodeError:
-            return web.json_response({"error": "the body must be JSON: {\"input\": \"...\"}"}, status=400)
+            return web.json_response({"error": 'the body must be JSON: {"input": "..."}'}, status=400)
         input_text = document.get("input") if isinstance(document, dict) else None
         task = asyncio.create_task(self._invoke_quietly(info, admin_trigger_value(info, input_text)))
         self._background.add(task)

@@ -65,18 +65,33 @@ class Invoker:
                 if inspect.isawaitable(result):
                     result = await result
         except Exception as exc:
-            self._report(info, invocation_id, started, "Failed", f"{type(exc).__name__}: {exc}",
-                         traceback.format_exc())
+            self._report(
+                info, invocation_id, started, "Failed", f"{type(exc).__name__}: {exc}", traceback.format_exc()
+            )
             raise
         self._report(info, invocation_id, started, "Succeeded", None)
         return result
 
-    def _report(self, info: FunctionInfo, invocation_id: str, started: float, outcome: str,
-                error: str | None, stack: str | None = None) -> None:
+    def _report(
+        self,
+        info: FunctionInfo,
+        invocation_id: str,
+        started: float,
+        outcome: str,
+        error: str | None,
+        stack: str | None = None,
+    ) -> None:
         if self._on_invocation is None:
             return
-        record = TriggerInvocation(info.name, invocation_id, info.trigger_type,
-                                   (time.perf_counter() - started) * 1000, outcome, error, stack)
+        record = TriggerInvocation(
+            info.name,
+            invocation_id,
+            info.trigger_type,
+            (time.perf_counter() - started) * 1000,
+            outcome,
+            error,
+            stack,
+        )
         try:
             self._on_invocation(record)
         except Exception:

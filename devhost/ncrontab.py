@@ -10,8 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-_MONTHS = {name: number for number, name in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1
+    )
+}
 _DAYS = {name: number for number, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?$")
 # No schedule repeats beyond this horizon without matching (Feb 29 on a given weekday recurs within 28 years).
@@ -47,7 +51,8 @@ def _value(text: str, spec: _Field, expression: str) -> int:
     number = int(text)
     if not spec.low <= number <= spec.high:
         raise ScheduleError(
-            f"{spec.name} {number} is out of range {spec.low}-{spec.high} in schedule '{expression}'")
+            f"{spec.name} {number} is out of range {spec.low}-{spec.high} in schedule '{expression}'"
+        )
     return number
 
 
@@ -61,7 +66,8 @@ def _parse_field(text: str, spec: _Field, expression: str) -> frozenset[int]:
         if step_text:
             if not step_text.isdigit() or int(step_text) == 0:
                 raise ScheduleError(
-                    f"bad step '/{step_text}' in {spec.name} field of schedule '{expression}'")
+                    f"bad step '/{step_text}' in {spec.name} field of schedule '{expression}'"
+                )
             step = int(step_text)
         if range_text in ("*", "?"):
             low, high = spec.low, spec.high
@@ -104,9 +110,7 @@ class CronSchedule:
 
     def _day_matches(self, when: datetime) -> bool:
         return (
-            when.month in self.months
-            and when.day in self.days
-            and (when.weekday() + 1) % 7 in self.weekdays
+            when.month in self.months and when.day in self.days and (when.weekday() + 1) % 7 in self.weekdays
         )
 
     def next_after(self, when: datetime) -> datetime:
@@ -173,7 +177,8 @@ def parse_schedule(expression: str) -> Schedule:
     if len(fields) != 6:
         raise ScheduleError(
             f"schedule '{expression}' has {len(fields)} fields; NCRONTAB needs six: "
-            "{second} {minute} {hour} {day} {month} {day-of-week}")
+            "{second} {minute} {hour} {day} {month} {day-of-week}"
+        )
     specs = (_SECOND, _MINUTE, _HOUR, _DAY, _MONTH, _WEEKDAY)
     parsed = [_parse_field(field, spec, expression) for field, spec in zip(fields, specs, strict=True)]
     return CronSchedule(expression, *parsed)

@@ -83,8 +83,11 @@ def _constraint(text: str, template: str) -> Callable[[str], bool]:
     if name == "maxlength":
         return lambda v: len(v) <= numbers[0]
     if name == "length":
-        return (lambda v: len(v) == numbers[0]) if len(numbers) == 1 else (
-            lambda v: numbers[0] <= len(v) <= numbers[1])
+        return (
+            (lambda v: len(v) == numbers[0])
+            if len(numbers) == 1
+            else (lambda v: numbers[0] <= len(v) <= numbers[1])
+        )
     if name == "min":
         return lambda v: _is_int(v, numbers[0], _INT64[1])
     if name == "max":
@@ -134,8 +137,13 @@ def _parse_parameter(body: str, template: str) -> _Parameter:
     head = head.rstrip("?")
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", head):
         raise RouteError(f"bad route parameter name '{head}' in '{template}'")
-    return _Parameter(head, optional or catch_all or default is not None, catch_all, default,
-                      [_constraint(c, template) for c in constraint_texts])
+    return _Parameter(
+        head,
+        optional or catch_all or default is not None,
+        catch_all,
+        default,
+        [_constraint(c, template) for c in constraint_texts],
+    )
 
 
 def _tokens(segment: str, template: str) -> list[str | _Parameter]:
@@ -143,7 +151,7 @@ def _tokens(segment: str, template: str) -> list[str | _Parameter]:
     position = 0
     for match in re.finditer(r"\{((?:[^{}]|\([^)]*\))+)\}", segment):
         if match.start() > position:
-            tokens.append(segment[position:match.start()])
+            tokens.append(segment[position : match.start()])
         tokens.append(_parse_parameter(match.group(1), template))
         position = match.end()
     if position < len(segment):
@@ -166,8 +174,9 @@ class RouteTemplate:
             if len(tokens) == 1 and isinstance(tokens[0], _Parameter):
                 parameter = tokens[0]
                 self.parameters.append(parameter)
-                body = f"(?P<{parameter.name}>.*)" if parameter.catch_all else (
-                    f"(?P<{parameter.name}>[^/]+)")
+                body = (
+                    f"(?P<{parameter.name}>.*)" if parameter.catch_all else (f"(?P<{parameter.name}>[^/]+)")
+                )
                 if parameter.optional:
                     pattern += f"(?:{re.escape(separator)}{body})?"
                 else:

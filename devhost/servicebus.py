@@ -109,23 +109,35 @@ def resolve_source(info: FunctionInfo, environ: Mapping[str, str]) -> ServiceBus
     if trigger.get("isSessionsEnabled"):
         raise SettingsError(
             f"function '{info.name}': isSessionsEnabled is not supported by the devhost (sessions need the "
-            "$management operations the local broker lacks)")
+            "$management operations the local broker lacks)"
+        )
     connection = resolve(str(trigger.get("connection") or DEFAULT_CONNECTION), environ)
     queue = resolve(trigger["queueName"], environ) if trigger.get("queueName") else None
     topic = resolve(trigger["topicName"], environ) if trigger.get("topicName") else None
     subscription = resolve(trigger["subscriptionName"], environ) if trigger.get("subscriptionName") else None
     if queue is None and (topic is None or subscription is None):
-        raise SettingsError(f"function '{info.name}': a Service Bus trigger needs queueName, or topicName "
-                            "and subscriptionName")
+        raise SettingsError(
+            f"function '{info.name}': a Service Bus trigger needs queueName, or topicName "
+            "and subscriptionName"
+        )
     connection_string = environ.get(connection) or None
     namespace = environ.get(f"{connection}__fullyQualifiedNamespace") or None
     if connection_string is None and namespace is None:
         raise SettingsError(
             f"function '{info.name}': Service Bus connection '{connection}' is not defined; set the app "
-            f"setting {connection} (a connection string) or {connection}__fullyQualifiedNamespace (identity)")
+            f"setting {connection} (a connection string) or {connection}__fullyQualifiedNamespace (identity)"
+        )
     entity = queue or f"{topic}/Subscriptions/{subscription}"
-    return ServiceBusSource(info, entity, queue, topic, subscription, connection_string, namespace,
-                            str(trigger.get("cardinality", "one")).lower() == "many")
+    return ServiceBusSource(
+        info,
+        entity,
+        queue,
+        topic,
+        subscription,
+        connection_string,
+        namespace,
+        str(trigger.get("cardinality", "one")).lower() == "many",
+    )
 
 
 def _client(source: ServiceBusSource) -> ServiceBusClient:
@@ -199,8 +211,12 @@ class ServiceBusListener:
                     _task(slot).cancel()
             await asyncio.wait([_task(slot) for slot in running], timeout=min(_STOP_POLL, deadline - now))
         for slot in running:
-            log.warning("Service Bus receiver %s still %s %.1fs after stop; closing its connection under it",
-                        slot.name, slot.phase, self.stop_grace + self.settle_timeout)
+            log.warning(
+                "Service Bus receiver %s still %s %.1fs after stop; closing its connection under it",
+                slot.name,
+                slot.phase,
+                self.stop_grace + self.settle_timeout,
+            )
             _task(slot).cancel()
         await self._close_clients()
         self.slots.clear()
@@ -220,14 +236,17 @@ class ServiceBusListener:
 
     def _receiver(self, client: ServiceBusClient, source: ServiceBusSource) -> ServiceBusReceiver:
         if source.queue is not None:
-            return client.get_queue_receiver(source.queue, receive_mode=ServiceBusReceiveMode.PEEK_LOCK,
-                                             prefetch_count=0)
+            return client.get_queue_receiver(
+                source.queue, receive_mode=ServiceBusReceiveMode.PEEK_LOCK, prefetch_count=0
+            )
         assert source.topic is not None and source.subscription is not None
         return client.get_subscription_receiver(
-            source.topic, source.subscription, receive_mode=ServiceBusReceiveMode.PEEK_LOCK, prefetch_count=0)
+            source.topic, source.subscription, receive_mode=ServiceBusReceiveMode.PEEK_LOCK, prefetch_count=0
+        )
 
-    async def _receive_loop(self, slot: ReceiveSlot, client: ServiceBusClient,
-                            source: ServiceBusSource) -> None:
+    async def _receive_loop(
+        self, slot: ReceiveSlot, client: ServiceBusClient, source: ServiceBusSource
+    ) -> None:
         while not self._stopping:
             slot.phase = RECEIVING
             receiver = self._receiver(client, source)
@@ -238,8 +257,9 @@ class ServiceBusListener:
                     try:
                         while not self._stopping:
                             slot.phase = RECEIVING
-                            batch = await receiver.receive_messages(max_message_count=1,
-                                                                    max_wait_time=self.max_wait_time)
+                            batch = await receiver.receive_messages(
+                                max_message_count=1, max_wait_time=self.max_wait_time
+                            )
                             # A message received as stop began is handled all the same: it is locked to us.
                             for message in batch:
                                 await self._handle(slot, receiver, source, message)
@@ -249,8 +269,12 @@ class ServiceBusListener:
             except Exception as exc:
                 if not self._stopping:
                     # A broken link or connection: report, then reconnect after a pause, as the host does.
-                    log.warning("Service Bus receiver for '%s' failed (%s: %s); reconnecting",
-                                source.function.name, type(exc).__name__, exc)
+                    log.warning(
+                        "Service Bus receiver for '%s' failed (%s: %s); reconnecting",
+                        source.function.name,
+                        type(exc).__name__,
+                        exc,
+                    )
                     failed = True
             finally:
                 slot.phase = CLOSING
@@ -260,8 +284,13 @@ class ServiceBusListener:
                 slot.phase = RECEIVING
                 await asyncio.sleep(_RECONNECT_PAUSE)
 
-    async def _handle(self, slot: ReceiveSlot, receiver: ServiceBusReceiver, source: ServiceBusSource,
-                      message: ServiceBusReceivedMessage) -> None:
+    async def _handle(
+        self,
+        slot: ReceiveSlot,
+        receiver: ServiceBusReceiver,
+        source: ServiceBusSource,
+        message: ServiceBusReceivedMessage,
+    ) -> None:
         converted = to_function_message(message)
         slot.phase = INVOKING
         try:
@@ -269,8 +298,12 @@ class ServiceBusListener:
         except asyncio.CancelledError:
             # stop() cut the function off after its grace: hand the message back now, not at lock expiry.
             slot.phase = SETTLING
-            log.warning("Function '%s' was still running %.1fs after stop; abandoning message %s",
-                        source.function.name, self.stop_grace, message.message_id)
+            log.warning(
+                "Function '%s' was still running %.1fs after stop; abandoning message %s",
+                source.function.name,
+                self.stop_grace,
+                message.message_id,
+            )
             with contextlib.suppress(Exception):
                 await receiver.abandon_message(message)
             raise

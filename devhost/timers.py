@@ -129,8 +129,15 @@ class TimerScheduler:
             last = await self._fire(info, schedule, occurrence, last, past_due=late)
             occurrence = schedule.next_after(max(self.clock.now(), occurrence))
 
-    async def _fire(self, info: FunctionInfo, schedule: Schedule, occurrence: datetime | None,
-                    last: datetime | None, *, past_due: bool) -> datetime | None:
+    async def _fire(
+        self,
+        info: FunctionInfo,
+        schedule: Schedule,
+        occurrence: datetime | None,
+        last: datetime | None,
+        *,
+        past_due: bool,
+    ) -> datetime | None:
         now = self.clock.now()
         following = schedule.next_after(max(now, occurrence or now))
         self.firings.append(TimerFiring(info.name, occurrence, now, past_due))

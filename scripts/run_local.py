@@ -74,13 +74,19 @@ class Stack:
         self.state_dir = state_dir
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: list[str], *, env: dict[str, str] | None = None,
-              to_terminal: bool = False) -> Child:
+    def start(
+        self, name: str, argv: list[str], *, env: dict[str, str] | None = None, to_terminal: bool = False
+    ) -> Child:
         """Start a process in its own session (so a terminal's Ctrl-C reaches only this script)."""
         log_path = self.state_dir / f"{name}.log"
         log = None if to_terminal else open(log_path, "wb")  # noqa: SIM115  # closed by stop()
         process = subprocess.Popen(
-            argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         child = Child(name, process, log_path, log)
@@ -163,16 +169,23 @@ def app_settings(
     """Every app setting from local.settings.sample.json, with the emulators' endpoints filled in."""
     sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))
     values: dict[str, str] = {k: str(v) for k, v in sample["Values"].items()}
-    values.update({
-        "AzureWebJobsStorage": storage,
-        "ARM_ENDPOINT": arm_url,
-        "ARM_CA_BUNDLE": str(arm_ca),
-        "SERVICEBUS_CONNECTION": servicebus,
-        "PUBLIC_BASE_URL": public_url,  # operation URLs name devhost's bound address, not a caller's Host
-    })
+    values.update(
+        {
+            "AzureWebJobsStorage": storage,
+            "ARM_ENDPOINT": arm_url,
+            "ARM_CA_BUNDLE": str(arm_ca),
+            "SERVICEBUS_CONNECTION": servicebus,
+            "PUBLIC_BASE_URL": public_url,  # operation URLs name devhost's bound address, not a caller's Host
+        }
+    )
     if fast:
-        values.update({"BACKOFF_INITIAL_SECONDS": "0.5", "BACKOFF_MAX_SECONDS": "1",
-                       "ARM_POLLING_INTERVAL_SECONDS": "0"})
+        values.update(
+            {
+                "BACKOFF_INITIAL_SECONDS": "0.5",
+                "BACKOFF_MAX_SECONDS": "1",
+                "ARM_POLLING_INTERVAL_SECONDS": "0",
+            }
+        )
     return values
 
 
@@ -185,59 +198,117 @@ def host_key(keys_file: Path) -> str:
 def instructions(url: str, key: str, keys_file: Path) -> str:
     """How to create a connection with curl (the README's example)."""
     linker = f"{url}{DEMO_CLUSTER}/providers/Microsoft.ServiceLinker/linkers/blobdemo?api-version=2022-05-01"
-    body = json.dumps({"properties": {
-        "targetService": {"type": "AzureResource", "id": DEMO_TARGET},
-        "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}})
-    return "\n".join([
-        "",
-        f"Service Connector is running on {url}",
-        f"Function key (from {keys_file}): {key}",
-        "",
-        "Create a connection (storage blob, secret auth) on the demo cluster aks-demo-1:",
-        f"  KEY={key}",
-        f"  curl -sS -i -X PUT '{linker}' \\",
-        "    -H \"x-functions-key: $KEY\" -H 'Content-Type: application/json' \\",
-        f"    -d '{body}'",
-        "Then poll the Azure-AsyncOperation URL it returns until \"status\" is \"Succeeded\":",
-        "  curl -sS \"<Azure-AsyncOperation URL>\" -H \"x-functions-key: $KEY\"",
-        f"  curl -sS '{linker}' -H \"x-functions-key: $KEY\"",
-        f"API description: {url}/api/openapi.json",
-        "Press Ctrl-C to stop everything.",
-        "Ready.",
-    ])
+    body = json.dumps(
+        {
+            "properties": {
+                "targetService": {"type": "AzureResource", "id": DEMO_TARGET},
+                "authInfo": {"authType": "secret"},
+                "clientType": "python",
+                "scope": "default",
+            }
+        }
+    )
+    return "\n".join(
+        [
+            "",
+            f"Service Connector is running on {url}",
+            f"Function key (from {keys_file}): {key}",
+            "",
+            "Create a connection (storage blob, secret auth) on the demo cluster aks-demo-1:",
+            f"  KEY={key}",
+            f"  curl -sS -i -X PUT '{linker}' \\",
+            "    -H \"x-functions-key: $KEY\" -H 'Content-Type: application/json' \\",
+            f"    -d '{body}'",
+            'Then poll the Azure-AsyncOperation URL it returns until "status" is "Succeeded":',
+            '  curl -sS "<Azure-AsyncOperation URL>" -H "x-functions-key: $KEY"',
+            f"  curl -sS '{linker}' -H \"x-functions-key: $KEY\"",
+            f"API description: {url}/api/openapi.json",
+            "Press Ctrl-C to stop everything.",
+            "Ready.",
+        ]
+    )
 
 
 def start_everything(stack: Stack, args: argparse.Namespace, stopping: threading.Event) -> tuple[str, str]:
     """Start the stand-ins and devhost; returns (devhost URL, host key). Interrupted when a stop is asked."""
     state = stack.state_dir
     python = sys.executable
-    azurite = stack.start("azurite", [python, "-m", "emulators.azurite", "--blob-port", "0",
-                                      "--queue-port", "0", "--table-port", "0"])
+    azurite = stack.start(
+        "azurite",
+        [python, "-m", "emulators.azurite", "--blob-port", "0", "--queue-port", "0", "--table-port", "0"],
+    )
     storage = wait_for_line(azurite, r"connection_string=(\S+)", stopping=stopping).group(1)
     kube_ca = state / "kube-ca.pem"
     kube = stack.start("kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca)])
     kube_url = wait_for_line(kube, r"kube emulator ready on (\S+)", stopping=stopping).group(1)
     arm_ca = state / "arm-ca.pem"
-    arm = stack.start("arm", [
-        python, "-m", "emulators.arm", "--port", "0", "--state", str(seed_file(state, args.fast)),
-        "--ca-file", str(arm_ca), "--kube-admin-url", kube_url, "--kube-ca-file", str(kube_ca),
-    ])
+    arm = stack.start(
+        "arm",
+        [
+            python,
+            "-m",
+            "emulators.arm",
+            "--port",
+            "0",
+            "--state",
+            str(seed_file(state, args.fast)),
+            "--ca-file",
+            str(arm_ca),
+            "--kube-admin-url",
+            kube_url,
+            "--kube-ca-file",
+            str(kube_ca),
+        ],
+    )
     arm_url = wait_for_line(arm, r"arm emulator ready on (\S+)", stopping=stopping).group(1)
     sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"]
-    servicebus = stack.start("servicebus", [
-        python, "-m", "emulators.servicebus", "--port", "0",
-        "--queue", sample["SERVICEBUS_REQUESTS_QUEUE"], "--queue", sample["SERVICEBUS_EVENTS_QUEUE"],
-    ])
+    servicebus = stack.start(
+        "servicebus",
+        [
+            python,
+            "-m",
+            "emulators.servicebus",
+            "--port",
+            "0",
+            "--queue",
+            sample["SERVICEBUS_REQUESTS_QUEUE"],
+            "--queue",
+            sample["SERVICEBUS_EVENTS_QUEUE"],
+        ],
+    )
     sb_connection = wait_for_line(servicebus, r"connection_string=(\S+)", stopping=stopping).group(1)
     port = args.port if args.port != 0 else free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, **app_settings(arm_url=arm_url, arm_ca=arm_ca, storage=storage,
-                                        servicebus=sb_connection, fast=args.fast, public_url=url)}
+    env = {
+        **os.environ,
+        **app_settings(
+            arm_url=arm_url,
+            arm_ca=arm_ca,
+            storage=storage,
+            servicebus=sb_connection,
+            fast=args.fast,
+            public_url=url,
+        ),
+    }
     keys_file = state / "keys.json"
-    devhost = stack.start("devhost", [
-        python, "-m", "devhost", "--app-dir", str(REPO), "--port", str(port),
-        "--store", str(state / "taskhub.sqlite"), "--keys", str(keys_file),
-    ], env=env, to_terminal=args.devhost_logs)
+    devhost = stack.start(
+        "devhost",
+        [
+            python,
+            "-m",
+            "devhost",
+            "--app-dir",
+            str(REPO),
+            "--port",
+            str(port),
+            "--store",
+            str(state / "taskhub.sqlite"),
+            "--keys",
+            str(keys_file),
+        ],
+        env=env,
+        to_terminal=args.devhost_logs,
+    )
     wait_for_http(f"{url}/api/health", devhost, stopping=stopping)
     return url, host_key(keys_file)
 
@@ -246,12 +317,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line options."""
     parser = argparse.ArgumentParser(prog="scripts/run_local.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=7071, help="devhost's HTTP port (0: any free port)")
-    parser.add_argument("--state-dir", default=str(REPO / ".devhost" / "run"),
-                        help="logs, CA files, task hub and keys")
-    parser.add_argument("--fast", action="store_true",
-                        help="no emulated registration/install delays, sub-second backoff")
-    parser.add_argument("--quiet-devhost", dest="devhost_logs", action="store_false",
-                        help="send devhost's log to the state dir instead of this terminal")
+    parser.add_argument(
+        "--state-dir", default=str(REPO / ".devhost" / "run"), help="logs, CA files, task hub and keys"
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="no emulated registration/install delays, sub-second backoff"
+    )
+    parser.add_argument(
+        "--quiet-devhost",
+        dest="devhost_logs",
+        action="store_false",
+        help="send devhost's log to the state dir instead of this terminal",
+    )
     return parser.parse_args(argv)
 
 

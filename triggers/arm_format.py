@@ -99,7 +99,8 @@ def unsupported_media_type(content_type: str) -> func.HttpResponse:
     """ARM's 415 for a body that is not JSON."""
     shown = content_type[:80]
     return error_response(
-        415, UNSUPPORTED_MEDIA_TYPE,
+        415,
+        UNSUPPORTED_MEDIA_TYPE,
         f"The content type '{shown}' is not supported: send the body as application/json (UTF-8).",
         "Content-Type",
     )

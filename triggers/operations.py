@@ -386,7 +386,9 @@ async def submit_connect(
         if joined is not None:
             return joined
     payload: dict[str, Any] = {
-        "linkerId": linker_id, "operationId": operation_id, "policy": settings.policy()
+        "linkerId": linker_id,
+        "operationId": operation_id,
+        "policy": settings.policy(),
     }
     if previous:
         payload["previous"] = previous
@@ -421,9 +423,15 @@ async def submit_disconnect(
         connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
     )
     await _start_once(
-        client, DISCONNECT, operation_id,
-        {"linkerId": linker_id, "operationId": operation_id, "forcedCleanup": forced,
-         "policy": settings.policy()},
+        client,
+        DISCONNECT,
+        operation_id,
+        {
+            "linkerId": linker_id,
+            "operationId": operation_id,
+            "forcedCleanup": forced,
+            "policy": settings.policy(),
+        },
     )
     return Started(operation_id, DISCONNECT, linker_id, new=True)
 
@@ -433,8 +441,9 @@ async def start_plain(
 ) -> str:
     """Start an operation that does not change a connection's desired state (validate, reset, reconcile)."""
     operation_id = new_operation_id()
-    await _start_once(client, kind, operation_id, {**payload, "operationId": operation_id,
-                                                   "policy": settings.policy()})
+    await _start_once(
+        client, kind, operation_id, {**payload, "operationId": operation_id, "policy": settings.policy()}
+    )
     return operation_id
 
 

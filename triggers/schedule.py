@@ -35,12 +35,14 @@ _LOG = logging.getLogger(__name__)
 
 # The one instance id of every reconciliation (a fixed GUID: operation status URLs take GUIDs only).
 RECONCILE_INSTANCE_ID = str(uuid.uuid5(uuid.UUID("3b0f6c55-6f0e-4d83-9a0e-1c5b7e2f4a10"), "reconcile"))
-_UNFINISHED = frozenset({
-    OrchestrationRuntimeStatus.Pending,
-    OrchestrationRuntimeStatus.Running,
-    OrchestrationRuntimeStatus.ContinuedAsNew,
-    OrchestrationRuntimeStatus.Suspended,
-})
+_UNFINISHED = frozenset(
+    {
+        OrchestrationRuntimeStatus.Pending,
+        OrchestrationRuntimeStatus.Running,
+        OrchestrationRuntimeStatus.ContinuedAsNew,
+        OrchestrationRuntimeStatus.Suspended,
+    }
+)
 
 
 @dataclass(frozen=True)

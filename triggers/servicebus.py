@@ -87,8 +87,11 @@ async def handle_request(
     except RequestValidationError as invalid:
         raise Rejected(invalid.code, invalid.message, invalid.target) from None
     if not settings.allows(cluster.id):
-        raise Rejected(arm.AUTHORIZATION_FAILED,
-                       f"The cluster '{cluster.id}' is outside this instance's ALLOWED_SCOPES.", "id")
+        raise Rejected(
+            arm.AUTHORIZATION_FAILED,
+            f"The cluster '{cluster.id}' is outside this instance's ALLOWED_SCOPES.",
+            "id",
+        )
     record = await ops.get_record(linker_id)
     try:
         if operation == "delete":
@@ -128,14 +131,17 @@ async def connection_request(message: func.ServiceBusMessage, client: df.Durable
         operation_id = await handle_request(client, key, message.get_body(), settings)
     except Rejected as rejected:
         _LOG.warning("connection request %s rejected: %s", key, rejected)
-        await events.publish(settings.events_queue, {
-            "type": events.REJECTED,
-            "messageId": key,
-            "linkerId": _linker_id_of(message.get_body()),
-            "code": rejected.code,
-            "message": rejected.message,
-            "target": rejected.target,
-        })
+        await events.publish(
+            settings.events_queue,
+            {
+                "type": events.REJECTED,
+                "messageId": key,
+                "linkerId": _linker_id_of(message.get_body()),
+                "code": rejected.code,
+                "message": rejected.message,
+                "target": rejected.target,
+            },
+        )
         return
     if operation_id is not None:
         _LOG.info("connection request %s: operation %s", key, operation_id)

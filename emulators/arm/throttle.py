@@ -39,8 +39,17 @@ ARM_PRESET: dict[str, Any] = {
 }
 
 _KNOWN = {
-    "preset", "reads", "writes", "deletes", "refillPerSecond", "readsPerSecond", "writesPerSecond",
-    "deletesPerSecond", "retryAfter", "perPrincipal", "clock",
+    "preset",
+    "reads",
+    "writes",
+    "deletes",
+    "refillPerSecond",
+    "readsPerSecond",
+    "writesPerSecond",
+    "deletesPerSecond",
+    "retryAfter",
+    "perPrincipal",
+    "clock",
 }
 
 

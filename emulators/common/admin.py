@@ -51,14 +51,30 @@ class EmulatorAdmin:
         """Load emulator-specific state."""
         return self.call("POST", "/seed", data)
 
-    def add_fault(self, path: str = ".*", *, method: str | None = None, status: int | None = None,
-                  body: Any = None, headers: dict[str, str] | None = None, times: int | None = None,
-                  probability: float = 1.0, latency: float = 0.0, drop: bool = False,
-                  seed: int | None = None) -> dict[str, Any]:
+    def add_fault(
+        self,
+        path: str = ".*",
+        *,
+        method: str | None = None,
+        status: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int | None = None,
+        probability: float = 1.0,
+        latency: float = 0.0,
+        drop: bool = False,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
         """Add a fault rule (see emulators.common); returns it with its `id`."""
         spec: dict[str, Any] = {"path": path, "probability": probability, "latency": latency, "drop": drop}
-        for key, value in (("method", method), ("status", status), ("body", body), ("headers", headers),
-                           ("times", times), ("seed", seed)):
+        for key, value in (
+            ("method", method),
+            ("status", status),
+            ("body", body),
+            ("headers", headers),
+            ("times", times),
+            ("seed", seed),
+        ):
             if value is not None:
                 spec[key] = value
         result: dict[str, Any] = self.call("POST", "/faults", spec)

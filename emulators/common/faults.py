@@ -31,7 +31,16 @@ class FaultRule:
     def from_spec(cls, rule_id: int, spec: dict[str, Any]) -> FaultRule:
         """Build a rule from its admin-API JSON form (see emulators.common docstring)."""
         unknown = set(spec) - {
-            "method", "path", "status", "body", "headers", "times", "probability", "latency", "drop", "seed",
+            "method",
+            "path",
+            "status",
+            "body",
+            "headers",
+            "times",
+            "probability",
+            "latency",
+            "drop",
+            "seed",
         }
         if unknown:
             raise ValueError(f"unknown fault rule fields: {sorted(unknown)}")
@@ -61,8 +70,14 @@ class FaultRule:
     def describe(self) -> dict[str, Any]:
         """The rule as JSON, with how often it fired."""
         return {
-            "id": self.id, "method": self.method or "*", "path": self.path.pattern, "status": self.status,
-            "times": self.times, "probability": self.probability, "latency": self.latency, "drop": self.drop,
+            "id": self.id,
+            "method": self.method or "*",
+            "path": self.path.pattern,
+            "status": self.status,
+            "times": self.times,
+            "probability": self.probability,
+            "latency": self.latency,
+            "drop": self.drop,
             "fired": self.fired,
         }
 

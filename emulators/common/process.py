@@ -30,8 +30,12 @@ def load_seed_file(path: str) -> Any:
         return yaml.safe_load(f)
 
 
-def run(build: Callable[[argparse.Namespace], Emulator], name: str, argv: Sequence[str] | None = None,
-        parser: argparse.ArgumentParser | None = None) -> int:
+def run(
+    build: Callable[[argparse.Namespace], Emulator],
+    name: str,
+    argv: Sequence[str] | None = None,
+    parser: argparse.ArgumentParser | None = None,
+) -> int:
     """Parse arguments, start the emulator, print one ready line, and serve until SIGTERM or SIGINT."""
     args = (parser or argument_parser(name)).parse_args(argv)
     emulator = build(args)

@@ -95,8 +95,9 @@ class Emulator:
         """Serve HTTPS in a daemon thread; returns self once the socket listens."""
         self._bind(host, port)
         assert self._httpd is not None
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,),
-                                        name=f"{self.name}-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name=f"{self.name}-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -180,13 +181,19 @@ class Emulator:
             response = self.fault_response(rule, request)
         else:
             response = self._call(route.handler if route else None, request, path_known)
-        self.journal.record(JournalEntry(
-            method=request.method, path=request.path, route=route.name if route else None,
-            apiVersion=request.arg("api-version"),
-            status=response.status if response is not None else 0,
-            durationMs=round((time.monotonic() - started) * 1000, 3), time=self.clock.now(),
-            fault=rule.id if rule is not None else None, extra=self.journal_extra(request),
-        ))
+        self.journal.record(
+            JournalEntry(
+                method=request.method,
+                path=request.path,
+                route=route.name if route else None,
+                apiVersion=request.arg("api-version"),
+                status=response.status if response is not None else 0,
+                durationMs=round((time.monotonic() - started) * 1000, 3),
+                time=self.clock.now(),
+                fault=rule.id if rule is not None else None,
+                extra=self.journal_extra(request),
+            )
+        )
         return response
 
     def _call(self, handler: Any, request: Request, path_known: bool) -> Response:
@@ -202,7 +209,7 @@ class Emulator:
             return self.internal_error(request, exc)
 
     def _handle_admin(self, request: Request) -> Response:
-        sub = request.path[len(ADMIN_PREFIX):] or "/"
+        sub = request.path[len(ADMIN_PREFIX) :] or "/"
         route, params, path_known = self.admin_router.match(request.method, sub)
         if route is None:
             status = 405 if path_known else 404

@@ -44,15 +44,21 @@ def _close_senders() -> Iterator[None]:
 
 
 def _outcome(operation_id: str) -> dict[str, Any]:
-    return {"operationId": operation_id, "linkerId": LINKER, "kind": "connect",
-            "provisioningState": "Succeeded"}
+    return {
+        "operationId": operation_id,
+        "linkerId": LINKER,
+        "kind": "connect",
+        "provisioningState": "Succeeded",
+    }
 
 
 def _receive_all(emulator: ServiceBusEmulator, queue: str) -> list[Any]:
     """Every message on the queue (completed), with its body parsed."""
     found: list[Any] = []
-    with ServiceBusClient.from_connection_string(emulator.connection_string) as client, \
-            client.get_queue_receiver(queue, max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(emulator.connection_string) as client,
+        client.get_queue_receiver(queue, max_wait_time=1) as receiver,
+    ):
         while emulator.message_count(queue):
             for message in receiver.receive_messages(max_message_count=1, max_wait_time=1):
                 found.append(message)
@@ -104,19 +110,31 @@ def test_a_succeeded_outcome_carries_no_code(
     new_servicebus_queue: Callable[..., str],  # noqa: F811
 ) -> None:
     queue = new_servicebus_queue()
-    payload = {"operationId": "op-9", "linkerId": LINKER, "kind": "disconnect",
-               "provisioningState": "Succeeded", "error": None}
+    payload = {
+        "operationId": "op-9",
+        "linkerId": LINKER,
+        "kind": "disconnect",
+        "provisioningState": "Succeeded",
+        "error": None,
+    }
 
     event_ops.publish_outcome(payload, clients=_clients(servicebus_emulator, queue))
 
     [message] = _receive_all(servicebus_emulator, queue)
-    assert _body(message) == {"type": "ConnectionOperationCompleted", "operationId": "op-9",
-                              "linkerId": LINKER, "kind": "disconnect", "provisioningState": "Succeeded"}
+    assert _body(message) == {
+        "type": "ConnectionOperationCompleted",
+        "operationId": "op-9",
+        "linkerId": LINKER,
+        "kind": "disconnect",
+        "provisioningState": "Succeeded",
+    }
 
 
 def test_no_events_queue_means_no_io() -> None:
     # A connection string to a port nobody listens on: any attempt to send would fail.
-    unreachable = "Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=k;SharedAccessKey=x;UseDevelopmentEmulator=true"
+    unreachable = (
+        "Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=k;SharedAccessKey=x;UseDevelopmentEmulator=true"
+    )
     clients = Clients(Settings(servicebus_connection=unreachable), sleeper=lambda _: None)
     payload = {"operationId": "op-1", "linkerId": LINKER, "kind": "connect", "provisioningState": "Succeeded"}
 

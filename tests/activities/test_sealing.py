@@ -61,8 +61,10 @@ def test_key_from_setting_accepts_the_sample_key_and_refuses_bad_ones() -> None:
 
 
 def test_a_token_sealed_for_one_linker_does_not_unseal_for_another() -> None:
-    linker_a = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/C" \
+    linker_a = (
+        "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/C"
         "/providers/Microsoft.ServiceLinker/linkers/a"
+    )
     linker_b = linker_a[:-1] + "b"
     token = seal("hunter2", KEY, context=linker_context(linker_a))
     with pytest.raises(SealedSecretMismatch):

@@ -14,7 +14,7 @@ def _rows(output: str, header_start: str) -> tuple[list[str], list[list[str]]]:
     start = next(i for i, line in enumerate(lines) if line.startswith(header_start))
     header = [cell.strip() for cell in lines[start].strip("|").split("|")]
     rows = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if not line.startswith("|"):
             break
         rows.append([cell.strip() for cell in line.strip("|").split("|")])
@@ -24,8 +24,26 @@ def _rows(output: str, header_start: str) -> tuple[list[str], list[list[str]]]:
 def test_the_product_tables_print_and_a_pass_without_drift_writes_nothing(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["--product-only", "--create", "10", "--product-sizes", "20", "--clusters", "2",
-                 "--namespaces", "2", "--drift", "0.1", "--reconcile-timeout", "120"]) == 0
+    assert (
+        main(
+            [
+                "--product-only",
+                "--create",
+                "10",
+                "--product-sizes",
+                "20",
+                "--clusters",
+                "2",
+                "--namespaces",
+                "2",
+                "--drift",
+                "0.1",
+                "--reconcile-timeout",
+                "120",
+            ]
+        )
+        == 0
+    )
     output = capsys.readouterr().out
 
     header, rows = _rows(output, "| connections | client threads |")

@@ -109,6 +109,7 @@ def start_host_thread(config: DevHostConfig, clock: Clock | None = None) -> Host
 
 def stop_host_thread(running: HostThread) -> None:
     """Stop the host and its loop."""
+
     async def close_sdk_session() -> None:
         session = http_utils._client_session
         http_utils._client_session = None
@@ -158,8 +159,9 @@ class E2E:
     ) -> tuple[int, dict[str, str], Any]:
         """A raw HTTP call: (status, headers, parsed JSON body or None)."""
         data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
-        request = urllib.request.Request(self.url + path if path.startswith("/") else path, data=data,
-                                         method=method)
+        request = urllib.request.Request(
+            self.url + path if path.startswith("/") else path, data=data, method=method
+        )
         request.add_header("Content-Type", "application/json")
         if key is not None:
             request.add_header("x-functions-key", self.key if key == "default" else key)
@@ -264,8 +266,14 @@ def e2e(
         monkeypatch.setenv(name, value)
     use_clients(None)  # the activities' clients are rebuilt from this environment
     config = DevHostConfig(
-        app_dir=str(REPO), port=0, store_path=None, keys_path=str(tmp_path / "keys.json"),
-        timer_status_path=None, load_local_settings=False, timers=False, service_bus=listen,
+        app_dir=str(REPO),
+        port=0,
+        store_path=None,
+        keys_path=str(tmp_path / "keys.json"),
+        timer_status_path=None,
+        load_local_settings=False,
+        timers=False,
+        service_bus=listen,
         service_bus_max_wait_time=0.2,
     )
     running = start_host_thread(config, clock)

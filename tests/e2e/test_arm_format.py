@@ -16,11 +16,17 @@ LINKER = (
 
 
 def _status(runtime: str, output: Any, name: str = "connect") -> DurableOrchestrationStatus:
-    return DurableOrchestrationStatus.from_json({
-        "name": name, "instanceId": "op-1", "runtimeStatus": runtime, "output": output,
-        "input": {"linkerId": LINKER}, "createdTime": "2026-01-01T00:00:00Z",
-        "lastUpdatedTime": "2026-01-01T00:01:00Z",
-    })
+    return DurableOrchestrationStatus.from_json(
+        {
+            "name": name,
+            "instanceId": "op-1",
+            "runtimeStatus": runtime,
+            "output": output,
+            "input": {"linkerId": LINKER},
+            "createdTime": "2026-01-01T00:00:00Z",
+            "lastUpdatedTime": "2026-01-01T00:01:00Z",
+        }
+    )
 
 
 def test_an_unclassified_crash_is_failed_without_echoing_its_text() -> None:
@@ -48,16 +54,31 @@ def test_running_delete_reads_deleting() -> None:
 
 def test_a_reconcile_that_could_not_read_the_registry_is_failed() -> None:
     error = make_error(Category.TRANSIENT, "RegistryUnavailable", "The registry did not answer.")
-    output = {"slot": "manual:op-1", "clusters": 0, "connections": 0, "drifted": 0, "repaired": 0,
-              "failed": 0, "details": [], "error": error.to_dict()}
+    output = {
+        "slot": "manual:op-1",
+        "clusters": 0,
+        "connections": 0,
+        "drifted": 0,
+        "repaired": 0,
+        "failed": 0,
+        "details": [],
+        "error": error.to_dict(),
+    }
     body = operation_status_body(_status("Completed", output, name="reconcile"), "op-1", "s")
     assert body["status"] == "Failed"
     assert body["error"]["code"] == "RegistryUnavailable"
 
 
 def test_a_reconcile_that_ran_is_succeeded_with_its_summary() -> None:
-    output = {"slot": "manual:op-1", "clusters": 1, "connections": 2, "drifted": 1, "repaired": 1,
-              "failed": 0, "details": [{"clusterId": "c", "error": None}]}
+    output = {
+        "slot": "manual:op-1",
+        "clusters": 1,
+        "connections": 2,
+        "drifted": 1,
+        "repaired": 1,
+        "failed": 0,
+        "details": [{"clusterId": "c", "error": None}],
+    }
     body = operation_status_body(_status("Completed", output, name="reconcile"), "op-1", "s")
     assert body["status"] == "Succeeded"
     assert body["properties"]["repaired"] == 1

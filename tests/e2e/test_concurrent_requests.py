@@ -18,8 +18,14 @@ AT_ONCE = 5
 
 
 def _body(client_type: str = "python") -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": "default",
+        }
+    }
 
 
 def _all_at_once(e2e: E2E, method: str, path: str, body: Any = None) -> list[tuple[int, dict[str, str], Any]]:

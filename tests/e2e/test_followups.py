@@ -15,8 +15,14 @@ LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 
 def _body(scope: str = "default", client_type: str = "python") -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": scope}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": scope,
+        }
+    }
 
 
 def _operation_url(headers: dict[str, str]) -> str:
@@ -30,8 +36,10 @@ def _operation_id(headers: dict[str, str]) -> str:
 def _events(e2e: E2E, settle: float = 1.0) -> list[tuple[str, dict[str, Any]]]:
     """(message id, body) of every event on the events queue, waiting `settle` s for late ones."""
     found: list[tuple[str, dict[str, Any]]] = []
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_receiver(e2e.events_queue, max_wait_time=settle) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_receiver(e2e.events_queue, max_wait_time=settle) as receiver,
+    ):
         while True:
             batch = receiver.receive_messages(max_message_count=10, max_wait_time=settle)
             if not batch:
@@ -47,13 +55,18 @@ def test_a_connection_created_through_the_api_ends_with_one_outcome_event(e2e: E
     assert e2e.wait_operation(_operation_url(headers))["status"] == "Succeeded"
 
     operation_id = _operation_id(headers)
-    assert _events(e2e) == [(operation_id, {
-        "type": "ConnectionOperationCompleted",
-        "operationId": operation_id,
-        "linkerId": f"{LINKERS}/evented",
-        "kind": "connect",
-        "provisioningState": "Succeeded",
-    })]
+    assert _events(e2e) == [
+        (
+            operation_id,
+            {
+                "type": "ConnectionOperationCompleted",
+                "operationId": operation_id,
+                "linkerId": f"{LINKERS}/evented",
+                "kind": "connect",
+                "provisioningState": "Succeeded",
+            },
+        )
+    ]
 
 
 def test_moving_a_linker_to_another_namespace_leaves_no_secret_behind(e2e: E2E) -> None:

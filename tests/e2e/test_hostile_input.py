@@ -26,7 +26,10 @@ WRITE_METHODS = ("PUT", "PATCH", "POST", "DELETE")
 def _blob_body(customized: dict[str, str] | None = None) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "targetService": {"type": "AzureResource", "id": BLOB},
-        "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}
+        "authInfo": {"authType": "secret"},
+        "clientType": "python",
+        "scope": "default",
+    }
     if customized is not None:
         properties["configurationInfo"] = {"customizedKeys": customized}
     return {"properties": properties}
@@ -34,8 +37,12 @@ def _blob_body(customized: dict[str, str] | None = None) -> dict[str, Any]:
 
 def _writes(e2e: E2E) -> list[str]:
     entries = e2e.arm.admin.journal()["entries"] + e2e.arm.kube.link.journal()["entries"]
-    return [f"{e['method']} {e['path']}" for e in entries if e["method"] in WRITE_METHODS
-            and not e["path"].endswith(("/listKeys", "/listClusterUserCredential"))]
+    return [
+        f"{e['method']} {e['path']}"
+        for e in entries
+        if e["method"] in WRITE_METHODS
+        and not e["path"].endswith(("/listKeys", "/listClusterUserCredential"))
+    ]
 
 
 def _instances(e2e: E2E) -> list[dict[str, Any]]:
@@ -102,8 +109,10 @@ BAD_GROUPS = {name: "resourceGroupName" for name in ("rg-demo.", "rg%20demo", "r
 
 
 def _cluster_routes(subscription: str, group: str, cluster: str) -> list[tuple[str, str]]:
-    base = (f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerService"
-            f"/managedClusters/{cluster}{PROVIDER}")
+    base = (
+        f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerService"
+        f"/managedClusters/{cluster}{PROVIDER}"
+    )
     return [
         ("PUT", f"{base}/linkers/conn?api-version={API}"),
         ("PATCH", f"{base}/linkers/conn?api-version={API}"),
@@ -147,10 +156,12 @@ def test_linker_actions_refuse_a_bad_linker_name(e2e: E2E) -> None:
 def test_operation_status_validates_its_ids_and_api_version(e2e: E2E) -> None:
     base = f"/subscriptions/{SUB}/providers/Microsoft.ServiceLinker/locations"
     good = "00000000-0000-0000-0000-00000000abcd"
-    for path in (f"{base}/local/operationStatuses/not-an-id?api-version={API}",
-                 f"{base}/elsewhere/operationStatuses/{good}?api-version={API}",
-                 f"/subscriptions/nope/providers/Microsoft.ServiceLinker/locations/local/operationStatuses/{good}"
-                 f"?api-version={API}"):
+    for path in (
+        f"{base}/local/operationStatuses/not-an-id?api-version={API}",
+        f"{base}/elsewhere/operationStatuses/{good}?api-version={API}",
+        f"/subscriptions/nope/providers/Microsoft.ServiceLinker/locations/local/operationStatuses/{good}"
+        f"?api-version={API}",
+    ):
         status, _, body = e2e.http("GET", path)
         assert status == 404, (path, body)
         _assert_arm_error(body, "ResourceNotFound")
@@ -176,18 +187,22 @@ def test_reconcile_refuses_an_unsupported_api_version(e2e: E2E) -> None:
 # --- 3. Bounded parsing and Content-Type --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("body", "limit"), [
-    (_nested(1000), "nesting depth"),
-    (_nested(33), "nesting depth"),
-    (b'{"properties": {"x": [' + b",".join([b"0"] * 20_000) + b"]}}", "element count"),
-    (b'{"properties": {"x": "' + b"a" * (2 * 1024 * 1024) + b'"}}', "size"),
-    (b'{"properties": {"x": "' + b"a" * (10 * 1024 * 1024) + b'"}}', "size"),
-])
+@pytest.mark.parametrize(
+    ("body", "limit"),
+    [
+        (_nested(1000), "nesting depth"),
+        (_nested(33), "nesting depth"),
+        (b'{"properties": {"x": [' + b",".join([b"0"] * 20_000) + b"]}}", "element count"),
+        (b'{"properties": {"x": "' + b"a" * (2 * 1024 * 1024) + b'"}}', "size"),
+        (b'{"properties": {"x": "' + b"a" * (10 * 1024 * 1024) + b'"}}', "size"),
+    ],
+)
 def test_an_oversized_or_overdeep_body_is_a_400_naming_the_limit(e2e: E2E, body: bytes, limit: str) -> None:
     e2e.arm.admin.clear_journal()
 
-    status, _, answer = _raw(e2e, "PUT", f"{LINKERS}/deep?api-version={API}", body,
-                             {"Content-Type": "application/json"})
+    status, _, answer = _raw(
+        e2e, "PUT", f"{LINKERS}/deep?api-version={API}", body, {"Content-Type": "application/json"}
+    )
 
     assert status == 400
     error = _assert_arm_error(answer, "InvalidRequestContent")
@@ -201,14 +216,20 @@ def test_a_body_that_is_not_json_by_content_type_is_a_415(e2e: E2E) -> None:
     body = json.dumps(_blob_body()).encode()
     refused = ("text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin-1")
     for content_type in refused:
-        status, _, answer = _raw(e2e, "PUT", f"{LINKERS}/typed?api-version={API}", body,
-                                 {"Content-Type": content_type})
+        status, _, answer = _raw(
+            e2e, "PUT", f"{LINKERS}/typed?api-version={API}", body, {"Content-Type": content_type}
+        )
         assert status == 415, (content_type, answer)
         assert _assert_arm_error(answer, "UnsupportedMediaType")["target"] == "Content-Type"
     assert _instances(e2e) == []
 
-    status, _, _ = _raw(e2e, "PUT", f"{LINKERS}/typed?api-version={API}", body,
-                        {"Content-Type": "application/json; charset=utf-8"})
+    status, _, _ = _raw(
+        e2e,
+        "PUT",
+        f"{LINKERS}/typed?api-version={API}",
+        body,
+        {"Content-Type": "application/json; charset=utf-8"},
+    )
     assert status == 201
 
 
@@ -218,8 +239,9 @@ def test_a_body_that_is_not_json_by_content_type_is_a_415(e2e: E2E) -> None:
 def test_the_host_header_is_never_reflected_into_urls(e2e: E2E) -> None:
     evil = {"Host": "evil.example.com", "Content-Type": "application/json"}
     for name in ("hosta", "hostb", "hostc"):
-        status, headers, _ = _raw(e2e, "PUT", f"{LINKERS}/{name}?api-version={API}",
-                                  json.dumps(_blob_body()).encode(), evil)
+        status, headers, _ = _raw(
+            e2e, "PUT", f"{LINKERS}/{name}?api-version={API}", json.dumps(_blob_body()).encode(), evil
+        )
         assert status == 201
         assert headers["Azure-AsyncOperation"].startswith(e2e.url + "/subscriptions/"), headers
         assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
@@ -244,10 +266,23 @@ def test_the_host_header_is_never_reflected_into_urls(e2e: E2E) -> None:
 KEY = "AZURE_STORAGEBLOB_CONNECTIONSTRING"
 
 
-@pytest.mark.parametrize("new_name", [
-    "PATH", "path", "HOME", "LD_PRELOAD", "PYTHONPATH", "JAVA_TOOL_OPTIONS", "NODE_OPTIONS", "LC_ALL",
-    "DOTNET_STARTUP_HOOKS", "KUBERNETES_SERVICE_HOST", "AZURE_FEDERATED_TOKEN_FILE", "HTTPS_PROXY",
-])
+@pytest.mark.parametrize(
+    "new_name",
+    [
+        "PATH",
+        "path",
+        "HOME",
+        "LD_PRELOAD",
+        "PYTHONPATH",
+        "JAVA_TOOL_OPTIONS",
+        "NODE_OPTIONS",
+        "LC_ALL",
+        "DOTNET_STARTUP_HOOKS",
+        "KUBERNETES_SERVICE_HOST",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "HTTPS_PROXY",
+    ],
+)
 def test_a_customized_key_that_would_shadow_the_environment_is_refused(e2e: E2E, new_name: str) -> None:
     e2e.arm.admin.clear_journal()
 
@@ -274,16 +309,20 @@ def test_an_ordinary_customized_key_is_written(e2e: E2E) -> None:
 
 
 def _send(e2e: E2E, raw: bytes, message_id: str) -> None:
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_sender(e2e.requests_queue) as sender:
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_sender(e2e.requests_queue) as sender,
+    ):
         sender.send_messages(ServiceBusMessage(raw, message_id=message_id, content_type="application/json"))
 
 
 def _events(e2e: E2E, count: int, timeout: float = 20) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_receiver(e2e.events_queue, max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_receiver(e2e.events_queue, max_wait_time=1) as receiver,
+    ):
         while time.monotonic() < deadline and len(found) <= count:
             messages = receiver.receive_messages(max_message_count=10, max_wait_time=1)
             if not messages and len(found) == count:
@@ -310,7 +349,8 @@ def test_hostile_queue_messages_are_rejected_once_and_never_retried(e2e: E2E) ->
     events = _events(e2e, 4)
 
     assert sorted(e["messageId"] for e in events) == sorted(
-        ["hostile-deep", "hostile-wide", "hostile-path", "hostile-name"])  # one event each, no repeats
+        ["hostile-deep", "hostile-wide", "hostile-path", "hostile-name"]
+    )  # one event each, no repeats
     by_id = {e["messageId"]: e for e in events}
     assert {e["type"] for e in events} == {"ConnectionRequestRejected"}
     assert by_id["hostile-deep"]["code"] == "InvalidRequestContent"

@@ -14,20 +14,32 @@ PASSWORD = "S3cr3t-Pa55w0rd-e2e!"
 
 
 def _blob_body(client_type: str = "python") -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": "default",
+        }
+    }
 
 
 def _arm_writes(e2e: E2E) -> list[str]:
-    return [f"{e['method']} {e['path']}" for e in e2e.arm.admin.journal()["entries"]
-            if e["method"] in ("PUT", "PATCH", "DELETE")]
+    return [
+        f"{e['method']} {e['path']}"
+        for e in e2e.arm.admin.journal()["entries"]
+        if e["method"] in ("PUT", "PATCH", "DELETE")
+    ]
 
 
 def test_bad_input_is_an_arm_400_with_code_and_target_and_writes_nothing(e2e: E2E) -> None:
     e2e.arm.admin.clear_journal()
     body = _blob_body()
-    body["properties"]["authInfo"] = {"authType": "userAssignedIdentity", "clientId": "not-a-guid",
-                                      "subscriptionId": CLUSTER.split("/")[2]}
+    body["properties"]["authInfo"] = {
+        "authType": "userAssignedIdentity",
+        "clientId": "not-a-guid",
+        "subscriptionId": CLUSTER.split("/")[2],
+    }
 
     status, _, error = e2e.http("PUT", f"{LINKERS}/badconn?api-version={API}", body)
 
@@ -128,11 +140,18 @@ def test_a_running_operation_reports_its_current_step(e2e: E2E) -> None:
 
 
 def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
-    body = {"properties": {
-        "targetService": {"type": "AzureResource", "id": POSTGRES_DB},
-        "authInfo": {"authType": "secret", "name": "appuser",
-                     "secretInfo": {"secretType": "rawValue", "value": PASSWORD}},
-        "clientType": "python", "scope": "default"}}
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": POSTGRES_DB},
+            "authInfo": {
+                "authType": "secret",
+                "name": "appuser",
+                "secretInfo": {"secretType": "rawValue", "value": PASSWORD},
+            },
+            "clientType": "python",
+            "scope": "default",
+        }
+    }
     texts: list[str] = []
 
     def call(method: str, path: str, payload: Any = None) -> tuple[int, dict[str, str], Any]:
@@ -156,8 +175,9 @@ def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
     secret = e2e.kube_secret(CLUSTER, "default", "sc-pgconn-secret")
     assert secret is not None and any(PASSWORD in v for v in secret.values())
     names = {c["name"] for c in configurations[2]["configurations"]}
-    assert names and all(c["value"] is None or PASSWORD not in c["value"]
-                         for c in configurations[2]["configurations"])
+    assert names and all(
+        c["value"] is None or PASSWORD not in c["value"] for c in configurations[2]["configurations"]
+    )
     storage_keys = _issued_keys(e2e)
     assert storage_keys
     leaked = [t for t in texts if PASSWORD in t or any(k in t for k in storage_keys)]
@@ -167,8 +187,12 @@ def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
 def _issued_keys(e2e: E2E) -> set[str]:
     state = e2e.arm.emulator.state
     with state.lock:
-        return {v for r in state.resources.values() for v in r.secrets.values()
-                if isinstance(v, str) and len(v) >= 8}
+        return {
+            v
+            for r in state.resources.values()
+            for v in r.secrets.values()
+            if isinstance(v, str) and len(v) >= 8
+        }
 
 
 def test_delete_of_an_absent_linker_is_204(e2e: E2E) -> None:
@@ -199,8 +223,16 @@ def test_openapi_document_lists_every_route(e2e: E2E) -> None:
     assert status == 200
     assert document["openapi"].startswith("3.")
     operations = {op["operationId"] for path in document["paths"].values() for op in path.values()}
-    assert {"Linker_CreateOrUpdate", "Linker_Get", "Linker_List", "Linker_Update", "Linker_Delete",
-            "Linker_Validate", "Linker_ListConfigurations", "OperationStatus_Get"} <= operations
+    assert {
+        "Linker_CreateOrUpdate",
+        "Linker_Get",
+        "Linker_List",
+        "Linker_Update",
+        "Linker_Delete",
+        "Linker_Validate",
+        "Linker_ListConfigurations",
+        "OperationStatus_Get",
+    } <= operations
     assert STORAGE not in json.dumps(document)
 
 
@@ -220,8 +252,10 @@ def test_a_terminated_operation_reads_canceled_and_frees_the_connection(e2e: E2E
 
 def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
     status, _, body = e2e.http(
-        "GET", f"/subscriptions/{CLUSTER.split('/')[2]}/providers/Microsoft.ServiceLinker/locations/local/"
-        "operationStatuses/00000000-0000-0000-0000-00000000abcd?api-version=2022-05-01")
+        "GET",
+        f"/subscriptions/{CLUSTER.split('/')[2]}/providers/Microsoft.ServiceLinker/locations/local/"
+        "operationStatuses/00000000-0000-0000-0000-00000000abcd?api-version=2022-05-01",
+    )
     assert status == 404
     assert body["error"]["code"] == "ResourceNotFound"
 

@@ -21,8 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _call(method: str, url: str, key: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"x-functions-key": key, "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"x-functions-key": key, "Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, dict(response.headers), json.loads(response.read() or b"null")
@@ -55,9 +56,20 @@ def _read_until_ready(process: subprocess.Popen[str], timeout: float = 120) -> s
 @pytest.mark.slow
 def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "scripts/run_local.py", "--port", "0", "--fast", "--quiet-devhost",
-         "--state-dir", str(tmp_path)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "scripts/run_local.py",
+            "--port",
+            "0",
+            "--fast",
+            "--quiet-devhost",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         output = _read_until_ready(process)

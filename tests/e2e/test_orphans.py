@@ -16,8 +16,14 @@ LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 
 def _body() -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+            "scope": "default",
+        }
+    }
 
 
 def _connect(e2e: E2E, name: str) -> None:

@@ -20,8 +20,13 @@ CLUSTER_READ = r".*/managedClusters/aks-demo-1$"
 
 
 def _connect(e2e: E2E, name: str) -> None:
-    body = {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": "python"}}
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+        }
+    }
     status, headers, answer = e2e.http("PUT", f"{LINKERS}/{name}?api-version={API}", body)
     assert status == 201, answer
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
@@ -38,8 +43,9 @@ def _post_reconcile(e2e: E2E) -> tuple[int, dict[str, str], Any]:
 
 def _fire_timer_and_wait(e2e: E2E) -> None:
     """Run the timer function through the admin API and wait until its invocation has returned."""
-    status, _, _ = e2e.http("POST", "/admin/functions/reconcile_timer", {"input": ""},
-                            key=e2e.host.host.keys.master_key)
+    status, _, _ = e2e.http(
+        "POST", "/admin/functions/reconcile_timer", {"input": ""}, key=e2e.host.host.keys.master_key
+    )
     assert status == 202
     e2e.host.run(e2e.host.host.http.drain())
 

@@ -26,9 +26,20 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow
 def test_ctrl_c_during_startup_stops_at_once_without_starting_the_rest(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "scripts/run_local.py", "--port", "0", "--fast", "--quiet-devhost",
-         "--state-dir", str(tmp_path)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "scripts/run_local.py",
+            "--port",
+            "0",
+            "--fast",
+            "--quiet-devhost",
+            "--state-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert process.stdout is not None

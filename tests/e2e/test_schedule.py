@@ -26,15 +26,21 @@ def _run_of(instance: dict[str, Any]) -> tuple[str, str, str]:
 
 def _fire_timer(e2e: E2E) -> None:
     """Run the timer function through the admin API; return once its invocation has returned."""
-    status, _, _ = e2e.http("POST", "/admin/functions/reconcile_timer", {"input": ""},
-                            key=e2e.host.host.keys.master_key)
+    status, _, _ = e2e.http(
+        "POST", "/admin/functions/reconcile_timer", {"input": ""}, key=e2e.host.host.keys.master_key
+    )
     assert status == 202
     e2e.host.run(e2e.host.host.http.drain())
 
 
 def test_timer_starts_one_reconcile_per_slot_and_skips_while_one_runs(e2e: E2E) -> None:
-    body = {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": "python"}}
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+        }
+    }
     _, headers, _ = e2e.http("PUT", f"{LINKERS}/timed?api-version={API}", body)
     while e2e.http("GET", headers["Azure-AsyncOperation"])[2]["status"] == "Accepted":
         time.sleep(0.1)

@@ -18,16 +18,20 @@ pytestmark = pytest.mark.servicebus
 
 def _send(e2e: E2E, body: Any, message_id: str) -> None:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_sender(e2e.requests_queue) as sender:
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_sender(e2e.requests_queue) as sender,
+    ):
         sender.send_messages(ServiceBusMessage(raw, message_id=message_id, content_type="application/json"))
 
 
 def _events(e2e: E2E, count: int, timeout: float = 20) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     deadline = time.monotonic() + timeout
-    with ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client, \
-            client.get_queue_receiver(e2e.events_queue, max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(e2e.servicebus.connection_string) as client,
+        client.get_queue_receiver(e2e.events_queue, max_wait_time=1) as receiver,
+    ):
         while len(found) < count and time.monotonic() < deadline:
             for message in receiver.receive_messages(max_message_count=10, max_wait_time=1):
                 found.append(json.loads(b"".join(bytes(part) for part in message.body)))
@@ -51,9 +55,15 @@ def _connect_instances(e2e: E2E) -> list[dict[str, Any]]:
 
 
 def _request(name: str, client_type: str = "python") -> dict[str, Any]:
-    return {"id": f"{LINKERS}/{name}", "properties": {
-        "targetService": {"type": "AzureResource", "id": BLOB},
-        "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": "default"}}
+    return {
+        "id": f"{LINKERS}/{name}",
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": "default",
+        },
+    }
 
 
 def _wait_for_failed_delivery(caplog: pytest.LogCaptureFixture, timeout: float = 20) -> None:
@@ -103,11 +113,15 @@ def test_the_same_message_delivered_twice_gives_one_operation(e2e: E2E) -> None:
 
 def test_invalid_messages_are_settled_with_a_reason_and_create_nothing(e2e: E2E) -> None:
     bad_client_id = _request("badsb")
-    bad_client_id["properties"]["authInfo"] = {"authType": "userAssignedIdentity", "clientId": "nope",
-                                               "subscriptionId": CLUSTER.split("/")[2]}
+    bad_client_id["properties"]["authInfo"] = {
+        "authType": "userAssignedIdentity",
+        "clientId": "nope",
+        "subscriptionId": CLUSTER.split("/")[2],
+    }
     outside = _request("outside")
-    outside["id"] = outside["id"].replace("00000000-0000-0000-0000-000000000001",
-                                          "00000000-0000-0000-0000-0000000000ff")
+    outside["id"] = outside["id"].replace(
+        "00000000-0000-0000-0000-000000000001", "00000000-0000-0000-0000-0000000000ff"
+    )
     _send(e2e, b"{not json", "msg-bad-1")
     _send(e2e, bad_client_id, "msg-bad-2")
     _send(e2e, outside, "msg-bad-3")

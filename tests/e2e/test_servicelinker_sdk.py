@@ -21,7 +21,9 @@ LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 def _blob_secret_linker() -> LinkerResource:
     return LinkerResource(
-        target_service=AzureResource(id=BLOB), auth_info=SecretAuthInfo(), client_type="python",
+        target_service=AzureResource(id=BLOB),
+        auth_info=SecretAuthInfo(),
+        client_type="python",
         scope="default",
     )
 

@@ -40,8 +40,14 @@ def azurite_connection_string(own_azurite: Azurite, monkeypatch: pytest.MonkeyPa
 
 
 def _body(client_type: str = "python") -> dict[str, Any]:
-    return {"properties": {"targetService": {"type": "AzureResource", "id": BLOB},
-                           "authInfo": {"authType": "secret"}, "clientType": client_type, "scope": "default"}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": "default",
+        }
+    }
 
 
 def _assert_unavailable(answer: tuple[int, dict[str, str], Any]) -> None:

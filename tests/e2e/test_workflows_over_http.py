@@ -65,8 +65,12 @@ def _connection_string(e2e: E2E, secret_name: str) -> str:
 
 def _writes(e2e: E2E) -> list[str]:
     entries = e2e.arm.admin.journal()["entries"] + e2e.arm.kube.link.journal()["entries"]
-    return [f"{e['method']} {e['path']}" for e in entries if e["method"] in ("PUT", "PATCH", "POST", "DELETE")
-            and not e["path"].endswith(("/listKeys", "/listClusterUserCredential"))]
+    return [
+        f"{e['method']} {e['path']}"
+        for e in entries
+        if e["method"] in ("PUT", "PATCH", "POST", "DELETE")
+        and not e["path"].endswith(("/listKeys", "/listClusterUserCredential"))
+    ]
 
 
 def _reconcile(e2e: E2E) -> dict[str, Any]:
@@ -135,8 +139,11 @@ def test_a_cluster_updating_for_20_minutes_is_waited_out_with_growing_waits_and_
     clock = e2e.clock
     assert clock is not None
     # A deployment's settings (the fixture shrinks them for speed); triggers read them on each request.
-    for name, value in {"BACKOFF_INITIAL_SECONDS": "15", "BACKOFF_MAX_SECONDS": "300",
-                        "CLUSTER_READY_TIMEOUT_SECONDS": "3600"}.items():
+    for name, value in {
+        "BACKOFF_INITIAL_SECONDS": "15",
+        "BACKOFF_MAX_SECONDS": "300",
+        "CLUSTER_READY_TIMEOUT_SECONDS": "3600",
+    }.items():
         monkeypatch.setenv(name, value)
     e2e.arm.admin.call("POST", "/arm/busy", {"resourceId": CLUSTER, "seconds": 1200})
     busy_until = e2e.arm.clock.now() + 1200
@@ -165,8 +172,10 @@ def test_a_cluster_updating_for_20_minutes_is_waited_out_with_growing_waits_and_
     assert waits[:6] == [15, 30, 60, 120, 240, 300], waits
     assert max(waits) == 300 and sum(waits) >= 1200
     cluster_writes = [
-        e for e in e2e.arm.admin.journal()["entries"]
-        if e["method"] not in ("GET", "HEAD") and e["path"].lower().startswith(CLUSTER.lower())
+        e
+        for e in e2e.arm.admin.journal()["entries"]
+        if e["method"] not in ("GET", "HEAD")
+        and e["path"].lower().startswith(CLUSTER.lower())
         and not e["path"].lower().endswith("/listclusterusercredential")
     ]
     assert cluster_writes, "the extension was installed once the cluster was ready"

@@ -177,8 +177,14 @@ class Env:
         (None: for good); the emulator's own fault rules do it, so the product sees real error answers."""
         body = {"error": {"code": "InternalServerError", "message": "The service is unavailable (outage)."}}
         if admin is self.kube_admin:
-            body = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError",
-                    "message": "The service is unavailable (outage).", "code": status}
+            body = {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "status": "Failure",
+                "reason": "InternalError",
+                "message": "The service is unavailable (outage).",
+                "code": status,
+            }
         admin.add_fault(".*", status=status, body=body)
         if seconds is not None:
             self.scheduled.append((seconds, admin.clear_faults))

@@ -313,7 +313,10 @@ def test_the_provider_arm_names_as_unregistered_is_the_one_registered(env: Env) 
         "See https://aka.ms/rps-not-found for how to register subscriptions."
     )
     env.arm.admin.add_fault(
-        r".*/federatedIdentityCredentials/.*", method="PUT", status=409, times=1,
+        r".*/federatedIdentityCredentials/.*",
+        method="PUT",
+        status=409,
+        times=1,
         body={"error": {"code": "MissingSubscriptionRegistration", "message": message}},
     )
     linker_id = env.put_connection(workload_connection(env))

@@ -137,5 +137,8 @@ def test_forced_cleanup_of_a_key_vault_csi_connection_removes_its_secret_and_tou
     with pytest.raises(ApiException) as gone:
         env.core(CLUSTER_1).read_namespaced_secret(naming.secret_name("kvcsi"), "default")
     assert gone.value.status == 404
-    assert not [e for e in env.arm_calls() if "/Microsoft.ManagedIdentity/" in e["path"]
-                or "/roleAssignments" in e["path"]]
+    assert not [
+        e
+        for e in env.arm_calls()
+        if "/Microsoft.ManagedIdentity/" in e["path"] or "/roleAssignments" in e["path"]
+    ]

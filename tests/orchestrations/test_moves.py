@@ -37,8 +37,12 @@ def _update(env: Env, new: Connection) -> Run:
     """What the trigger does on PUT/PATCH: previous placements from the stored record, then connect."""
     previous = previous_placements(env.record(new.linker_id), new)
     env.put_connection(new)
-    payload = {"linkerId": new.linker_id, "operationId": uuid.uuid4().hex, "policy": POLICY,
-               "previous": previous}
+    payload = {
+        "linkerId": new.linker_id,
+        "operationId": uuid.uuid4().hex,
+        "policy": POLICY,
+        "previous": previous,
+    }
     run = env.run("connect", payload)
     assert run.output["provisioningState"] == "Succeeded", run.output
     return run
@@ -183,7 +187,9 @@ def test_a_retried_update_still_removes_what_an_unfinished_move_left(env: Env) -
     record = env.record(old.linker_id)
     assert record is not None
     registry_ops.update_status(
-        old.linker_id, "Failed", last_operation={**record["lastOperation"], "previous": previous},
+        old.linker_id,
+        "Failed",
+        last_operation={**record["lastOperation"], "previous": previous},
         clients=env.clients,
     )
     assert env.secret(naming.secret_name("blob1"), "default")
@@ -194,22 +200,37 @@ def test_a_retried_update_still_removes_what_an_unfinished_move_left(env: Env) -
     assert _gone(env.core(CLUSTER_1).read_namespaced_secret, naming.secret_name("blob1"), "default")
     assert env.secret(naming.secret_name("blob1"), "apps")
     # Moving back cleans nothing where the connection now lives.
-    failed = {**(env.record(old.linker_id) or {}), "provisioningState": "Failed",
-              "lastOperation": {"previous": previous}}
+    failed = {
+        **(env.record(old.linker_id) or {}),
+        "provisioningState": "Failed",
+        "lastOperation": {"previous": previous},
+    }
     assert previous_placements(failed, old) == [{"namespace": "apps", "workloadIdentity": None}]
 
 
 def test_moving_from_a_deleted_identity_still_succeeds(env: Env) -> None:
     old = workload_connection(env)
     _connected(env, old)
-    gone = WorkloadIdentityAuth(client_id=str(uuid.uuid4()), subscription_id=SUB,
-                                identity_resource_id=f"{RG}/providers/Microsoft.ManagedIdentity/"
-                                "userAssignedIdentities/id-deleted")
+    gone = WorkloadIdentityAuth(
+        client_id=str(uuid.uuid4()),
+        subscription_id=SUB,
+        identity_resource_id=f"{RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-deleted",
+    )
     moved = old.model_copy(update={"namespace": "web"})
     env.put_connection(moved)
-    previous = [{"namespace": "apps", "workloadIdentity": {
-        "clientId": gone.client_id, "subscriptionId": SUB, "identityResourceId": gone.identity_resource_id}}]
-    run = env.run("connect", {"linkerId": moved.linker_id, "operationId": "op-gone", "policy": POLICY,
-                              "previous": previous})
+    previous = [
+        {
+            "namespace": "apps",
+            "workloadIdentity": {
+                "clientId": gone.client_id,
+                "subscriptionId": SUB,
+                "identityResourceId": gone.identity_resource_id,
+            },
+        }
+    ]
+    run = env.run(
+        "connect",
+        {"linkerId": moved.linker_id, "operationId": "op-gone", "policy": POLICY, "previous": previous},
+    )
 
     assert run.output["provisioningState"] == "Succeeded", run.output

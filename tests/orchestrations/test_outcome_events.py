@@ -26,8 +26,10 @@ def _events_to(env: Env, monkeypatch: pytest.MonkeyPatch, emulator: ServiceBusEm
 def _received(emulator: ServiceBusEmulator, queue: str) -> list[tuple[str, dict[str, Any]]]:
     """(message id, body) of every message on the queue."""
     found = []
-    with ServiceBusClient.from_connection_string(emulator.connection_string) as client, \
-            client.get_queue_receiver(queue, max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(emulator.connection_string) as client,
+        client.get_queue_receiver(queue, max_wait_time=1) as receiver,
+    ):
         while emulator.message_count(queue):
             for message in receiver.receive_messages(max_message_count=1, max_wait_time=1):
                 found.append((str(message.message_id), json.loads(b"".join(bytes(p) for p in message.body))))
@@ -52,18 +54,26 @@ def test_a_connection_ends_with_one_succeeded_event(
     env: Env, events: Callable[[], list[tuple[str, dict[str, Any]]]]
 ) -> None:
     linker_id = env.put_connection(secret_connection())
-    run = env.run("connect", {"linkerId": linker_id, "operationId": "op-event-1", "policy": POLICY},
-                  instance_id="op-event-1")
+    run = env.run(
+        "connect",
+        {"linkerId": linker_id, "operationId": "op-event-1", "policy": POLICY},
+        instance_id="op-event-1",
+    )
 
     assert run.output["provisioningState"] == "Succeeded"
     assert run.output["event"]["published"] is True
-    assert events() == [("op-event-1", {
-        "type": "ConnectionOperationCompleted",
-        "operationId": "op-event-1",
-        "linkerId": linker_id,
-        "kind": "connect",
-        "provisioningState": "Succeeded",
-    })]
+    assert events() == [
+        (
+            "op-event-1",
+            {
+                "type": "ConnectionOperationCompleted",
+                "operationId": "op-event-1",
+                "linkerId": linker_id,
+                "kind": "connect",
+                "provisioningState": "Succeeded",
+            },
+        )
+    ]
 
 
 def test_a_403_on_the_role_assignment_ends_with_a_failed_event_with_its_code(
@@ -109,7 +119,9 @@ def test_a_failure_to_publish_leaves_the_connection_succeeded_and_says_so(
     assert run.output["event"]["published"] is False
     assert run.output["event"]["error"]["code"] == "EventsQueueNotFound"
     assert run.status["customStatus"] == {
-        "step": "done", "attempt": 0, "detail": "Succeeded; outcome event not sent: EventsQueueNotFound"
+        "step": "done",
+        "attempt": 0,
+        "detail": "Succeeded; outcome event not sent: EventsQueueNotFound",
     }
     record = env.record(linker_id)
     assert record is not None and record["provisioningState"] == "Succeeded"

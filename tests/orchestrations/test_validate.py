@@ -55,9 +55,12 @@ def test_a_cluster_that_stays_unreadable_fails_with_the_classified_error_after_t
 
 def test_an_unregistered_provider_is_reported_not_registered(env: Env) -> None:
     linker_id = _connected(env)
-    missing = {"error": {"code": "MissingSubscriptionRegistration",
-                         "message": "The subscription is not registered to use namespace "
-                                    "'Microsoft.ContainerService'."}}
+    missing = {
+        "error": {
+            "code": "MissingSubscriptionRegistration",
+            "message": "The subscription is not registered to use namespace 'Microsoft.ContainerService'.",
+        }
+    }
     env.arm.admin.add_fault(f"(?i){CLUSTER_1}$", method="GET", status=409, body=missing)
 
     run = _validate(env, linker_id)

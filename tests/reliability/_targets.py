@@ -58,14 +58,18 @@ def auth_types(kind: str) -> set[str]:
 
 def cluster_id(subscription: str = DEMO_SUBSCRIPTION, name: str = CLUSTER_NAME) -> str:
     """An AKS cluster id of the demo seed."""
-    return (f"/subscriptions/{subscription}/resourceGroups/{RESOURCE_GROUP}"
-            f"/providers/Microsoft.ContainerService/managedClusters/{name}")
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.ContainerService/managedClusters/{name}"
+    )
 
 
 def identity_id(subscription: str = DEMO_SUBSCRIPTION) -> str:
     """The demo seed's user-assigned identity, in `subscription`."""
-    return (f"/subscriptions/{subscription}/resourceGroups/{RESOURCE_GROUP}"
-            f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{IDENTITY_NAME}")
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{RESOURCE_GROUP}"
+        f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{IDENTITY_NAME}"
+    )
 
 
 def foreign_seed() -> dict[str, Any]:

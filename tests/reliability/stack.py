@@ -106,8 +106,13 @@ def arm_harness(arm_emulator: ArmEmulator, kube_emulator: KubeEmulator) -> ArmHa
     arm_emulator.reset()
     assert isinstance(arm_emulator.clock, EmulatorClock)
     kube = KubeHarness(kube_emulator, KubeLink(kube_emulator.url, kube_emulator.ca_file))
-    return ArmHarness(arm_emulator, EmulatorAdmin(arm_emulator.url, arm_emulator.ca_file), arm_emulator.clock,
-                      kube, StaticTokenCredential())
+    return ArmHarness(
+        arm_emulator,
+        EmulatorAdmin(arm_emulator.url, arm_emulator.ca_file),
+        arm_emulator.clock,
+        kube,
+        StaticTokenCredential(),
+    )
 
 
 def new_queue(servicebus: ServiceBusEmulator, stem: str, max_delivery_count: int = 10) -> str:
@@ -142,8 +147,14 @@ def start_stack(
             patch.setenv(name, value)
         use_clients(None)  # the activities' clients are rebuilt from this environment
         config = DevHostConfig(
-            app_dir=str(REPO), port=0, store_path=str(store_path), keys_path=str(workdir / "keys.json"),
-            timer_status_path=None, load_local_settings=False, timers=False, service_bus=service_bus,
+            app_dir=str(REPO),
+            port=0,
+            store_path=str(store_path),
+            keys_path=str(workdir / "keys.json"),
+            timer_status_path=None,
+            load_local_settings=False,
+            timers=False,
+            service_bus=service_bus,
             service_bus_max_wait_time=0.2,
         )
         running = start_host_thread(config, clock)
@@ -170,7 +181,10 @@ def stack(
     """The product on DevHost with freshly reset emulators, one per test module (see the module docstring)."""
     harness = arm_harness(arm_emulator, kube_emulator)
     with start_stack(
-        harness, azurite_connection_string, servicebus_emulator, tmp_path_factory.mktemp("stack"),
+        harness,
+        azurite_connection_string,
+        servicebus_emulator,
+        tmp_path_factory.mktemp("stack"),
         service_bus=bool(getattr(request.module, "STACK_SERVICE_BUS", False)),
         virtual_clock=bool(getattr(request.module, "STACK_VIRTUAL_CLOCK", False)),
     ) as running:

@@ -84,9 +84,7 @@ def _connector_secrets(aks: ContainerServiceClient, cluster: str) -> list[tuple[
     kubeconfig = yaml.safe_load(listed.kubeconfigs[0].value)
     api = k8s_config.new_client_from_config_dict(kubeconfig)
     try:
-        found = k8s.CoreV1Api(api).list_secret_for_all_namespaces(
-            label_selector=naming.managed_by_selector()
-        )
+        found = k8s.CoreV1Api(api).list_secret_for_all_namespaces(label_selector=naming.managed_by_selector())
         return [
             (
                 cluster,

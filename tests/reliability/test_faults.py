@@ -97,43 +97,139 @@ def _extension(cluster: str) -> str:
 
 
 CALLS = (
-    Call("read_provider", "arm", "GET", rf"^/subscriptions/{SUB}/providers/{re.escape(KC)}$",
-         action="Microsoft.Resources/subscriptions/providers/read", scope=f"/subscriptions/{SUB}"),
-    Call("register_provider", "arm", "POST", rf"/providers/{re.escape(KC)}/register$",
-         action=f"{KC}/register/action", scope=f"/subscriptions/{SUB}", write=True),
-    Call("read_extension", "arm", "GET", _extension(CLUSTER_2), action=f"{KC}/extensions/read",
-         scope=f"{CLUSTER_2}/providers/{KC}/extensions/sc-extension", provider=KC),
-    Call("read_cluster", "arm", "GET", r"/managedClusters/aks-demo-2$",
-         action="Microsoft.ContainerService/managedClusters/read", scope=CLUSTER_2,
-         provider="Microsoft.ContainerService"),
-    Call("ensure_extension", "arm", "PUT", _extension(CLUSTER_2), action=f"{KC}/extensions/write",
-         scope=f"{CLUSTER_2}/providers/{KC}/extensions/sc-extension", provider=KC, write=True),
-    Call("enable_cluster_features", "arm", "PUT", r"/managedClusters/aks-demo-2$",
-         action="Microsoft.ContainerService/managedClusters/write", scope=CLUSTER_2,
-         provider="Microsoft.ContainerService", write=True),
-    Call("resolve_identity", "arm", "GET", r"/userAssignedIdentities/id-demo-workload$",
-         action="Microsoft.ManagedIdentity/userAssignedIdentities/read", scope=IDENTITY,
-         provider="Microsoft.ManagedIdentity"),
-    Call("ensure_federated_credential", "arm", "PUT", r"/federatedIdentityCredentials/[^/]+$",
-         action="Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
-         scope=IDENTITY, provider="Microsoft.ManagedIdentity", write=True),
-    Call("ensure_role_assignment", "arm", "PUT", r"/roleAssignments/[^/]+$",
-         action="Microsoft.Authorization/roleAssignments/write", scope=BLOB,
-         provider="Microsoft.Authorization", write=True),
-    Call("apply_connection_resources", "arm", "POST", r"/listClusterUserCredential$",
-         action="Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
-         scope=CLUSTER_2, provider="Microsoft.ContainerService", label="kubeconfig"),
-    Call("apply_connection_resources", "arm", "POST", r"/storageAccounts/stdemo0001/listKeys$",
-         connection="secret", action="Microsoft.Storage/storageAccounts/listkeys/action",
-         scope=BLOB.rsplit("/blobServices", 1)[0], provider="Microsoft.Storage", label="listKeys"),
-    Call("apply_connection_resources", "kube", "PATCH", r"/namespaces/apps/serviceaccounts/",
-         write=True, label="serviceAccount"),
-    Call("apply_connection_resources", "kube", "PATCH", r"/namespaces/apps/secrets/", write=True,
-         label="secret"),
+    Call(
+        "read_provider",
+        "arm",
+        "GET",
+        rf"^/subscriptions/{SUB}/providers/{re.escape(KC)}$",
+        action="Microsoft.Resources/subscriptions/providers/read",
+        scope=f"/subscriptions/{SUB}",
+    ),
+    Call(
+        "register_provider",
+        "arm",
+        "POST",
+        rf"/providers/{re.escape(KC)}/register$",
+        action=f"{KC}/register/action",
+        scope=f"/subscriptions/{SUB}",
+        write=True,
+    ),
+    Call(
+        "read_extension",
+        "arm",
+        "GET",
+        _extension(CLUSTER_2),
+        action=f"{KC}/extensions/read",
+        scope=f"{CLUSTER_2}/providers/{KC}/extensions/sc-extension",
+        provider=KC,
+    ),
+    Call(
+        "read_cluster",
+        "arm",
+        "GET",
+        r"/managedClusters/aks-demo-2$",
+        action="Microsoft.ContainerService/managedClusters/read",
+        scope=CLUSTER_2,
+        provider="Microsoft.ContainerService",
+    ),
+    Call(
+        "ensure_extension",
+        "arm",
+        "PUT",
+        _extension(CLUSTER_2),
+        action=f"{KC}/extensions/write",
+        scope=f"{CLUSTER_2}/providers/{KC}/extensions/sc-extension",
+        provider=KC,
+        write=True,
+    ),
+    Call(
+        "enable_cluster_features",
+        "arm",
+        "PUT",
+        r"/managedClusters/aks-demo-2$",
+        action="Microsoft.ContainerService/managedClusters/write",
+        scope=CLUSTER_2,
+        provider="Microsoft.ContainerService",
+        write=True,
+    ),
+    Call(
+        "resolve_identity",
+        "arm",
+        "GET",
+        r"/userAssignedIdentities/id-demo-workload$",
+        action="Microsoft.ManagedIdentity/userAssignedIdentities/read",
+        scope=IDENTITY,
+        provider="Microsoft.ManagedIdentity",
+    ),
+    Call(
+        "ensure_federated_credential",
+        "arm",
+        "PUT",
+        r"/federatedIdentityCredentials/[^/]+$",
+        action="Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write",
+        scope=IDENTITY,
+        provider="Microsoft.ManagedIdentity",
+        write=True,
+    ),
+    Call(
+        "ensure_role_assignment",
+        "arm",
+        "PUT",
+        r"/roleAssignments/[^/]+$",
+        action="Microsoft.Authorization/roleAssignments/write",
+        scope=BLOB,
+        provider="Microsoft.Authorization",
+        write=True,
+    ),
+    Call(
+        "apply_connection_resources",
+        "arm",
+        "POST",
+        r"/listClusterUserCredential$",
+        action="Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
+        scope=CLUSTER_2,
+        provider="Microsoft.ContainerService",
+        label="kubeconfig",
+    ),
+    Call(
+        "apply_connection_resources",
+        "arm",
+        "POST",
+        r"/storageAccounts/stdemo0001/listKeys$",
+        connection="secret",
+        action="Microsoft.Storage/storageAccounts/listkeys/action",
+        scope=BLOB.rsplit("/blobServices", 1)[0],
+        provider="Microsoft.Storage",
+        label="listKeys",
+    ),
+    Call(
+        "apply_connection_resources",
+        "kube",
+        "PATCH",
+        r"/namespaces/apps/serviceaccounts/",
+        write=True,
+        label="serviceAccount",
+    ),
+    Call(
+        "apply_connection_resources",
+        "kube",
+        "PATCH",
+        r"/namespaces/apps/secrets/",
+        write=True,
+        label="secret",
+    ),
 )
 
-FAULTS = ("409-busy", "429-storm", "500", "connection-reset", "latency", "403", "provider-not-registered",
-          "PrincipalNotFound")
+FAULTS = (
+    "409-busy",
+    "429-storm",
+    "500",
+    "connection-reset",
+    "latency",
+    "403",
+    "provider-not-registered",
+    "PrincipalNotFound",
+)
 TRANSIENT = frozenset({"409-busy", "429-storm", "500", "connection-reset", "latency"})
 
 
@@ -164,8 +260,13 @@ def _arm_error(code: str, message: str) -> dict[str, Any]:
 
 def _kube_status(code: int, reason: str, message: str, retry_after: int | None = None) -> dict[str, Any]:
     status: dict[str, Any] = {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-        "reason": reason, "code": code,
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
     }
     if retry_after is not None:
         status["details"] = {"retryAfterSeconds": retry_after}
@@ -182,27 +283,39 @@ def inject(env: Env, kube_admin: EmulatorAdmin, call: Call, fault: str) -> dict[
     to_kube = call.service == "kube"
     if fault == "409-busy":
         body = (
-            _kube_status(409, "Conflict", "Operation cannot be fulfilled: the object has been modified; "
-                         "please apply your changes to the latest version and try again")
+            _kube_status(
+                409,
+                "Conflict",
+                "Operation cannot be fulfilled: the object has been modified; "
+                "please apply your changes to the latest version and try again",
+            )
             if to_kube
-            else _arm_error("OperationNotAllowed", "Operation is not allowed because there's an in progress "
-                            "update managed cluster operation on the managed cluster.")
+            else _arm_error(
+                "OperationNotAllowed",
+                "Operation is not allowed because there's an in progress "
+                "update managed cluster operation on the managed cluster.",
+            )
         )
         rule.update(status=409, body=body, times=3)
     elif fault == "429-storm":
         body = (
             _kube_status(429, "TooManyRequests", "Too many requests, please try again later.", RETRY_AFTER)
             if to_kube
-            else _arm_error("SubscriptionRequestsThrottled", "Number of requests for subscription actor has "
-                            f"exceeded the limit. Please try again after '{RETRY_AFTER}' seconds.")
+            else _arm_error(
+                "SubscriptionRequestsThrottled",
+                "Number of requests for subscription actor has "
+                f"exceeded the limit. Please try again after '{RETRY_AFTER}' seconds.",
+            )
         )
         rule.update(status=429, body=body, times=STORM, headers={**JSON, "Retry-After": str(RETRY_AFTER)})
     elif fault == "500":
         body = (
             _kube_status(500, "InternalError", "Internal error occurred: etcdserver: request timed out")
             if to_kube
-            else _arm_error("InternalServerError", "Encountered internal server error. Diagnostic "
-                            "information: timestamp '20260101T000000Z'.")
+            else _arm_error(
+                "InternalServerError",
+                "Encountered internal server error. Diagnostic information: timestamp '20260101T000000Z'.",
+            )
         )
         rule.update(status=500, body=body, times=STORM)
     elif fault == "connection-reset":
@@ -210,18 +323,33 @@ def inject(env: Env, kube_admin: EmulatorAdmin, call: Call, fault: str) -> dict[
     elif fault == "latency":
         rule.update(latency=0.3, times=2)
     elif fault == "403" and to_kube:
-        rule.update(status=403, times=None, body=_kube_status(
-            403, "Forbidden", f'{call.label}s is forbidden: User "sc-connector" cannot patch resource '
-            f'"{call.label}s" in API group "" in the namespace "apps"'))
+        rule.update(
+            status=403,
+            times=None,
+            body=_kube_status(
+                403,
+                "Forbidden",
+                f'{call.label}s is forbidden: User "sc-connector" cannot patch resource '
+                f'"{call.label}s" in API group "" in the namespace "apps"',
+            ),
+        )
     elif fault == "403":
         deny = {"action": call.action, "scope": call.scope, "path": call.path, "method": call.method}
         return dict(env.arm.admin.call("POST", "/arm/deny", deny))
     elif fault == "provider-not-registered":
-        message = (f"The subscription is not registered to use namespace '{call.provider}'. "
-                   "See https://aka.ms/rps-not-found for how to register subscriptions.")
-        body = {"error": {"code": "MissingSubscriptionRegistration", "message": message,
-                          "details": [{"code": "MissingSubscriptionRegistration", "target": call.provider,
-                                       "message": message}]}}
+        message = (
+            f"The subscription is not registered to use namespace '{call.provider}'. "
+            "See https://aka.ms/rps-not-found for how to register subscriptions."
+        )
+        body = {
+            "error": {
+                "code": "MissingSubscriptionRegistration",
+                "message": message,
+                "details": [
+                    {"code": "MissingSubscriptionRegistration", "target": call.provider, "message": message}
+                ],
+            }
+        }
         rule.update(status=409, body=body, times=1)
     elif fault == "PrincipalNotFound":
         message = (
@@ -284,8 +412,9 @@ def test_fault_matrix(env: Env, kube_emulator: Any, call: Call, fault: str) -> N
             assert call.action in error.get("mitigation", "")
     elif fault == "provider-not-registered":
         assert outcome.get("provisioningState") == "Succeeded", outcome
-        provider_calls = [e for e in env.arm_calls() if e["path"].lower().endswith(
-            f"/providers/{call.provider}".lower())]
+        provider_calls = [
+            e for e in env.arm_calls() if e["path"].lower().endswith(f"/providers/{call.provider}".lower())
+        ]
         assert provider_calls, f"{call.provider} was never looked at"
         _assert_connection_in_place(env, call, state, linker_id)
     elif fault == "PrincipalNotFound":

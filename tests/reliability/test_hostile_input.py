@@ -87,8 +87,9 @@ class Referee:
     """Judges every exchange and keeps what broke the contract, by kind."""
 
     stack: Stack
-    counts: dict[str, int] = field(default_factory=lambda: {"schemathesis": 0, "stateful": 0, "corpus": 0,
-                                                             "server": 0})
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"schemathesis": 0, "stateful": 0, "corpus": 0, "server": 0}
+    )
     server_errors: list[str] = field(default_factory=list)
     bad_error_shapes: list[str] = field(default_factory=list)
     foreign_urls: list[str] = field(default_factory=list)
@@ -127,8 +128,12 @@ class Referee:
             except AssertionError as stuck:  # keep judging the rest; this request already broke the contract
                 self.writes_after_refusal.append(f"{stuck} after {exchange.describe()}")
         journal = self.stack.journal()
-        foreign = [e for e in journal if FOREIGN_SUBSCRIPTION in e["path"].lower()
-                   or (e.get("extra") or {}).get("cluster") == FOREIGN_KUBE_KEY]
+        foreign = [
+            e
+            for e in journal
+            if FOREIGN_SUBSCRIPTION in e["path"].lower()
+            or (e.get("extra") or {}).get("cluster") == FOREIGN_KUBE_KEY
+        ]
         if foreign:
             listed = ", ".join(f"{e['method']} {e['path']}" for e in foreign[:5])
             self.calls_outside_scope.append(f"{len(foreign)} calls ({listed}) after {exchange.describe()}")
@@ -179,7 +184,9 @@ def _arm_error_shaped(body: bytes) -> bool:
 def _absolute_urls(exchange: Exchange) -> list[str]:
     urls = [exchange.headers[h] for h in ("azure-asyncoperation", "location") if h in exchange.headers]
     with contextlib.suppress(ValueError, UnicodeDecodeError):
-        urls += [s for s in _strings(json.loads(exchange.body or b"null")) if s.startswith(("http://", "https://"))]
+        urls += [
+            s for s in _strings(json.loads(exchange.body or b"null")) if s.startswith(("http://", "https://"))
+        ]
     return [u for u in urls if u.startswith(("http://", "https://", "//"))]
 
 
@@ -197,9 +204,17 @@ def _strings(value: Any) -> Iterator[str]:
 # --- sending ---------------------------------------------------------------------------------------------
 
 
-def send(stack: Stack, method: str, path: str, body: bytes | None = None, *, label: str,
-         headers: dict[str, str] | None = None, content_type: str | None = "application/json",
-         key: bool = True) -> Exchange:
+def send(
+    stack: Stack,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    *,
+    label: str,
+    headers: dict[str, str] | None = None,
+    content_type: str | None = "application/json",
+    key: bool = True,
+) -> Exchange:
     """One request through http.client, which sends the path and headers as given (Host included)."""
     parts = urlsplit(stack.url)
     connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
@@ -216,8 +231,9 @@ def send(stack: Stack, method: str, path: str, body: bytes | None = None, *, lab
         connection.endheaders(body)
         response = connection.getresponse()
         answer = response.read()
-        return Exchange(label, method, path, response.status,
-                        {k.lower(): v for k, v in response.getheaders()}, answer)
+        return Exchange(
+            label, method, path, response.status, {k.lower(): v for k, v in response.getheaders()}, answer
+        )
     finally:
         connection.close()
 
@@ -233,11 +249,23 @@ def send_raw(stack: Stack, message: bytes, *, label: str) -> Exchange:
             answer = response.read()
         except (http.client.HTTPException, ConnectionError, TimeoutError) as error:
             # A server that closes the connection on a malformed message refused it; that is fine.
-            return Exchange(label, "RAW", message[:120].decode("latin-1"), 400,
-                            {"content-type": "text/plain"}, f"connection closed: {error!r}".encode())
+            return Exchange(
+                label,
+                "RAW",
+                message[:120].decode("latin-1"),
+                400,
+                {"content-type": "text/plain"},
+                f"connection closed: {error!r}".encode(),
+            )
         request_line = message.split(b"\r\n", 1)[0].decode("latin-1")
-        return Exchange(label, "RAW", request_line, response.status,
-                        {k.lower(): v for k, v in response.getheaders()}, answer)
+        return Exchange(
+            label,
+            "RAW",
+            request_line,
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            answer,
+        )
 
 
 def encode(document: Any) -> bytes:
@@ -247,9 +275,15 @@ def encode(document: Any) -> bytes:
 
 def linker_body(target: str = BLOB, auth: dict[str, Any] | None = None, **props: Any) -> dict[str, Any]:
     """A linker body that is valid unless told otherwise."""
-    return {"properties": {"targetService": {"type": "AzureResource", "id": target},
-                           "authInfo": auth or {"authType": "secret"}, "clientType": "python",
-                           "scope": "default", **props}}
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": target},
+            "authInfo": auth or {"authType": "secret"},
+            "clientType": "python",
+            "scope": "default",
+            **props,
+        }
+    }
 
 
 # --- the stack, seeded with a foreign subscription and a few linkers ---------------------------------------
@@ -291,8 +325,11 @@ def _with_links(document: dict[str, Any]) -> dict[str, Any]:
     same_linker["api-version"] = "$request.query.api-version"
     path = document["paths"][_LINKER_PATH]
     targets = {
-        "Get": "Linker_Get", "Update": "Linker_Update", "Delete": "Linker_Delete",
-        "Validate": "Linker_Validate", "ListConfigurations": "Linker_ListConfigurations",
+        "Get": "Linker_Get",
+        "Update": "Linker_Update",
+        "Delete": "Linker_Delete",
+        "Validate": "Linker_Validate",
+        "ListConfigurations": "Linker_ListConfigurations",
         "Recreate": "Linker_CreateOrUpdate",
     }
     links = {name: {"operationId": op, "parameters": same_linker} for name, op in targets.items()}
@@ -322,17 +359,26 @@ def _call(referee: Referee, case: Any, label: str) -> Any:
     stack = referee.stack
     response = case.call(base_url=stack.url, headers={"x-functions-key": stack.key}, timeout=60)
     request = response.request
-    exchange = Exchange(label, str(request.method), str(request.url), response.status_code,
-                        {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()},
-                        response.content or b"")
+    exchange = Exchange(
+        label,
+        str(request.method),
+        str(request.url),
+        response.status_code,
+        {k.lower(): v[0] if isinstance(v, list) else v for k, v in response.headers.items()},
+        response.content or b"",
+    )
     referee.judge(exchange, "schemathesis")
     return response
 
 
 # Derandomized: `make test` replays the same cases; no example database, no shrinking (the referee collects).
 _SETTINGS = hypothesis.settings(
-    database=None, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
-    verbosity=hypothesis.Verbosity.quiet, phases=[Phase.generate],
+    database=None,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    verbosity=hypothesis.Verbosity.quiet,
+    phases=[Phase.generate],
 )
 
 
@@ -368,9 +414,14 @@ def test_schemathesis_stateless_and_stateful(referee: Referee, existing_linkers:
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
             """The referee judges every response; schemathesis's own checks are not this proof's contract."""
 
-    run_state_machine_as_test(Scenario, settings=hypothesis.settings(
-        _SETTINGS, max_examples=STATEFUL_SCENARIOS, stateful_step_count=8,
-    ))
+    run_state_machine_as_test(
+        Scenario,
+        settings=hypothesis.settings(
+            _SETTINGS,
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=8,
+        ),
+    )
     cases = referee.counts["schemathesis"]
     referee.counts["stateful"] = cases - stateless_cases
     assert cases >= SCHEMATHESIS_MINIMUM, f"only {cases} schemathesis cases ran"
@@ -380,17 +431,36 @@ def test_schemathesis_stateless_and_stateful(referee: Referee, existing_linkers:
 
 # --- the hand-written corpus -----------------------------------------------------------------------------
 
-_TRAVERSAL = ["..", "%2e%2e", "%2f", "..%2f..%2fadmin", "%2e%2e%2f%2e%2e", ".", "a%20b", "%00", "%0d%0aX:1",
-              "%ff", "%c0%ae%c0%ae", "~", "a" * 300]
+_TRAVERSAL = [
+    "..",
+    "%2e%2e",
+    "%2f",
+    "..%2f..%2fadmin",
+    "%2e%2e%2f%2e%2e",
+    ".",
+    "a%20b",
+    "%00",
+    "%0d%0aX:1",
+    "%ff",
+    "%c0%ae%c0%ae",
+    "~",
+    "a" * 300,
+]
 
 
 def _route_templates() -> list[tuple[str, str, dict[str, str], bytes | None]]:
     """(method, path template, the parameters' good values, body) for every route with parameters."""
-    cluster_part = ("/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/"
-                    "Microsoft.ContainerService/managedClusters/{cluster}/providers/Microsoft.ServiceLinker")
+    cluster_part = (
+        "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/"
+        "Microsoft.ContainerService/managedClusters/{cluster}/providers/Microsoft.ServiceLinker"
+    )
     linker_part = cluster_part + "/linkers/{name}"
-    good = {"subscription": SUB, "resource_group": RESOURCE_GROUP, "cluster": CLUSTER_NAME,
-            "name": "existing1"}
+    good = {
+        "subscription": SUB,
+        "resource_group": RESOURCE_GROUP,
+        "cluster": CLUSTER_NAME,
+        "name": "existing1",
+    }
     operation = {"subscription": SUB, "location": "global", "operation": "0" * 32}
     body = encode(linker_body())
     return [
@@ -403,8 +473,13 @@ def _route_templates() -> list[tuple[str, str, dict[str, str], bytes | None]]:
         ("POST", linker_part + "/listConfigurations?api-version=" + API, good, None),
         ("GET", cluster_part + "/diagnostics?api-version=" + API, good, None),
         ("POST", cluster_part + "/resetExtension?api-version=" + API, good, None),
-        ("GET", "/subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/{location}/"
-                "operationStatuses/{operation}?api-version=" + API, operation, None),
+        (
+            "GET",
+            "/subscriptions/{subscription}/providers/Microsoft.ServiceLinker/locations/{location}/"
+            "operationStatuses/{operation}?api-version=" + API,
+            operation,
+            None,
+        ),
     ]
 
 
@@ -420,8 +495,13 @@ def _corpus_traversal(referee: Referee) -> None:
 def _corpus_api_versions(referee: Referee) -> None:
     for method, template, good, body in _route_templates():
         path = template.format(**good)
-        for query in ("api-version=1999-01-01", "", f"api-version={API}&api-version=1999-01-01",
-                      f"api-version=1999-01-01&api-version={API}", "api-version=" + "9" * 5000):
+        for query in (
+            "api-version=1999-01-01",
+            "",
+            f"api-version={API}&api-version=1999-01-01",
+            f"api-version=1999-01-01&api-version={API}",
+            "api-version=" + "9" * 5000,
+        ):
             bad = path.split("?", 1)[0] + ("?" + query if query else "")
             single_bad = "&" not in query
             exchange = send(referee.stack, method, bad, body, label=f"api-version {query[:40]!r}")
@@ -442,11 +522,19 @@ def _corpus_bodies(referee: Referee) -> None:
         ("10 MB string", encode(linker_body(scope="a" * 10_000_000))),
         ("10 MB of array elements", b'{"properties":{"targetService":[' + b"0," * 5_000_000 + b"0]}}"),
         ("200,000 keys", encode({"properties": {f"k{i}": i for i in range(200_000)}})),
-        ("lone surrogate in scope", b'{"properties":{"targetService":{"type":"AzureResource","id":"'
-         + BLOB.encode() + b'"},"authInfo":{"authType":"secret"},"clientType":"python","scope":"\\ud800"}}'),
+        (
+            "lone surrogate in scope",
+            b'{"properties":{"targetService":{"type":"AzureResource","id":"'
+            + BLOB.encode()
+            + b'"},"authInfo":{"authType":"secret"},"clientType":"python","scope":"\\ud800"}}',
+        ),
         ("lone surrogate in target id", encode(linker_body(target=BLOB + "\ud800"))),
-        ("lone surrogate in auth", b'{"properties":{"targetService":{"type":"AzureResource","id":"'
-         + BLOB.encode() + b'"},"authInfo":{"authType":"secret\\udfff"}}}'),
+        (
+            "lone surrogate in auth",
+            b'{"properties":{"targetService":{"type":"AzureResource","id":"'
+            + BLOB.encode()
+            + b'"},"authInfo":{"authType":"secret\\udfff"}}}',
+        ),
         ("invalid UTF-8", b'{"properties":{"scope":"\xed\xa0\x80\xff"}}'),
         ("UTF-16 body", json.dumps(linker_body()).encode("utf-16")),
         ("not JSON", b"{'properties': }"),
@@ -455,10 +543,22 @@ def _corpus_bodies(referee: Referee) -> None:
         ("JSON number", b"1e999999"),
         ("huge integer", b'{"properties":{"scope":' + b"9" * 100_000 + b"}}"),
         ("NaN", b'{"properties":{"scope":NaN}}'),
-        ("PATH as a customized key", encode(linker_body(configurationInfo={
-            "customizedKeys": {"AZURE_STORAGEBLOB_CONNECTIONSTRING": "PATH"}}))),
-        ("LD_PRELOAD as a customized key", encode(linker_body(configurationInfo={
-            "customizedKeys": {"AZURE_STORAGEBLOB_CONNECTIONSTRING": "LD_PRELOAD"}}))),
+        (
+            "PATH as a customized key",
+            encode(
+                linker_body(
+                    configurationInfo={"customizedKeys": {"AZURE_STORAGEBLOB_CONNECTIONSTRING": "PATH"}}
+                )
+            ),
+        ),
+        (
+            "LD_PRELOAD as a customized key",
+            encode(
+                linker_body(
+                    configurationInfo={"customizedKeys": {"AZURE_STORAGEBLOB_CONNECTIONSTRING": "LD_PRELOAD"}}
+                )
+            ),
+        ),
     ]
     for label, body in bodies:
         for method, path in (("PUT", put), ("PATCH", patch), ("PUT", put.replace(API, API_2024))):
@@ -468,11 +568,23 @@ def _corpus_bodies(referee: Referee) -> None:
 
 def _corpus_content_types(referee: Referee) -> None:
     body = encode(linker_body())
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
-                         "application/xml", "application/jsonp", "json"):
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+        "application/jsonp",
+        "json",
+    ):
         for method, name in (("PUT", "wrongtype"), ("PATCH", "existing2")):
-            exchange = send(referee.stack, method, f"{LINKERS}/{name}?api-version={API}", body,
-                            content_type=content_type, label=f"Content-Type {content_type}")
+            exchange = send(
+                referee.stack,
+                method,
+                f"{LINKERS}/{name}?api-version={API}",
+                body,
+                content_type=content_type,
+                label=f"Content-Type {content_type}",
+            )
             referee.judge(exchange, "corpus", expect=415)
 
 
@@ -488,39 +600,94 @@ def _foreign_bodies(foreign_client: str) -> list[tuple[str, dict[str, Any], str 
     """(label, body, expectation): every id field of a body naming FOREIGN_SUBSCRIPTION."""
     principal = "00000000-0000-4000-8000-00000000f0f0"
     bodies: list[tuple[str, dict[str, Any], str | None]] = [
-        (f"targetService.id of a foreign {kind}", linker_body(
-            target=target_id(kind, FOREIGN_SUBSCRIPTION),
-            auth={"authType": "secret"} if "secret" in auth_types(kind) else
-            {"authType": "servicePrincipalSecret", "clientId": principal, "principalId": principal,
-             "secret": "s3cr3t-value"}), "refused")
+        (
+            f"targetService.id of a foreign {kind}",
+            linker_body(
+                target=target_id(kind, FOREIGN_SUBSCRIPTION),
+                auth={"authType": "secret"}
+                if "secret" in auth_types(kind)
+                else {
+                    "authType": "servicePrincipalSecret",
+                    "clientId": principal,
+                    "principalId": principal,
+                    "secret": "s3cr3t-value",
+                },
+            ),
+            "refused",
+        )
         for kind in target_kinds()
     ]
     foreign_vault = target_id("keyvault", FOREIGN_SUBSCRIPTION)
     foreign_blob = target_id("storage-blob", FOREIGN_SUBSCRIPTION)
     bodies += [
-        ("authInfo.subscriptionId foreign (workload identity)", linker_body(auth={
-            "authType": "userAssignedIdentity", "clientId": foreign_client,
-            "subscriptionId": FOREIGN_SUBSCRIPTION}), "refused"),
-        ("secretStore.keyVaultId foreign", linker_body(
-            target=target_id("postgres-flexible"), secretStore={"keyVaultId": foreign_vault},
-            auth={"authType": "secret", "name": "app", "secretInfo": {
-                "secretType": "keyVaultSecretReference", "name": "pg-password"}}), "refused"),
-        ("Key Vault CSI on a foreign vault", {"properties": {
-            "targetService": {"type": "AzureResource", "id": foreign_vault, "resourceProperties": {
-                "type": "KeyVault", "connectAsKubernetesCsiDriver": True}},
-            "authInfo": {"authType": "userAssignedIdentity"}, "clientType": "none", "scope": "default"}},
-         "refused"),
+        (
+            "authInfo.subscriptionId foreign (workload identity)",
+            linker_body(
+                auth={
+                    "authType": "userAssignedIdentity",
+                    "clientId": foreign_client,
+                    "subscriptionId": FOREIGN_SUBSCRIPTION,
+                }
+            ),
+            "refused",
+        ),
+        (
+            "secretStore.keyVaultId foreign",
+            linker_body(
+                target=target_id("postgres-flexible"),
+                secretStore={"keyVaultId": foreign_vault},
+                auth={
+                    "authType": "secret",
+                    "name": "app",
+                    "secretInfo": {"secretType": "keyVaultSecretReference", "name": "pg-password"},
+                },
+            ),
+            "refused",
+        ),
+        (
+            "Key Vault CSI on a foreign vault",
+            {
+                "properties": {
+                    "targetService": {
+                        "type": "AzureResource",
+                        "id": foreign_vault,
+                        "resourceProperties": {"type": "KeyVault", "connectAsKubernetesCsiDriver": True},
+                    },
+                    "authInfo": {"authType": "userAssignedIdentity"},
+                    "clientType": "none",
+                    "scope": "default",
+                }
+            },
+            "refused",
+        ),
         # The API resolves an identity by client id in authInfo.subscriptionId: a foreign identity's client id
         # under the allowed subscription may be accepted, but must not lead to any call into the foreign one.
-        ("a foreign identity's client id under the allowed subscription", linker_body(auth={
-            "authType": "userAssignedIdentity", "clientId": foreign_client, "subscriptionId": SUB}), None),
-        ("identityResourceId foreign", linker_body(auth={
-            "authType": "userAssignedIdentity", "clientId": foreign_client, "subscriptionId": SUB,
-            "identityResourceId": identity_id(FOREIGN_SUBSCRIPTION)}), None),
+        (
+            "a foreign identity's client id under the allowed subscription",
+            linker_body(
+                auth={"authType": "userAssignedIdentity", "clientId": foreign_client, "subscriptionId": SUB}
+            ),
+            None,
+        ),
+        (
+            "identityResourceId foreign",
+            linker_body(
+                auth={
+                    "authType": "userAssignedIdentity",
+                    "clientId": foreign_client,
+                    "subscriptionId": SUB,
+                    "identityResourceId": identity_id(FOREIGN_SUBSCRIPTION),
+                }
+            ),
+            None,
+        ),
         ("foreign target id in upper case", linker_body(target=foreign_blob.upper()), "refused"),
         ("foreign target id with a trailing slash", linker_body(target=foreign_blob + "/"), "refused"),
-        ("foreign target id behind traversal", linker_body(
-            target=f"/subscriptions/{SUB}/../..{foreign_blob}"), "refused"),
+        (
+            "foreign target id behind traversal",
+            linker_body(target=f"/subscriptions/{SUB}/../..{foreign_blob}"),
+            "refused",
+        ),
     ]
     return bodies
 
@@ -530,16 +697,21 @@ def _corpus_foreign_ids(referee: Referee) -> None:
     foreign_client = foreign_identity_client_id(stack)
     stack.clear_journals()  # that lookup was this test's, not the product's
     for index, (label, body, expect) in enumerate(_foreign_bodies(foreign_client)):
-        exchange = send(stack, "PUT", f"{LINKERS}/foreign{index}?api-version={API}", encode(body),
-                        label=label)
+        exchange = send(
+            stack, "PUT", f"{LINKERS}/foreign{index}?api-version={API}", encode(body), label=label
+        )
         referee.judge(exchange, "corpus", expect=expect)
-        patched = send(stack, "PATCH", f"{LINKERS}/existing3?api-version={API}", encode(body),
-                       label=f"PATCH {label}")
+        patched = send(
+            stack, "PATCH", f"{LINKERS}/existing3?api-version={API}", encode(body), label=f"PATCH {label}"
+        )
         referee.judge(patched, "corpus", expect=expect)
     foreign_cluster = cluster_id(FOREIGN_SUBSCRIPTION)
     for method, suffix, payload in (
-        ("PUT", "/linkers/x", encode(linker_body())), ("DELETE", "/linkers/x", None),
-        ("POST", "/resetExtension", None), ("GET", "/diagnostics", None), ("GET", "/linkers", None),
+        ("PUT", "/linkers/x", encode(linker_body())),
+        ("DELETE", "/linkers/x", None),
+        ("POST", "/resetExtension", None),
+        ("GET", "/diagnostics", None),
+        ("GET", "/linkers", None),
         ("POST", "/linkers/x/validateLinker", None),
     ):
         path = f"{foreign_cluster}/providers/Microsoft.ServiceLinker{suffix}?api-version={API}"
@@ -551,18 +723,30 @@ def _corpus_host_header(referee: Referee) -> None:
     for host in ("evil.example.com", "evil.example.com:443", "127.0.0.1.evil.example.com", "[::1]:1"):
         headers = {"Host": host}
         sent = [
-            send(stack, "PUT", f"{LINKERS}/hostheader?api-version={API}", encode(linker_body()),
-                 headers=headers, label=f"Host {host}"),
+            send(
+                stack,
+                "PUT",
+                f"{LINKERS}/hostheader?api-version={API}",
+                encode(linker_body()),
+                headers=headers,
+                label=f"Host {host}",
+            ),
             send(stack, "GET", f"{LINKERS}?api-version={API}", headers=headers, label=f"Host {host} (list)"),
-            send(stack, "POST", f"{LINKERS}/existing1/validateLinker?api-version={API}", headers=headers,
-                 label=f"Host {host}"),
+            send(
+                stack,
+                "POST",
+                f"{LINKERS}/existing1/validateLinker?api-version={API}",
+                headers=headers,
+                label=f"Host {host}",
+            ),
             send(stack, "POST", "/api/reconcile", headers=headers, label=f"Host {host}"),
             send(stack, "GET", "/api/openapi.json", headers=headers, label=f"Host {host}"),
         ]
         for exchange in sent:
             referee.judge(exchange, "corpus")
-        deleted = send(stack, "DELETE", f"{LINKERS}/hostheader?api-version={API}", headers=headers,
-                       label=f"Host {host}")
+        deleted = send(
+            stack, "DELETE", f"{LINKERS}/hostheader?api-version={API}", headers=headers, label=f"Host {host}"
+        )
         referee.judge(deleted, "corpus")
 
 
@@ -576,33 +760,82 @@ def _corpus_raw(referee: Referee) -> None:
     smuggled = b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n"
     messages = {
         "CL + TE chunked": b"PUT " + path + b" HTTP/1.1\r\n" + head + b"Content-Length: 4\r\n"
-        b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}".encode() + b"\r\n" + body + b"\r\n0\r\n\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        + f"{len(body):x}".encode()
+        + b"\r\n"
+        + body
+        + b"\r\n0\r\n\r\n"
         + smuggled,
-        "TE chunked + CL (CL first short)": b"PUT " + path + b" HTTP/1.1\r\n" + head
-        + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n" + smuggled,
-        "two Content-Lengths": b"PUT " + path + b" HTTP/1.1\r\n" + head + b"Content-Length: "
-        + str(len(body)).encode() + b"\r\nContent-Length: 0\r\n\r\n" + body,
-        "TE chunked, identity": b"PUT " + path + b" HTTP/1.1\r\n" + head
+        "TE chunked + CL (CL first short)": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
+        + b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n0\r\n\r\n"
+        + smuggled,
+        "two Content-Lengths": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\nContent-Length: 0\r\n\r\n"
+        + body,
+        "TE chunked, identity": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
         + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
-        "TE with obs-fold": b"PUT " + path + b" HTTP/1.1\r\n" + head
+        "TE with obs-fold": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
         + b"Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n",
         "bad chunk size": b"PUT " + path + b" HTTP/1.1\r\n" + head + b"Transfer-Encoding: chunked\r\n\r\n"
         b"fffffffffffffffff\r\n{}\r\n0\r\n\r\n",
-        "CRLF in the path": b"PUT " + path + b"\r\nX-Injected: 1 HTTP/1.1\r\n" + head
+        "CRLF in the path": b"PUT "
+        + path
+        + b"\r\nX-Injected: 1 HTTP/1.1\r\n"
+        + head
         + b"Content-Length: 0\r\n\r\n",
-        "bare LF in a header": b"PUT " + path + b" HTTP/1.1\r\n" + head
+        "bare LF in a header": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
         + b"X-A: a\nHost: evil.example.com\r\nContent-Length: 0\r\n\r\n",
-        "CR in a header value": b"PUT " + path + b" HTTP/1.1\r\n" + head
+        "CR in a header value": b"PUT "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
         + b"X-A: a\rHost: evil.example.com\r\nContent-Length: 0\r\n\r\n",
-        "encoded CRLF in the query": b"PUT " + path + b"%0d%0aX-Injected:%201 HTTP/1.1\r\n" + head
-        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
-        "encoded CRLF in a path parameter": b"PUT " + path.replace(b"smuggled", b"a%0d%0aSet-Cookie:x=1")
-        + b" HTTP/1.1\r\n" + head + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body,
+        "encoded CRLF in the query": b"PUT "
+        + path
+        + b"%0d%0aX-Injected:%201 HTTP/1.1\r\n"
+        + head
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
+        "encoded CRLF in a path parameter": b"PUT "
+        + path.replace(b"smuggled", b"a%0d%0aSet-Cookie:x=1")
+        + b" HTTP/1.1\r\n"
+        + head
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
         "NUL in the path": b"GET " + path.replace(b"smuggled", b"a\x00b") + b" HTTP/1.1\r\n" + head + b"\r\n",
         "HTTP/0.9-style request": b"GET " + path + b"\r\n\r\n",
-        "absolute-form URI to another host": b"GET http://evil.example.com" + path + b" HTTP/1.1\r\n" + head
+        "absolute-form URI to another host": b"GET http://evil.example.com"
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
         + b"\r\n",
-        "10 MB header": b"GET " + path + b" HTTP/1.1\r\n" + head + b"X-Big: " + b"a" * 10_000_000
+        "10 MB header": b"GET "
+        + path
+        + b" HTTP/1.1\r\n"
+        + head
+        + b"X-Big: "
+        + b"a" * 10_000_000
         + b"\r\n\r\n",
     }
     for label, message in messages.items():
@@ -610,8 +843,15 @@ def _corpus_raw(referee: Referee) -> None:
 
 
 def test_hostile_corpus(referee: Referee, existing_linkers: list[str]) -> None:
-    for part in (_corpus_bodies, _corpus_content_types, _corpus_foreign_ids, _corpus_api_versions,
-                 _corpus_traversal, _corpus_host_header, _corpus_raw):
+    for part in (
+        _corpus_bodies,
+        _corpus_content_types,
+        _corpus_foreign_ids,
+        _corpus_api_versions,
+        _corpus_traversal,
+        _corpus_host_header,
+        _corpus_raw,
+    ):
         part(referee)
     problems = referee.verdict()
     assert not problems, "\n".join(problems)
@@ -622,13 +862,17 @@ def _figure(referee: Referee) -> Iterator[None]:
     """Record the figure once both tests have run (whatever they found)."""
     yield
     counts = referee.counts
-    record("hostile input", (
-        f"{counts['schemathesis']:,} schemathesis cases ({counts['stateful']:,} stateful steps) + "
-        f"{counts['corpus']:,} corpus requests, "
-        f"{len(referee.server_errors)} responses >= 500, {len(referee.writes_after_refusal)} writes from "
-        f"rejected requests, {len(referee.calls_outside_scope)} calls into a foreign subscription, "
-        f"{len(referee.bad_error_shapes)} 4xx bodies not in ARM's error shape, "
-        f"{len(referee.foreign_urls)} URLs naming another host, {len(referee.not_refused)} hostile requests "
-        f"not refused as the contract says ({counts['server']:,} answered by the HTTP server before any "
-        "function)"
-    ))
+    record(
+        "hostile input",
+        (
+            f"{counts['schemathesis']:,} schemathesis cases ({counts['stateful']:,} stateful steps) + "
+            f"{counts['corpus']:,} corpus requests, "
+            f"{len(referee.server_errors)} responses >= 500, {len(referee.writes_after_refusal)} writes from "
+            f"rejected requests, {len(referee.calls_outside_scope)} calls into a foreign subscription, "
+            f"{len(referee.bad_error_shapes)} 4xx bodies not in ARM's error shape, "
+            f"{len(referee.foreign_urls)} URLs naming another host, "
+            f"{len(referee.not_refused)} hostile requests "
+            f"not refused as the contract says ({counts['server']:,} answered by the HTTP server before any "
+            "function)"
+        ),
+    )

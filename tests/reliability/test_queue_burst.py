@@ -54,8 +54,12 @@ def burst(
     servicebus_emulator.add_queue(QueueConfig(queue, MAX_DELIVERY_COUNT, 30.0))
     harness = arm_harness(arm_emulator, kube_emulator)
     with start_stack(
-        harness, azurite_connection_string, servicebus_emulator, tmp_path_factory.mktemp("burst"),
-        service_bus=True, settings={"SERVICEBUS_REQUESTS_QUEUE": queue},
+        harness,
+        azurite_connection_string,
+        servicebus_emulator,
+        tmp_path_factory.mktemp("burst"),
+        service_bus=True,
+        settings={"SERVICEBUS_REQUESTS_QUEUE": queue},
     ) as stack:
         yield stack, queue
 
@@ -67,9 +71,15 @@ def linker_id(n: int) -> str:
 
 def valid_body(n: int) -> dict[str, Any]:
     """A secret-auth Blob connection request."""
-    return {"id": linker_id(n), "properties": {
-        "targetService": {"type": "AzureResource", "id": BLOB},
-        "authInfo": {"authType": "secret"}, "clientType": "python", "scope": "default"}}
+    return {
+        "id": linker_id(n),
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+            "scope": "default",
+        },
+    }
 
 
 def malformed_body(n: int) -> bytes:
@@ -107,13 +117,17 @@ def test_a_burst_of_requests_is_processed_exactly_once_and_nothing_is_dead_lette
     rng.shuffle(messages)
 
     started = time.monotonic()
-    with ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client, \
-            client.get_queue_sender(queue) as sender:
+    with (
+        ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client,
+        client.get_queue_sender(queue) as sender,
+    ):
         for first in range(0, len(messages), 100):
-            sender.send_messages([
-                ServiceBusMessage(body, message_id=message_id, content_type="application/json")
-                for message_id, body in messages[first:first + 100]
-            ])
+            sender.send_messages(
+                [
+                    ServiceBusMessage(body, message_id=message_id, content_type="application/json")
+                    for message_id, body in messages[first : first + 100]
+                ]
+            )
     events = _drain(stack, queue, expected=VALID + MALFORMED, started=started)
     elapsed = time.monotonic() - started
 
@@ -148,8 +162,10 @@ def _drain(stack: Stack, queue: str, *, expected: int, started: float) -> list[d
     """Every event the product published, once the queue is empty, nothing runs and `expected` arrived."""
     events: list[dict[str, Any]] = []
     deadline = started + SETTLE_SECONDS
-    with ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client, \
-            client.get_queue_receiver(stack.events_queue, max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client,
+        client.get_queue_receiver(stack.events_queue, max_wait_time=1) as receiver,
+    ):
         while True:
             for message in receiver.receive_messages(max_message_count=100, max_wait_time=0.5):
                 events.append(json.loads(b"".join(bytes(part) for part in message.body)))
@@ -169,9 +185,12 @@ def _drain(stack: Stack, queue: str, *, expected: int, started: float) -> list[d
 
 def _dead_letters(stack: Stack, queue: str) -> list[str]:
     """The message ids in the requests queue's dead-letter sub-queue, read with the SDK."""
-    with ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client, \
-            client.get_queue_receiver(queue, sub_queue=ServiceBusSubQueue.DEAD_LETTER,
-                                      max_wait_time=1) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client,
+        client.get_queue_receiver(
+            queue, sub_queue=ServiceBusSubQueue.DEAD_LETTER, max_wait_time=1
+        ) as receiver,
+    ):
         found = []
         while batch := receiver.receive_messages(max_message_count=100, max_wait_time=1):
             for message in batch:

@@ -54,7 +54,11 @@ class Sinks:
 
     def __init__(self) -> None:
         self.texts: dict[str, list[str]] = {
-            "http responses": [], "logs": [], "task hub": [], "registry": [], "service bus events": [],
+            "http responses": [],
+            "logs": [],
+            "task hub": [],
+            "registry": [],
+            "service bus events": [],
             "emulator journals": [],
         }
 
@@ -118,8 +122,9 @@ def _canary(what: str) -> str:
 
 def _body(kind: str, auth: dict[str, Any]) -> dict[str, Any]:
     target = {"type": "AzureResource", "id": target_id(kind)}
-    return {"properties": {"targetService": target, "authInfo": auth, "clientType": "python",
-                           "scope": "default"}}
+    return {
+        "properties": {"targetService": target, "authInfo": auth, "clientType": "python", "scope": "default"}
+    }
 
 
 def _requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
@@ -133,15 +138,29 @@ def _requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
             if kind in FROM_REQUEST:
                 password = _canary(f"password-{stem}")
                 canaries.add(password)
-                auth = {"authType": "secret", "name": "app",
-                        "secretInfo": {"secretType": "rawValue", "value": password}}
+                auth = {
+                    "authType": "secret",
+                    "name": "app",
+                    "secretInfo": {"secretType": "rawValue", "value": password},
+                }
             requests.append((f"{stem}secret", _body(kind, auth)))
         if "servicePrincipalSecret" in auth_types(kind):
             secret = _canary(f"sp-{stem}")
             canaries.add(secret)
-            requests.append((f"{stem}sp", _body(kind, {
-                "authType": "servicePrincipalSecret", "clientId": str(uuid.uuid4()),
-                "principalId": str(uuid.uuid4()), "secret": secret})))
+            requests.append(
+                (
+                    f"{stem}sp",
+                    _body(
+                        kind,
+                        {
+                            "authType": "servicePrincipalSecret",
+                            "clientId": str(uuid.uuid4()),
+                            "principalId": str(uuid.uuid4()),
+                            "secret": secret,
+                        },
+                    ),
+                )
+            )
     return requests, canaries
 
 
@@ -149,31 +168,71 @@ def _servicebus_messages() -> tuple[list[tuple[str, bytes]], set[str]]:
     """Queue messages carrying canaries: two valid requests and one the trigger must reject."""
     password, secret, rejected = _canary("sb-password"), _canary("sb-sp"), _canary("sb-rejected")
     valid = [
-        ("sbpassword", _body("postgres-flexible", {"authType": "secret", "name": "app", "secretInfo": {
-            "secretType": "rawValue", "value": password}})),
-        ("sbsp", _body("storage-blob", {"authType": "servicePrincipalSecret", "clientId": str(uuid.uuid4()),
-                                        "principalId": str(uuid.uuid4()), "secret": secret})),
+        (
+            "sbpassword",
+            _body(
+                "postgres-flexible",
+                {
+                    "authType": "secret",
+                    "name": "app",
+                    "secretInfo": {"secretType": "rawValue", "value": password},
+                },
+            ),
+        ),
+        (
+            "sbsp",
+            _body(
+                "storage-blob",
+                {
+                    "authType": "servicePrincipalSecret",
+                    "clientId": str(uuid.uuid4()),
+                    "principalId": str(uuid.uuid4()),
+                    "secret": secret,
+                },
+            ),
+        ),
     ]
     messages = [(name, json.dumps({"id": f"{LINKERS}/{name}", **body}).encode()) for name, body in valid]
     # Refused (the client id is no GUID) once the body is read: the rejection event must not echo the secret.
-    messages.append(("sbrejected", json.dumps({"id": f"{LINKERS}/sbrejected", **_body("storage-blob", {
-        "authType": "servicePrincipalSecret", "clientId": "not-a-guid", "principalId": str(uuid.uuid4()),
-        "secret": rejected})}).encode()))
+    messages.append(
+        (
+            "sbrejected",
+            json.dumps(
+                {
+                    "id": f"{LINKERS}/sbrejected",
+                    **_body(
+                        "storage-blob",
+                        {
+                            "authType": "servicePrincipalSecret",
+                            "clientId": "not-a-guid",
+                            "principalId": str(uuid.uuid4()),
+                            "secret": rejected,
+                        },
+                    ),
+                }
+            ).encode(),
+        )
+    )
     return messages, {password, secret, rejected}
 
 
 def _send_messages(stack: Stack, messages: list[tuple[str, bytes]]) -> None:
-    with ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client, \
-            client.get_queue_sender(stack.requests_queue) as sender:
+    with (
+        ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client,
+        client.get_queue_sender(stack.requests_queue) as sender,
+    ):
         for name, raw in messages:
-            sender.send_messages(ServiceBusMessage(raw, message_id=f"canary-{name}",
-                                                   content_type="application/json"))
+            sender.send_messages(
+                ServiceBusMessage(raw, message_id=f"canary-{name}", content_type="application/json")
+            )
 
 
 def _drain_events(stack: Stack, quiet_seconds: float = 2.0) -> list[str]:
     events: list[str] = []
-    with ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client, \
-            client.get_queue_receiver(stack.events_queue, max_wait_time=quiet_seconds) as receiver:
+    with (
+        ServiceBusClient.from_connection_string(stack.servicebus.connection_string) as client,
+        client.get_queue_receiver(stack.events_queue, max_wait_time=quiet_seconds) as receiver,
+    ):
         while batch := receiver.receive_messages(max_message_count=50, max_wait_time=quiet_seconds):
             for message in batch:
                 events.append(b"".join(bytes(part) for part in message.body).decode("utf-8", "replace"))
@@ -282,8 +341,11 @@ def test_no_canary_reaches_any_sink_but_the_cluster(stack: Stack, logs: LogCaptu
     assert len(sinks.texts["registry"]) >= len(linkers) - 1 and sinks.texts["task hub"], "rows were read"
     hits = sinks.hits(canaries)
     found = sum(len(h) for h in hits.values())
-    record("secret canaries", f"{len(canaries)} canaries ({len(keys)} keys the ARM emulator issued), "
-                              f"{len(sinks.texts)} sinks scanned, {found} found")
+    record(
+        "secret canaries",
+        f"{len(canaries)} canaries ({len(keys)} keys the ARM emulator issued), "
+        f"{len(sinks.texts)} sinks scanned, {found} found",
+    )
     assert hits == {}, {sink: sorted(h)[:5] for sink, h in hits.items()}
 
 

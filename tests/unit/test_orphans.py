@@ -19,8 +19,14 @@ BLOB = (
 
 
 def _record(name: str, namespace: str = "apps") -> dict[str, Any]:
-    body = {"properties": {"targetService": {"type": "AzureResource", "id": BLOB}, "scope": namespace,
-                           "authInfo": {"authType": "secret"}, "clientType": "python"}}
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "scope": namespace,
+            "authInfo": {"authType": "secret"},
+            "clientType": "python",
+        }
+    }
     connection = parse_linker(f"{LINKERS}/{name}", body, "2022-05-01")
     return {"linkerId": connection.linker_id, "desired": connection.to_stored()}
 

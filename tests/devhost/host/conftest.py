@@ -53,16 +53,32 @@ async def eventually(condition: Callable[[], Any], timeout: float = 10.0, what: 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
     """An app folder with host.json and local.settings.json for the sample app."""
-    (tmp_path / "host.json").write_text(json.dumps({
-        "version": "2.0",
-        "extensions": {"http": {"routePrefix": "api"},
-                       "durableTask": {"hubName": "%SAMPLE_HUB%", "maxConcurrentActivityFunctions": 4},
-                       "serviceBus": {"maxConcurrentCalls": 2}},
-    }), encoding="utf-8")
-    (tmp_path / "local.settings.json").write_text(json.dumps({
-        "IsEncrypted": False,
-        "Values": {"SAMPLE_HUB": "SampleHub", "TICK_SCHEDULE": "*/15 * * * * *", "ORDERS_QUEUE": "orders"},
-    }), encoding="utf-8")
+    (tmp_path / "host.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {
+                    "http": {"routePrefix": "api"},
+                    "durableTask": {"hubName": "%SAMPLE_HUB%", "maxConcurrentActivityFunctions": 4},
+                    "serviceBus": {"maxConcurrentCalls": 2},
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps(
+            {
+                "IsEncrypted": False,
+                "Values": {
+                    "SAMPLE_HUB": "SampleHub",
+                    "TICK_SCHEDULE": "*/15 * * * * *",
+                    "ORDERS_QUEUE": "orders",
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     return tmp_path
 
 
@@ -80,8 +96,14 @@ def make_host(app_dir: Path, environ: dict[str, str]) -> HostFactory:
     """Build and start a DevHost for the sample app; the test stops it."""
 
     async def factory(clock: Clock | None = None, **overrides: Any) -> DevHost:
-        options: dict[str, Any] = {"app_module": SAMPLE_APP, "app_dir": str(app_dir), "port": 0,
-                                   "store_path": None, "timers": False, "service_bus": False}
+        options: dict[str, Any] = {
+            "app_module": SAMPLE_APP,
+            "app_dir": str(app_dir),
+            "port": 0,
+            "store_path": None,
+            "timers": False,
+            "service_bus": False,
+        }
         options.update(overrides)
         host = DevHost(DevHostConfig(**options), clock=clock or VirtualClock(START), environ=environ)
         await host.start()

@@ -47,10 +47,16 @@ def say_hello(name: str) -> str:
 
 
 def _echo(req: func.HttpRequest) -> func.HttpResponse:
-    body = {"method": req.method, "route": dict(req.route_params), "params": dict(req.params),
-            "body": req.get_body().decode(), "header": req.headers.get("x-sample")}
-    return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json",
-                             headers={"x-handled-by": "sample"})
+    body = {
+        "method": req.method,
+        "route": dict(req.route_params),
+        "params": dict(req.params),
+        "body": req.get_body().decode(),
+        "header": req.headers.get("x-sample"),
+    }
+    return func.HttpResponse(
+        json.dumps(body), status_code=200, mimetype="application/json", headers={"x-handled-by": "sample"}
+    )
 
 
 @app.route(route="items/{id:int}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -113,12 +119,19 @@ def on_startup(timer: func.TimerRequest) -> None:
 async def on_order(msg: func.ServiceBusMessage, client: df.DurableOrchestrationClient) -> None:
     """Starts `greet` for each order message; a body of "fail" raises so the message is retried."""
     body = msg.get_body().decode()
-    messages.append({
-        "body": body, "message_id": msg.message_id, "delivery_count": msg.delivery_count,
-        "application_properties": dict(msg.application_properties), "content_type": msg.content_type,
-        "correlation_id": msg.correlation_id, "subject": msg.subject, "lock_token": msg.lock_token,
-        "enqueued_time_utc": msg.enqueued_time_utc,
-    })
+    messages.append(
+        {
+            "body": body,
+            "message_id": msg.message_id,
+            "delivery_count": msg.delivery_count,
+            "application_properties": dict(msg.application_properties),
+            "content_type": msg.content_type,
+            "correlation_id": msg.correlation_id,
+            "subject": msg.subject,
+            "lock_token": msg.lock_token,
+            "enqueued_time_utc": msg.enqueued_time_utc,
+        }
+    )
     if body == "fail":
         raise ValueError("order rejected")
     if body == "hold" and release_held is not None:

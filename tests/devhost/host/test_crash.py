@@ -32,10 +32,25 @@ class DevhostProcess:
         self.log_path = folder / log_name
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--app", "tests.devhost.host.crash_app",
-             "--app-dir", str(folder), "--port", "0", "--store", str(folder / "taskhub.sqlite"),
-             "--keys", str(folder / "keys.json")],
-            cwd=REPO, stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app",
+                "tests.devhost.host.crash_app",
+                "--app-dir",
+                str(folder),
+                "--port",
+                "0",
+                "--store",
+                str(folder / "taskhub.sqlite"),
+                "--keys",
+                str(folder / "keys.json"),
+            ],
+            cwd=REPO,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self.base_url = self._wait_until_started()
 
@@ -77,7 +92,8 @@ def statuses(base_url: str, code: str) -> dict[str, dict[str, Any]]:
     found = {}
     for index in range(ORCHESTRATIONS):
         status, document = request(
-            "GET", f"{base_url}/runtime/webhooks/durabletask/instances/crash-{index}?code={code}")
+            "GET", f"{base_url}/runtime/webhooks/durabletask/instances/crash-{index}?code={code}"
+        )
         assert status in (200, 202), (index, status)
         found[f"crash-{index}"] = document
     return found
@@ -86,8 +102,14 @@ def statuses(base_url: str, code: str) -> dict[str, dict[str, Any]]:
 def run_all(folder: Path, kill_moments: list[float]) -> dict[str, Any]:
     """Start the orchestrations, SIGKILL the host at each moment (seconds after a start), finish; outputs."""
     folder.mkdir()
-    (folder / "host.json").write_text(json.dumps({"version": "2.0", "extensions": {
-        "durableTask": {"hubName": "CrashHub", "maxConcurrentActivityFunctions": 8}}}))
+    (folder / "host.json").write_text(
+        json.dumps(
+            {
+                "version": "2.0",
+                "extensions": {"durableTask": {"hubName": "CrashHub", "maxConcurrentActivityFunctions": 8}},
+            }
+        )
+    )
     host = DevhostProcess(folder, "devhost-0.log")
     listing = host.log_path.read_text()
     assert f"start: [POST] {host.base_url}/api/start/{{instanceId}}" in listing
@@ -100,7 +122,8 @@ def run_all(folder: Path, kill_moments: list[float]) -> dict[str, Any]:
     for number, moment in enumerate(kill_moments, start=1):
         time.sleep(moment)
         in_flight_at_kills.append(
-            sum(s["runtimeStatus"] != "Completed" for s in statuses(host.base_url, code).values()))
+            sum(s["runtimeStatus"] != "Completed" for s in statuses(host.base_url, code).values())
+        )
         host.kill()
         host = DevhostProcess(folder, f"devhost-{number}.log")
     deadline = time.monotonic() + 45
@@ -108,8 +131,11 @@ def run_all(folder: Path, kill_moments: list[float]) -> dict[str, Any]:
         current = statuses(host.base_url, code)
         if all(s["runtimeStatus"] == "Completed" for s in current.values()):
             break
-        failed = {i: s["runtimeStatus"] for i, s in current.items()
-                  if s["runtimeStatus"] not in ("Pending", "Running", "Completed")}
+        failed = {
+            i: s["runtimeStatus"]
+            for i, s in current.items()
+            if s["runtimeStatus"] not in ("Pending", "Running", "Completed")
+        }
         assert not failed, failed
         assert time.monotonic() < deadline, {i: s["runtimeStatus"] for i, s in current.items()}
         time.sleep(0.2)

@@ -31,7 +31,8 @@ def test_http_starter_runs_an_orchestration_that_the_status_url_reports(make_hos
         try:
             key = host.keys.function_keys("http_start")["default"]
             status, headers, raw = await fetch(
-                "POST", f"{host.base_url}/api/orchestrators/greet", params={"code": key}, json=["Ann", "Bob"])
+                "POST", f"{host.base_url}/api/orchestrators/greet", params={"code": key}, json=["Ann", "Bob"]
+            )
             assert status == 202
             check = json.loads(raw)
             assert headers["Location"] == check["statusQueryGetUri"]
@@ -110,13 +111,19 @@ def test_route_templates_methods_and_the_request_object(make_host: HostFactory) 
         host = await make_host()
         base = f"{host.base_url}/api"
         try:
-            status, headers, raw = await fetch("GET", f"{base}/items/42", params={"q": "1"},
-                                               headers={"x-sample": "yes"})
+            status, headers, raw = await fetch(
+                "GET", f"{base}/items/42", params={"q": "1"}, headers={"x-sample": "yes"}
+            )
             assert status == 200
             assert headers["x-handled-by"] == "sample"
             assert headers["Content-Type"].startswith("application/json")
-            assert json.loads(raw) == {"method": "GET", "route": {"id": "42"}, "params": {"q": "1"},
-                                       "body": "", "header": "yes"}
+            assert json.loads(raw) == {
+                "method": "GET",
+                "route": {"id": "42"},
+                "params": {"q": "1"},
+                "body": "",
+                "header": "yes",
+            }
             # alpha goes to the other function; neither int nor alpha matches nothing
             assert json.loads((await fetch("GET", f"{base}/items/abc"))[2])["route"] == {"name": "abc"}
             assert (await fetch("GET", f"{base}/items/4a"))[0] == 404
@@ -205,7 +212,8 @@ def test_durable_webhooks_need_the_system_key(make_host: HostFactory) -> None:
 
 
 def test_one_log_line_per_invocation_with_outcome_and_duration(
-        make_host: HostFactory, caplog: pytest.LogCaptureFixture) -> None:
+    make_host: HostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     async def body() -> None:
         clock = VirtualClock(START)
         host = await make_host(clock)
@@ -217,16 +225,20 @@ def test_one_log_line_per_invocation_with_outcome_and_duration(
                 starter = f"{host.base_url}/api/orchestrators/greet"
                 _, _, raw = await fetch("POST", starter, params={"code": key}, json=["Ann"])
                 instance_id = json.loads(raw)["id"]
-                await eventually(lambda: any("say_hello" in r.getMessage() for r in caplog.records),
-                                 what="the activity's log line")
+                await eventually(
+                    lambda: any("say_hello" in r.getMessage() for r in caplog.records),
+                    what="the activity's log line",
+                )
         finally:
             await host.stop()
         lines = [r.getMessage() for r in caplog.records if r.name == "devhost"]
         assert any(line.startswith("Executed 'Functions.item_by_id' (Succeeded, Id=") for line in lines)
         failed = next(line for line in lines if line.startswith("Executed 'Functions.broken' (Failed"))
         assert "RuntimeError: this function always fails" in failed and "Traceback" in failed
-        assert any(line.startswith("Executed 'Functions.say_hello' (activity Succeeded, "
-                                   f"InstanceId={instance_id}") for line in lines)
+        assert any(
+            line.startswith(f"Executed 'Functions.say_hello' (activity Succeeded, InstanceId={instance_id}")
+            for line in lines
+        )
         assert all("Duration=" in line for line in lines if line.startswith("Executed"))
 
     run(body())
@@ -252,13 +264,20 @@ def test_the_port_defaults_to_local_settings_local_http_port(make_host: HostFact
 
 
 def test_a_trigger_observer_that_raises_does_not_change_the_answer(
-        app_dir: Path, environ: dict[str, str], caplog: pytest.LogCaptureFixture) -> None:
+    app_dir: Path, environ: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
     def observer(record: object) -> None:
         raise RuntimeError("observer broke")
 
     async def body() -> tuple[int, bytes]:
-        config = DevHostConfig(app_module=SAMPLE_APP, app_dir=str(app_dir), port=0, store_path=None,
-                               timers=False, service_bus=False)
+        config = DevHostConfig(
+            app_module=SAMPLE_APP,
+            app_dir=str(app_dir),
+            port=0,
+            store_path=None,
+            timers=False,
+            service_bus=False,
+        )
         host = DevHost(config, clock=VirtualClock(START), environ=environ, on_trigger=observer)
         await host.start()
         try:

@@ -34,8 +34,11 @@ def occurrences(expression: str, start: str, count: int) -> list[str]:
         # lists in seconds and hours
         ("5,10 0 8,20 * * *", "2024-01-01T08:00:07", ["2024-01-01 Mon 08:00:10", "2024-01-01 Mon 20:00:05"]),
         # range with a step: minutes 0,20,40 between hours 9 and 17
-        ("0 0-59/20 9-17 * * *", "2024-01-01T17:30:00",
-         ["2024-01-01 Mon 17:40:00", "2024-01-02 Tue 09:00:00"]),
+        (
+            "0 0-59/20 9-17 * * *",
+            "2024-01-01T17:30:00",
+            ["2024-01-01 Mon 17:40:00", "2024-01-02 Tue 09:00:00"],
+        ),
         # a start with a step runs to the end of the range: 5/20 = 5, 25, 45
         ("5/20 * * * * *", "2024-01-01T00:00:06", ["2024-01-01 Mon 00:00:25", "2024-01-01 Mon 00:00:45"]),
         # month names and the last day of February in a leap year

@@ -21,8 +21,11 @@ from devhost.routes import RouteError, RouteTemplate, join_route
         ("codes/{c:regex(^[a-z]{{2}}-\\d+$)}", "codes/ab-12", {"c": "ab-12"}),
         ("codes/{c:regex(^[a-z]{{2}}-\\d+$)}", "codes/abc-12", None),
         ("t/{x:regex(^a:b$)}", "t/a:b", {"x": "a:b"}),
-        ("ids/{g:guid}", "ids/0f8fad5b-d9cb-469f-a165-70867728950e",
-         {"g": "0f8fad5b-d9cb-469f-a165-70867728950e"}),
+        (
+            "ids/{g:guid}",
+            "ids/0f8fad5b-d9cb-469f-a165-70867728950e",
+            {"g": "0f8fad5b-d9cb-469f-a165-70867728950e"},
+        ),
         ("ids/{g:guid}", "ids/nope", None),
         ("flags/{b:bool}", "flags/True", {"b": "True"}),
         ("n/{v:min(10)}", "n/9", None),
@@ -54,8 +57,11 @@ def test_literal_segments_take_precedence_over_parameters_and_catch_all_comes_la
 
 @pytest.mark.parametrize(
     ("template", "message"),
-    [("a/{id:nosuch}", "unknown route constraint"), ("a/{x}/{X}", "parameter name twice"),
-     ("a/{9x}", "bad route parameter name")],
+    [
+        ("a/{id:nosuch}", "unknown route constraint"),
+        ("a/{x}/{X}", "parameter name twice"),
+        ("a/{9x}", "bad route parameter name"),
+    ],
 )
 def test_bad_templates_fail_clearly(template: str, message: str) -> None:
     with pytest.raises(RouteError, match=message):

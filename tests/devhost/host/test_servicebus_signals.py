@@ -33,18 +33,39 @@ class Devhost:
     """`python -m devhost` running tests/devhost/host/stop_app.py against the broker, logging to a file."""
 
     def __init__(self, folder: Path, broker: ServiceBusEmulator, queue: str) -> None:
-        (folder / "host.json").write_text(json.dumps({
-            "version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCalls": 4}}}))
+        (folder / "host.json").write_text(
+            json.dumps({"version": "2.0", "extensions": {"serviceBus": {"maxConcurrentCalls": 4}}})
+        )
         self.log_path = folder / "devhost.log"
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "devhost", "--app", "tests.devhost.host.stop_app",
-             "--app-dir", str(folder),
-             "--port", "0", "--store", ":memory:", "--keys", str(folder / "keys.json"), "--no-timers",
-             "--stop-grace", str(GRACE)],
-            cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", "STOP_QUEUE": queue,
-                 "SB_CONN": broker.connection_string},
+            [
+                sys.executable,
+                "-m",
+                "devhost",
+                "--app",
+                "tests.devhost.host.stop_app",
+                "--app-dir",
+                str(folder),
+                "--port",
+                "0",
+                "--store",
+                ":memory:",
+                "--keys",
+                str(folder / "keys.json"),
+                "--no-timers",
+                "--stop-grace",
+                str(GRACE),
+            ],
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                "STOP_QUEUE": queue,
+                "SB_CONN": broker.connection_string,
+            },
         )
         self.wait_for_line("Host started: ")
 
@@ -80,14 +101,17 @@ def queue(broker: ServiceBusEmulator) -> str:
 
 
 def send(broker: ServiceBusEmulator, queue: str, body: str) -> None:
-    with ServiceBusClient.from_connection_string(broker.connection_string) as client, \
-            client.get_queue_sender(queue) as sender:
+    with (
+        ServiceBusClient.from_connection_string(broker.connection_string) as client,
+        client.get_queue_sender(queue) as sender,
+    ):
         sender.send_messages(ServiceBusMessage(body))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_devhost_promptly_while_it_listens(
-        tmp_path: Path, broker: ServiceBusEmulator, queue: str, signum: int) -> None:
+    tmp_path: Path, broker: ServiceBusEmulator, queue: str, signum: int
+) -> None:
     devhost = Devhost(tmp_path, broker, queue)
     send(broker, queue, "hello")
     devhost.wait_for_line("stop_app received hello")  # the listener runs
@@ -100,7 +124,8 @@ def test_a_signal_stops_devhost_promptly_while_it_listens(
 
 
 def test_a_function_still_running_after_the_grace_has_its_message_abandoned(
-        tmp_path: Path, broker: ServiceBusEmulator, queue: str) -> None:
+    tmp_path: Path, broker: ServiceBusEmulator, queue: str
+) -> None:
     devhost = Devhost(tmp_path, broker, queue)
     send(broker, queue, "hang")
     devhost.wait_for_line("stop_app received hang")

@@ -51,10 +51,13 @@ def fresh_sample_app() -> Iterator[None]:
 
 
 async def send(broker: ServiceBusEmulator, queue: str, *bodies: str) -> None:
-    async with ServiceBusClient.from_connection_string(broker.connection_string) as client, \
-            client.get_queue_sender(queue) as sender:
-        await sender.send_messages([ServiceBusMessage(body, message_id=f"{body}-{i}")
-                                    for i, body in enumerate(bodies)])
+    async with (
+        ServiceBusClient.from_connection_string(broker.connection_string) as client,
+        client.get_queue_sender(queue) as sender,
+    ):
+        await sender.send_messages(
+            [ServiceBusMessage(body, message_id=f"{body}-{i}") for i, body in enumerate(bodies)]
+        )
 
 
 async def timed_stop(host: DevHost, limit: float = 30.0) -> float:
@@ -69,8 +72,10 @@ async def timed_stop(host: DevHost, limit: float = 30.0) -> float:
 
 async def receive_one(broker: ServiceBusEmulator, queue: str) -> Any:
     """Take the next message off the queue with a fresh receiver (None if none comes within 2 s)."""
-    async with ServiceBusClient.from_connection_string(broker.connection_string) as client, \
-            client.get_queue_receiver(queue) as receiver:
+    async with (
+        ServiceBusClient.from_connection_string(broker.connection_string) as client,
+        client.get_queue_receiver(queue) as receiver,
+    ):
         messages = await receiver.receive_messages(max_message_count=1, max_wait_time=2)
         if not messages:
             return None
@@ -79,7 +84,8 @@ async def receive_one(broker: ServiceBusEmulator, queue: str) -> Any:
 
 
 def test_stop_is_prompt_while_receivers_wait_for_a_message(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str
+) -> None:
     async def body() -> None:
         # Receives that would wait a minute: stop must not wait for them to run out.
         host = await make_host(VirtualClock(START), service_bus=True, service_bus_max_wait_time=60.0)
@@ -95,8 +101,8 @@ def test_stop_is_prompt_while_receivers_wait_for_a_message(
 
 
 def test_stop_ends_a_receive_loop_whose_cancellation_was_lost(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Python 3.11's asyncio.wait_for, through which the SDK reads every AMQP frame, returns normally when a
     cancellation arrives together with a frame (CPython gh-86296), so the receive call just returns. Here the
     SDK's receive does that with the first cancellation it gets; the old listener then looped on forever."""
@@ -126,7 +132,8 @@ def test_stop_ends_a_receive_loop_whose_cancellation_was_lost(
 
 
 def test_a_function_running_at_stop_finishes_and_its_message_is_completed(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str
+) -> None:
     async def body() -> None:
         sample_app.release_held = asyncio.Event()
         host = await make_host(VirtualClock(START), service_bus=True)
@@ -145,7 +152,8 @@ def test_a_function_running_at_stop_finishes_and_its_message_is_completed(
 
 
 def test_a_function_still_running_after_the_grace_is_cut_off_and_its_message_handed_back(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str
+) -> None:
     async def body() -> None:
         sample_app.release_held = asyncio.Event()  # never set: the function would run for ever
         host = await make_host(VirtualClock(START), service_bus=True, service_bus_stop_grace=0.5)
@@ -163,7 +171,8 @@ def test_a_function_still_running_after_the_grace_is_cut_off_and_its_message_han
 
 
 def test_stop_is_prompt_after_the_broker_is_gone(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str
+) -> None:
     async def body() -> None:
         host = await make_host(VirtualClock(START), service_bus=True, service_bus_max_wait_time=60.0)
         await send(broker, queue, "Ann")
@@ -175,7 +184,8 @@ def test_stop_is_prompt_after_the_broker_is_gone(
 
 
 def test_stop_is_bounded_when_the_broker_goes_while_a_function_runs(
-        make_host: HostFactory, broker: ServiceBusEmulator, queue: str) -> None:
+    make_host: HostFactory, broker: ServiceBusEmulator, queue: str
+) -> None:
     async def body() -> None:
         sample_app.release_held = asyncio.Event()
         host = await make_host(VirtualClock(START), service_bus=True, service_bus_stop_grace=1.0)

@@ -14,8 +14,11 @@ def write(folder: Path, name: str, document: dict[str, Any]) -> None:
 
 
 def test_local_settings_fill_the_environment_but_a_non_empty_variable_wins(tmp_path: Path) -> None:
-    write(tmp_path, "local.settings.json",
-          {"IsEncrypted": False, "Values": {"QUEUE": "orders", "HUB": "FromFile", "EMPTY_IN_ENV": "file"}})
+    write(
+        tmp_path,
+        "local.settings.json",
+        {"IsEncrypted": False, "Values": {"QUEUE": "orders", "HUB": "FromFile", "EMPTY_IN_ENV": "file"}},
+    )
     environ = {"HUB": "FromEnvironment", "EMPTY_IN_ENV": ""}
     skipped = load_local_settings(tmp_path, environ)
     assert environ == {"QUEUE": "orders", "HUB": "FromEnvironment", "EMPTY_IN_ENV": "file"}
@@ -42,10 +45,18 @@ def test_binding_expressions_resolve_from_settings() -> None:
 
 
 def test_host_json_route_prefix_hub_and_concurrency(tmp_path: Path) -> None:
-    write(tmp_path, "host.json", {"version": "2.0", "extensions": {
-        "http": {"routePrefix": "/v1/"},
-        "durableTask": {"hubName": "%HUB%", "maxConcurrentActivityFunctions": 3},
-        "serviceBus": {"maxConcurrentCalls": 2}}})
+    write(
+        tmp_path,
+        "host.json",
+        {
+            "version": "2.0",
+            "extensions": {
+                "http": {"routePrefix": "/v1/"},
+                "durableTask": {"hubName": "%HUB%", "maxConcurrentActivityFunctions": 3},
+                "serviceBus": {"maxConcurrentCalls": 2},
+            },
+        },
+    )
     settings = load_host_settings(tmp_path, {"HUB": "MyHub"})
     assert (settings.route_prefix, settings.hub_name) == ("v1", "MyHub")
     assert (settings.max_concurrent_activities, settings.service_bus_max_concurrent_calls) == (3, 2)

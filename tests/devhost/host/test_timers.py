@@ -16,8 +16,9 @@ from tests.devhost.host.conftest import SAMPLE_APP, START, HostFactory, eventual
 SETTINGS = {"TICK_SCHEDULE": "*/15 * * * * *"}
 
 
-def scheduler(clock: VirtualClock, names: set[str], status_path: Path | None = None,
-              settings: dict[str, str] = SETTINGS) -> TimerScheduler:
+def scheduler(
+    clock: VirtualClock, names: set[str], status_path: Path | None = None, settings: dict[str, str] = SETTINGS
+) -> TimerScheduler:
     timers = [f for f in load_app(SAMPLE_APP).by_trigger("timerTrigger") if f.name in names]
     return TimerScheduler(timers, invoker=Invoker(), clock=clock, environ=settings, status_path=status_path)
 

@@ -35,7 +35,10 @@ def _reads_until_throttled(
 def test_the_arm_preset_is_the_documented_token_bucket(throttled: ArmHarness) -> None:
     described = throttled.admin.call("GET", "/arm/throttle")
     assert {k: described[k] for k in ("reads", "readsPerSecond", "writes", "writesPerSecond")} == {
-        "reads": 250, "readsPerSecond": 25, "writes": 200, "writesPerSecond": 10,
+        "reads": 250,
+        "readsPerSecond": 25,
+        "writes": 200,
+        "writesPerSecond": 10,
     }
     assert described["deletes"] == 200 and described["deletesPerSecond"] == 10
     assert described["perPrincipal"] is True and described["clock"] == "emulator"

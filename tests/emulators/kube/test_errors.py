@@ -183,11 +183,13 @@ def test_secrets_are_limited_to_one_mebibyte(core: client.CoreV1Api) -> None:
     assert status["message"] == 'Secret "big" is invalid: data: Too long: must have at most 1048576 bytes'
 
 
-
 def test_malformed_apply_yaml_is_a_bad_request_that_does_not_echo_the_body(core: client.CoreV1Api) -> None:
     body = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2: x\n"
     status, answer = raw_call(
-        core.api_client, "PATCH", "/api/v1/namespaces/apps/secrets/s?fieldManager=sc", body,
+        core.api_client,
+        "PATCH",
+        "/api/v1/namespaces/apps/secrets/s?fieldManager=sc",
+        body,
         "application/apply-patch+yaml",
     )
     assert (status, answer["reason"]) == (400, "BadRequest")

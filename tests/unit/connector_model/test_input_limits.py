@@ -23,8 +23,13 @@ def _refusal(raw: bytes | str, limits: JsonLimits | None = None) -> RequestValid
 
 
 def test_a_linker_body_parses_as_json_does() -> None:
-    body = {"properties": {"targetService": {"type": "AzureResource", "id": "/x"},
-                           "configurationInfo": {"customizedKeys": {"A": "B"}}, "scope": "default"}}
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": "/x"},
+            "configurationInfo": {"customizedKeys": {"A": "B"}},
+            "scope": "default",
+        }
+    }
     assert loads_bounded(json.dumps(body).encode()) == body
 
 
@@ -64,30 +69,64 @@ def test_invalid_cluster_names(name: str) -> None:
     assert [p.code for p in cluster_name_problems(name)] == ["InvalidSourceResourceId"]
 
 
-@pytest.mark.parametrize(("name", "valid"), [
-    ("rg-demo", True), ("rg.(x)_1", True), ("grüppe", True), ("x" * 90, True),
-    ("rg.", False), ("", False), ("x" * 91, False), ("a b", False), ("a/b", False), ("a;b", False),
-])
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("rg-demo", True),
+        ("rg.(x)_1", True),
+        ("grüppe", True),
+        ("x" * 90, True),
+        ("rg.", False),
+        ("", False),
+        ("x" * 91, False),
+        ("a b", False),
+        ("a/b", False),
+        ("a;b", False),
+    ],
+)
 def test_resource_group_names(name: str, valid: bool) -> None:
     assert (resource_group_problems(name) == []) is valid
 
 
 def test_a_cluster_id_with_an_invalid_name_is_no_cluster_id() -> None:
     def cluster_id(group: str, name: str) -> str:
-        return (f"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/{group}"
-                f"/providers/Microsoft.ContainerService/managedClusters/{name}")
+        return (
+            f"/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/{group}"
+            f"/providers/Microsoft.ContainerService/managedClusters/{name}"
+        )
 
     assert parse_cluster_id(cluster_id("rg", "aks")) is not None
     assert parse_cluster_id(cluster_id("rg", "a b")) is None
     assert parse_cluster_id(cluster_id("rg.", "aks")) is None
 
 
-@pytest.mark.parametrize("name", [
-    "PATH", "Path", "HOME", "LD_PRELOAD", "ld_library_path", "DYLD_INSERT_LIBRARIES", "PYTHONPATH",
-    "PYTHONSTARTUP", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "NODE_OPTIONS", "LC_ALL",
-    "DOTNET_STARTUP_HOOKS", "COMPlus_EnableDiagnostics", "CORECLR_PROFILER", "KUBERNETES_SERVICE_HOST",
-    "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "HTTPS_PROXY", "TZ",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PATH",
+        "Path",
+        "HOME",
+        "LD_PRELOAD",
+        "ld_library_path",
+        "DYLD_INSERT_LIBRARIES",
+        "PYTHONPATH",
+        "PYTHONSTARTUP",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "JDK_JAVA_OPTIONS",
+        "NODE_OPTIONS",
+        "LC_ALL",
+        "DOTNET_STARTUP_HOOKS",
+        "COMPlus_EnableDiagnostics",
+        "CORECLR_PROFILER",
+        "KUBERNETES_SERVICE_HOST",
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "AZURE_AUTHORITY_HOST",
+        "AZURE_CLIENT_ID",
+        "HTTPS_PROXY",
+        "TZ",
+    ],
+)
 def test_names_that_shadow_the_environment_are_reserved(name: str) -> None:
     assert reserved_env_name(name)
 

@@ -28,16 +28,23 @@ def _blob(subscription: str) -> str:
 
 def _secret_connection(target: str, **auth: object) -> Connection:
     return Connection(
-        linker_name="blob", cluster=CLUSTER, target_id=target, target_kind="storage-blob",
+        linker_name="blob",
+        cluster=CLUSTER,
+        target_id=target,
+        target_kind="storage-blob",
         auth=SecretAuth(**auth),  # type: ignore[arg-type]
     )
 
 
 def _workload_connection(subscription: str, identity_id: str | None = None) -> Connection:
     return Connection(
-        linker_name="blobwi", cluster=CLUSTER, target_id=_blob(ALLOWED), target_kind="storage-blob",
+        linker_name="blobwi",
+        cluster=CLUSTER,
+        target_id=_blob(ALLOWED),
+        target_kind="storage-blob",
         auth=WorkloadIdentityAuth(
-            client_id="11111111-1111-1111-1111-111111111111", subscription_id=subscription,
+            client_id="11111111-1111-1111-1111-111111111111",
+            subscription_id=subscription,
             identity_resource_id=identity_id,
         ),
     )
@@ -115,8 +122,12 @@ def test_no_scopes_allow_nothing() -> None:
     ("method", "path", "allowed"),
     [
         ("GET", f"{GROUP_SCOPE}/providers/Microsoft.ContainerService/managedClusters/aks", True),
-        ("PUT", f"{GROUP_SCOPE}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/"
-                "federatedIdentityCredentials/fic", True),
+        (
+            "PUT",
+            f"{GROUP_SCOPE}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id/"
+            "federatedIdentityCredentials/fic",
+            True,
+        ),
         ("POST", _blob(OTHER).split("/blobServices")[0] + "/listKeys", False),
         ("GET", _blob(OTHER), False),
         # Subscription level: lists and provider reads where a scope lies, and provider registration.
