@@ -25,7 +25,7 @@ from activities import registry as registry_ops
 from activities import roles as role_ops
 from activities.failures import classified
 from connector import naming
-from connector.boundary import Activity
+from connector.boundary import Activity, PlannedPageData
 from connector.errors import Category, ConnectorFailure, make_error
 from connector.ids import parse_cluster
 
@@ -298,7 +298,7 @@ def _registry_list_page(payload: Payload) -> dict[str, Any]:
 
 
 @_activity(Activity.PLAN_CONNECTIONS)
-def _plan_connections(payload: Payload) -> dict[str, Any]:
+def _plan_connections(payload: Payload) -> PlannedPageData:
     """{clusterId, linkerIds? | continuation?, pageSize?, passId?, forceApply?} -> {linkers, planned,
     failures, observed, continuation} (ids, names and hashes only; see activities/passes.py)."""
     linker_ids = _opt(payload, "linkerIds")

@@ -22,6 +22,7 @@ from activities.kube_resources import apply_connection_resources
 from activities.observe import list_owned, observe
 from activities.pass_cache import for_pass
 from connector import naming, plan
+from connector.boundary import FailureGroup, PlannedLinker, PlannedPageData
 from connector.errors import Category, ConnectorFailure, make_error
 from connector.ids import parse_cluster
 from connector.model import Connection
@@ -57,9 +58,9 @@ def _unreadable(linker_id: str, exc: Exception) -> dict[str, Any]:
     ).to_dict()
 
 
-def _grouped(failures: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+def _grouped(failures: list[tuple[str, dict[str, Any]]]) -> list[FailureGroup]:
     """Failures sharing one error (a deleted identity fails all its linkers) carry it once."""
-    groups: list[dict[str, Any]] = []
+    groups: list[FailureGroup] = []
     for linker_id, error in failures:
         found = next((g for g in groups if g["error"] == error), None)
         if found is None:
@@ -97,7 +98,7 @@ def plan_connections(
     pass_id: str | None = None,
     force_apply: bool = False,
     clients: Clients | None = None,
-) -> dict[str, Any]:
+) -> PlannedPageData:
     """Plan the named linkers (any state), or one page of the cluster's settled ones.
 
     Returns {"linkers": [{linkerId, generation, provisioningState, granted?}], "planned": [Planned.to_dict()],
@@ -118,10 +119,10 @@ def plan_connections(
         records = [r for r in page if str(r.get("provisioningState") or "").lower() in SETTLED_STATES]
     connections: list[Connection] = []
     failures: list[tuple[str, dict[str, Any]]] = []
-    linkers: list[dict[str, Any]] = []
+    linkers: list[PlannedLinker] = []
     for record in records:
         linker_id = str(record["linkerId"])
-        entry = {
+        entry: PlannedLinker = {
             "linkerId": linker_id,
             "generation": record.get("generation"),
             "provisioningState": record.get("provisioningState"),

@@ -6,7 +6,7 @@ A call that cannot succeed raises `OrchestrationFailure` carrying the classified
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -89,7 +89,12 @@ class Flow:
 
     # ---- calls --------------------------------------------------------------------------------------------
     def call(
-        self, name: str, payload: dict[str, Any], *, handle_busy: bool = True, register_provider: bool = True
+        self,
+        name: str,
+        payload: Mapping[str, Any],
+        *,
+        handle_busy: bool = True,
+        register_provider: bool = True,
     ) -> Steps:
         """Call an activity; transient failures are retried with backoff, a busy cluster is waited out, an
         unregistered provider is registered; anything else raises OrchestrationFailure at once.

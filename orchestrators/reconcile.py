@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from connector import plan
-from connector.boundary import Activity
+from connector.boundary import Activity, Stamp
 from connector.errors import ConnectorError
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
@@ -42,15 +42,15 @@ def _served(page: PlannedPage, linker_id: str) -> list[plan.Action]:
     return [p.action for p in page.planned if key in {i.lower() for i in p.serves}]
 
 
-def stamps_of(page: PlannedPage, errors: Mapping[str, ConnectorError]) -> dict[str, Any]:
+def stamps_of(page: PlannedPage, errors: Mapping[str, ConnectorError]) -> dict[str, list[Any]]:
     """The registry stamps of a page: each linker's own outcome and findings (errors carried once each)."""
     distinct: list[dict[str, Any]] = []
-    stamps: list[dict[str, Any]] = []
+    stamps: list[Stamp] = []
     for linker in page.linkers:
         linker_id = str(linker["linkerId"])
         error = errors.get(linker_id.lower())
         drift = sorted({a.name for a in _served(page, linker_id)})
-        stamp: dict[str, Any] = {
+        stamp: Stamp = {
             "name": linker_id.rsplit("/", 1)[-1],
             "generation": linker.get("generation"),
             "previousState": linker.get("provisioningState"),

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connector import plan
-from connector.boundary import Activity
+from connector.boundary import Activity, ApplyLinkerRequest
 from connector.errors import ConnectorError
 from connector.ids import subscription_of
 from orchestrators.flow import Flow, Steps, failure_of
@@ -94,7 +94,7 @@ class _Repair:
         self.applied.add(key)
         account = self.account_owned_by(linker_id, failed)
         self.flow.status("resources", 0, linker_id.rsplit("/", 1)[-1])
-        payload: dict[str, Any] = {
+        payload: ApplyLinkerRequest = {
             "linkerId": linker_id,
             "secret": secret,
             "serviceAccount": account is not None,
