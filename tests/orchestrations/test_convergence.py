@@ -21,6 +21,7 @@ from tests.orchestrations.conftest import (
     REF_2,
     Env,
     identity_client_id,
+    keyvault_csi_connection,
     register_provider_now,
     secret_connection,
     workload_connection,
@@ -149,3 +150,29 @@ def test_a_record_that_vanishes_mid_operation_leaves_nothing_on_the_cluster(env:
     assert run.output["error"]["code"] == "ConnectionNotFound"
     names = [s.metadata.name for s in env.core().list_namespaced_secret("default").items]
     assert "sc-vanishing-secret" not in names and "sc-settled-secret" in names
+
+
+def test_a_connect_on_a_ready_cluster_keeps_a_short_history_in_every_scenario(env: Env) -> None:
+    register_provider_now(env)
+    warmups = [
+        secret_connection("warm1"),
+        secret_connection("warm2", cluster=REF_2),
+        keyvault_csi_connection("kvw"),
+    ]
+    for connection in warmups:  # the extension, the OIDC issuer and the Key Vault add-on are in place now
+        assert env.connect(env.put_connection(connection)).output["provisioningState"] == "Succeeded"
+    warm_wi = workload_connection(env, name="wiwarm")
+    assert env.connect(env.put_connection(warm_wi)).output["provisioningState"] == "Succeeded"
+
+    scenarios = {
+        "secret": secret_connection("hist1"),
+        "workload identity": workload_connection(env, name="wihist").model_copy(
+            update={"namespace": "other"}
+        ),
+        "key vault csi": keyvault_csi_connection("kvhist"),
+    }
+    for scenario, connection in scenarios.items():
+        run = env.connect(env.put_connection(connection))
+        assert run.output["provisioningState"] == "Succeeded", (scenario, run.output)
+        events = run.status.get("historyEvents") or []
+        assert 0 < len(events) <= 32, (scenario, len(events))
