@@ -30,6 +30,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 
 from activities.clients import Clients, get_clients
 from activities.failures import classified
+from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error
 from connector.ids import split_linker_id
 
@@ -108,7 +109,18 @@ def _to_entity(record: dict[str, Any]) -> dict[str, Any]:
     for key, column in _JSON_FIELDS.items():
         if record.get(key) is not None:
             entity[column] = _json(record[key])
+    desired = record.get("desired")
+    if isinstance(desired, dict) and desired.get("linker_name") and desired.get("namespace"):
+        # What a PUT checks for Secret name collisions, queried without reading the whole cluster.
+        entity["SecretKey"] = secret_key(
+            str(desired["namespace"]), naming.secret_name(desired["linker_name"])
+        )
     return entity
+
+
+def secret_key(namespace: str, secret_name: str) -> str:
+    """The SecretKey column: the namespace and name of the Secret a record's linker writes."""
+    return f"{namespace}/{secret_name}"
 
 
 def _from_entity(entity: Any, etag: str | None = None) -> dict[str, Any]:
@@ -232,6 +244,21 @@ def delete_record(linker_id: str, *, etag: str | None = None, clients: Clients |
     except ResourceModifiedError:
         raise _conflict(linker_id, "was changed by another operation") from None
     return True
+
+
+@classified
+def list_by_secret(
+    cluster_id: str, namespace: str, secret_name: str, *, clients: Clients | None = None
+) -> list[dict[str, Any]]:
+    """The cluster's records whose linker writes this Secret (one filtered query, whatever the size)."""
+    clients = clients or get_clients()
+    parameters = {"pk": cluster_key(cluster_id), "key": secret_key(namespace, secret_name)}
+
+    def query(table: Any) -> list[dict[str, Any]]:
+        found = table.query_entities("PartitionKey eq @pk and SecretKey eq @key", parameters=parameters)
+        return [_from_entity(e) for e in found]
+
+    return _on_table(clients, query)
 
 
 @classified

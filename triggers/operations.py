@@ -363,8 +363,11 @@ async def submit_connect(
         running = await _check_free(client, record, CONNECT, desired_hash)
         if running is not None:
             return running
-        others = [c for c in map(stored_connection, await list_records(connection.cluster.id)) if c]
-        naming.check_secret_name_collision(connection, others)
+        secret = naming.secret_name(connection.linker_name)
+        same_secret = await asyncio.to_thread(
+            registry.list_by_secret, connection.cluster.id, connection.namespace, secret
+        )
+        naming.check_secret_name_collision(connection, [c for c in map(stored_connection, same_secret) if c])
         previous = previous_placements(record, connection)
         operation = _operation(operation_id, CONNECT, desired_hash)
         if previous:
