@@ -22,6 +22,12 @@ from activities.target_values import TargetCache
 T = TypeVar("T")
 MAX_PASSES = 2
 MAX_AGE_SECONDS = 900.0
+# A connect is a pass over one connection (pass id "op:<operation id>"): its plan and its write share the
+# target's keys instead of reading them twice. Small and short-lived, and kept apart from reconcile passes,
+# which many concurrent connects must not push out.
+OPERATION_PREFIX = "op:"
+MAX_OPERATIONS = 64
+MAX_OPERATION_AGE_SECONDS = 300.0
 
 
 class PassCache:
@@ -44,6 +50,7 @@ class PassCache:
 
 
 _passes: OrderedDict[str, PassCache] = OrderedDict()
+_operations: OrderedDict[str, PassCache] = OrderedDict()
 _passes_lock = threading.Lock()
 
 
@@ -51,15 +58,21 @@ def for_pass(pass_id: str | None) -> PassCache | None:
     """The cache of a pass (created on first use); None without a pass id (every read is fresh)."""
     if not pass_id:
         return None
+    if pass_id.startswith(OPERATION_PREFIX):
+        return _cached(_operations, pass_id, MAX_OPERATIONS, MAX_OPERATION_AGE_SECONDS)
+    return _cached(_passes, pass_id, MAX_PASSES, MAX_AGE_SECONDS)
+
+
+def _cached(caches: OrderedDict[str, PassCache], key: str, most: int, max_age: float) -> PassCache:
     now = time.monotonic()
     with _passes_lock:
-        for stale in [k for k, c in _passes.items() if now - c.started > MAX_AGE_SECONDS]:
-            del _passes[stale]
-        cache = _passes.get(pass_id)
+        for stale in [k for k, c in caches.items() if now - c.started > max_age]:
+            del caches[stale]
+        cache = caches.get(key)
         if cache is None:
-            cache = _passes[pass_id] = PassCache()
-            while len(_passes) > MAX_PASSES:
-                _passes.popitem(last=False)
+            cache = caches[key] = PassCache()
+            while len(caches) > most:
+                caches.popitem(last=False)
         return cache
 
 
@@ -67,3 +80,4 @@ def forget_all() -> None:
     """Drop every pass's reads (tests)."""
     with _passes_lock:
         _passes.clear()
+        _operations.clear()

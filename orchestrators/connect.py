@@ -57,11 +57,13 @@ def connect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
     """Plan this connection (observe, diff), carry out only what differs, remove what a move left behind,
     record Succeeded."""
     flow.cluster_id = cluster_of_linker(linker_id, default="")
-    page = yield from plan_linkers(flow, {"linkerIds": [linker_id]})
+    # The connect's own pass: its plan and its writes share what they read (the target's keys).
+    pass_id = f"op:{data.get('operationId') or flow.context.instance_id}"
+    page = yield from plan_linkers(flow, {"linkerIds": [linker_id], "passId": pass_id})
     flow.granted = page.linkers[0].get("granted") if page.linkers else None  # what earlier attempts granted
     for error in page.failures.values():  # unreadable, or its identity could not be read
         raise OrchestrationFailure(error)
-    yield from perform(flow, page.planned, page.observed)
+    yield from perform(flow, page.planned, page.observed, pass_id=pass_id)
     previous = data.get("previous") or []
     if previous:
         _, connection = yield from load_connection(flow, linker_id)
