@@ -1,4 +1,4 @@
-"""Over HTTP, as a client sees it: a PUT that asks for nothing new changes nothing in Azure or on the cluster."""
+"""Over HTTP, as a client sees it: a PUT that asks for nothing new changes nothing in Azure or the cluster."""
 
 from __future__ import annotations
 
