@@ -384,9 +384,10 @@ async def _settle_linker_of(client: df.DurableOrchestrationClient, status: Any, 
         return
     if status.runtime_status not in ops.ENDED:
         return
-    record = await ops.get_record(linker_id)
-    if record is not None and (record.get("lastOperation") or {}).get("id") == operation_id:
-        with contextlib.suppress(ConnectorFailure):  # the status read must not fail on the registry
+    # The status read must not fail because the registry does not answer: the record is settled next time.
+    with contextlib.suppress(ConnectorFailure):
+        record = await ops.get_record(linker_id)
+        if record is not None and (record.get("lastOperation") or {}).get("id") == operation_id:
             await ops.settle_abandoned(client, record)
 
 
