@@ -127,3 +127,18 @@ def test_an_operation_rides_out_a_store_outage_and_completes_when_it_is_back(
     assert done["status"] == "Succeeded", done
     linker = e2e.http("GET", f"{LINKERS}/outage?api-version={API}")[2]
     assert linker["properties"]["provisioningState"] == "Succeeded"
+
+
+def test_an_operation_status_is_read_while_the_store_hangs(e2e: E2E, own_azurite: Azurite) -> None:
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/statusread?api-version={API}", _body())
+    assert status == 201, body
+    url = headers["Azure-AsyncOperation"]
+    assert e2e.wait_operation(url)["status"] == "Succeeded"
+    own_azurite.pause()
+    try:
+        answer = e2e.http("GET", url)
+    finally:
+        own_azurite.resume()
+
+    assert answer[0] == 200, answer
+    assert answer[2]["status"] == "Succeeded"
