@@ -264,10 +264,16 @@ def _registry_delete(payload: Payload) -> dict[str, Any]:
     return {"deleted": registry_ops.delete_record(_need(payload, "linkerId"), etag=_opt(payload, "etag"))}
 
 
-@_activity(Activity.REGISTRY_LIST_BY_CLUSTER)
-def _registry_list_by_cluster(payload: Payload) -> list[dict[str, Any]]:
-    """{clusterId} -> [record]."""
-    return registry_ops.list_by_cluster(_need(payload, "clusterId"))
+@_activity(Activity.REGISTRY_SERVICE_ACCOUNT_USERS)
+def _registry_service_account_users(payload: Payload) -> list[str]:
+    """{clusterId, namespace, clientId, excludeLinkerId?} -> ids of the other linkers whose workloads run as
+    that identity's ServiceAccount in that namespace (one filtered query; ids only)."""
+    return registry_ops.service_account_users(
+        _need(payload, "clusterId"),
+        _need(payload, "namespace"),
+        _need(payload, "clientId"),
+        exclude_linker_id=_opt(payload, "excludeLinkerId", ""),
+    )
 
 
 @_activity(Activity.REGISTRY_LINKERS_GRANTED)

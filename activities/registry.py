@@ -115,7 +115,19 @@ def _to_entity(record: dict[str, Any]) -> dict[str, Any]:
         entity["SecretKey"] = secret_key(
             str(desired["namespace"]), naming.secret_name(desired["linker_name"])
         )
+        client_id = _workload_client_id(desired)
+        if client_id:
+            # Who else runs as this identity's ServiceAccount in the namespace, queried the same way.
+            entity["ServiceAccountKey"] = secret_key(str(desired["namespace"]), client_id)
     return entity
+
+
+def _workload_client_id(desired: dict[str, Any]) -> str:
+    """The workload identity's client id of a stored connection ('' for other auth or the CSI driver)."""
+    auth = desired.get("auth") or {}
+    if desired.get("key_vault_csi") or auth.get("auth_type") != "userAssignedIdentity":
+        return ""
+    return str(auth.get("client_id") or "").lower()
 
 
 def secret_key(namespace: str, secret_name: str) -> str:
@@ -259,6 +271,30 @@ def list_by_secret(
         return [_from_entity(e) for e in found]
 
     return _on_table(clients, query)
+
+
+@classified
+def service_account_users(
+    cluster_id: str,
+    namespace: str,
+    client_id: str,
+    *,
+    exclude_linker_id: str = "",
+    clients: Clients | None = None,
+) -> list[str]:
+    """Ids of the cluster's linkers whose workloads run as identity `client_id`'s ServiceAccount in
+    `namespace` (one filtered query, ids only)."""
+    clients = clients or get_clients()
+    parameters = {"pk": cluster_key(cluster_id), "key": secret_key(namespace, client_id.lower())}
+
+    def query(table: Any) -> list[str]:
+        found = table.query_entities(
+            "PartitionKey eq @pk and ServiceAccountKey eq @key", parameters=parameters, select=["LinkerId"]
+        )
+        return [str(e.get("LinkerId")) for e in found]
+
+    users = _on_table(clients, query)
+    return [u for u in users if u.lower() != exclude_linker_id.lower()]
 
 
 @classified

@@ -38,7 +38,7 @@ class Activity(StrEnum):
     REGISTRY_PUT = "registry_put"
     REGISTRY_UPDATE_STATUS = "registry_update_status"
     REGISTRY_DELETE = "registry_delete"
-    REGISTRY_LIST_BY_CLUSTER = "registry_list_by_cluster"
+    REGISTRY_SERVICE_ACCOUNT_USERS = "registry_service_account_users"
     REGISTRY_LIST_PAGE = "registry_list_page"
     REGISTRY_LINKERS_GRANTED = "registry_linkers_granted"
     REGISTRY_RECORD_GRANT = "registry_record_grant"

@@ -18,32 +18,9 @@ from connector import naming, targets
 from connector.boundary import Activity
 from connector.errors import Category
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth
-from connector.plan import uses_service_account
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps
 from orchestrators.outcomes import run_linker_operation
-
-
-def shares_service_account(connection: Connection, others: list[Connection]) -> bool:
-    """True when another workload-identity linker uses the same identity in the same namespace."""
-    auth = connection.workload_identity
-    if auth is None:
-        return False
-    return any(
-        other.linker_id.lower() != connection.linker_id.lower()
-        and uses_service_account(other, connection.namespace, auth.client_id)
-        for other in others
-    )
-
-
-def _others(records: list[dict[str, Any]] | None) -> list[Connection]:
-    found = []
-    for record in records or []:
-        try:
-            found.append(Connection.from_stored(record.get("desired")))
-        except ValueError:
-            continue
-    return found
 
 
 def clean_up(
@@ -61,10 +38,19 @@ def clean_up(
     record's list of what the connection's operations granted: when given, exactly those grants are removed;
     a record from before grants were recorded (None) falls back to the names the product derives.
     """
-    others = _others(
-        (yield from flow.call(Activity.REGISTRY_LIST_BY_CLUSTER, {"clusterId": flow.cluster_id}))
-    )
-    last_user = connection.is_workload_identity and not shares_service_account(connection, others)
+    last_user = False
+    auth = connection.workload_identity
+    if auth is not None:
+        others = yield from flow.call(
+            Activity.REGISTRY_SERVICE_ACCOUNT_USERS,
+            {
+                "clusterId": flow.cluster_id,
+                "namespace": connection.namespace,
+                "clientId": auth.client_id,
+                "excludeLinkerId": connection.linker_id,
+            },
+        )
+        last_user = not others
     flow.status("cleanup", 0, f"{connection.namespace}/{naming.secret_name(connection.linker_name)}")
     if delete_secret or last_user:
         yield from flow.call(
@@ -77,7 +63,6 @@ def clean_up(
         )
     # Workload identity proper only: the Key Vault CSI driver uses the add-on's own identity, which the
     # product granted nothing and must not touch.
-    auth = connection.workload_identity
     if auth is None or not (last_user or revoke_roles_granted):
         return
     if granted is not None:
