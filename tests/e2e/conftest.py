@@ -51,6 +51,19 @@ POSTGRES_DB = f"{RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/psql-de
 TENANT = "7e57c0de-0000-4000-8000-000000000001"
 API = "2022-05-01"
 
+
+def blob_secret_body(client_type: str = "python") -> dict[str, Any]:
+    """The PUT body of a secret-auth connection to the demo blob service in namespace default."""
+    return {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": BLOB},
+            "authInfo": {"authType": "secret"},
+            "clientType": client_type,
+            "scope": "default",
+        }
+    }
+
+
 T = TypeVar("T")
 
 

@@ -11,21 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from emulators.common import EmulatorAdmin
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
+from tests.e2e.conftest import API, CLUSTER, E2E, blob_secret_body
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 AT_ONCE = 5
-
-
-def _body(client_type: str = "python") -> dict[str, Any]:
-    return {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": BLOB},
-            "authInfo": {"authType": "secret"},
-            "clientType": client_type,
-            "scope": "default",
-        }
-    }
 
 
 def _all_at_once(e2e: E2E, method: str, path: str, body: Any = None) -> list[tuple[int, dict[str, str], Any]]:
@@ -49,12 +38,12 @@ def test_identical_concurrent_puts_all_return_the_one_running_operation(e2e: E2E
     _keep_operations_running(e2e)
     path = f"{LINKERS}/together?api-version={API}"
 
-    answers = _all_at_once(e2e, "PUT", path, _body())
+    answers = _all_at_once(e2e, "PUT", path, blob_secret_body())
 
     assert [status for status, _, _ in answers] == [201] * AT_ONCE, [body for _, _, body in answers]
     urls = {headers["Azure-AsyncOperation"] for _, headers, _ in answers}
     assert len(urls) == 1
-    different = e2e.http("PUT", path, _body("dotnet"))
+    different = e2e.http("PUT", path, blob_secret_body("dotnet"))
     assert different[0] == 409
     assert different[2]["error"]["code"] == "AnotherOperationInProgress"
     assert e2e.wait_operation(urls.pop())["status"] == "Succeeded"
@@ -64,7 +53,7 @@ def test_identical_concurrent_puts_all_return_the_one_running_operation(e2e: E2E
 
 def test_identical_concurrent_deletes_all_return_the_one_running_operation(e2e: E2E) -> None:
     path = f"{LINKERS}/gone?api-version=2024-04-01"
-    body = _body()
+    body = blob_secret_body()
     body["properties"]["configurationInfo"] = {"deleteOrUpdateBehavior": "ForcedCleanup"}
     status, headers, answer = e2e.http("PUT", path, body)
     assert status == 201, answer

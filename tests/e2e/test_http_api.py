@@ -7,21 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E, POSTGRES_DB, STORAGE
+from tests.e2e.conftest import API, CLUSTER, E2E, POSTGRES_DB, STORAGE, blob_secret_body
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 PASSWORD = "S3cr3t-Pa55w0rd-e2e!"
-
-
-def _blob_body(client_type: str = "python") -> dict[str, Any]:
-    return {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": BLOB},
-            "authInfo": {"authType": "secret"},
-            "clientType": client_type,
-            "scope": "default",
-        }
-    }
 
 
 def _arm_writes(e2e: E2E) -> list[str]:
@@ -34,7 +23,7 @@ def _arm_writes(e2e: E2E) -> list[str]:
 
 def test_bad_input_is_an_arm_400_with_code_and_target_and_writes_nothing(e2e: E2E) -> None:
     e2e.arm.admin.clear_journal()
-    body = _blob_body()
+    body = blob_secret_body()
     body["properties"]["authInfo"] = {
         "authType": "userAssignedIdentity",
         "clientId": "not-a-guid",
@@ -61,7 +50,7 @@ def test_cluster_outside_allowed_scopes_is_403_and_touches_nothing(e2e: E2E, mon
     monkeypatch.setenv("ALLOWED_SCOPES", f"{CLUSTER.split('/providers/')[0]}-other")
     e2e.arm.admin.clear_journal()
 
-    put = e2e.http("PUT", f"{LINKERS}/outside?api-version={API}", _blob_body())
+    put = e2e.http("PUT", f"{LINKERS}/outside?api-version={API}", blob_secret_body())
     get = e2e.http("GET", f"{LINKERS}/outside?api-version={API}")
     delete = e2e.http("DELETE", f"{LINKERS}/outside?api-version={API}")
 
@@ -76,7 +65,7 @@ def test_cluster_outside_allowed_scopes_is_403_and_touches_nothing(e2e: E2E, mon
 
 def test_unsupported_api_version_is_400(e2e: E2E) -> None:
     for suffix in ("?api-version=2023-04-01-preview", ""):
-        status, _, body = e2e.http("PUT", f"{LINKERS}/conn{suffix}", _blob_body())
+        status, _, body = e2e.http("PUT", f"{LINKERS}/conn{suffix}", blob_secret_body())
         assert status == 400
         assert body["error"]["code"] == "InvalidApiVersionParameter"
         assert body["error"]["target"] == "api-version"
@@ -92,7 +81,7 @@ def test_two_different_concurrent_puts_one_gets_409(e2e: E2E) -> None:
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=2.0, times=1)
 
     def put(client_type: str) -> tuple[int, dict[str, str], Any]:
-        return e2e.http("PUT", f"{LINKERS}/raced?api-version={API}", _blob_body(client_type))
+        return e2e.http("PUT", f"{LINKERS}/raced?api-version={API}", blob_secret_body(client_type))
 
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(put, ["python", "dotnet"]))
@@ -109,8 +98,8 @@ def test_two_different_concurrent_puts_one_gets_409(e2e: E2E) -> None:
 def test_a_duplicate_put_returns_the_running_operation(e2e: E2E) -> None:
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.5, times=1)
 
-    first = e2e.http("PUT", f"{LINKERS}/dup?api-version={API}", _blob_body())
-    second = e2e.http("PUT", f"{LINKERS}/dup?api-version={API}", _blob_body())
+    first = e2e.http("PUT", f"{LINKERS}/dup?api-version={API}", blob_secret_body())
+    second = e2e.http("PUT", f"{LINKERS}/dup?api-version={API}", blob_secret_body())
 
     assert (first[0], second[0]) == (201, 201)
     assert first[1]["Azure-AsyncOperation"] == second[1]["Azure-AsyncOperation"]
@@ -124,7 +113,7 @@ def test_a_duplicate_put_returns_the_running_operation(e2e: E2E) -> None:
 def test_a_running_operation_reports_its_current_step(e2e: E2E) -> None:
     # The cluster read is slow, so the operation is seen while it runs.
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.5, times=1)
-    _, headers, _ = e2e.http("PUT", f"{LINKERS}/progress?api-version={API}", _blob_body())
+    _, headers, _ = e2e.http("PUT", f"{LINKERS}/progress?api-version={API}", blob_secret_body())
 
     steps = set()
     deadline = time.monotonic() + 30
@@ -163,7 +152,7 @@ def test_no_secret_reaches_any_http_response(e2e: E2E) -> None:
     assert put[0] == 201
     assert e2e.wait_operation(put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
     texts.append(json.dumps(e2e.wait_operation(put[1]["Azure-AsyncOperation"])))
-    call("PUT", f"{LINKERS}/blobconn?api-version={API}", _blob_body())
+    call("PUT", f"{LINKERS}/blobconn?api-version={API}", blob_secret_body())
     call("GET", f"{LINKERS}/pgconn?api-version=2024-04-01")
     call("GET", f"{LINKERS}?api-version={API}")
     configurations = call("POST", f"{LINKERS}/pgconn/listConfigurations?api-version={API}")
@@ -200,7 +189,7 @@ def test_delete_of_an_absent_linker_is_204(e2e: E2E) -> None:
 
 
 def test_reset_extension_and_reconcile_run_as_operations(e2e: E2E) -> None:
-    put = e2e.http("PUT", f"{LINKERS}/resetconn?api-version={API}", _blob_body())
+    put = e2e.http("PUT", f"{LINKERS}/resetconn?api-version={API}", blob_secret_body())
     assert e2e.wait_operation(put[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
     reset = e2e.http("POST", f"{CLUSTER}/providers/Microsoft.ServiceLinker/resetExtension?api-version={API}")
@@ -238,14 +227,14 @@ def test_openapi_document_lists_every_route(e2e: E2E) -> None:
 
 def test_a_terminated_operation_reads_canceled_and_frees_the_connection(e2e: E2E) -> None:
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.5, times=1)
-    first = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", _blob_body())
+    first = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", blob_secret_body())
     operation_id = first[1]["Azure-AsyncOperation"].split("/operationStatuses/")[1].split("?")[0]
 
     e2e.host.run(e2e.host.host.engine.terminate(operation_id, "operator stopped it"))
 
     status = e2e.wait_operation(first[1]["Azure-AsyncOperation"])
     assert status["status"] == "Canceled"
-    second = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", _blob_body("dotnet"))
+    second = e2e.http("PUT", f"{LINKERS}/stopped?api-version={API}", blob_secret_body("dotnet"))
     assert second[0] == 201
     assert e2e.wait_operation(second[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
@@ -261,10 +250,10 @@ def test_operation_status_of_an_unknown_operation_is_404(e2e: E2E) -> None:
 
 
 def test_a_linker_whose_secret_name_is_taken_is_refused(e2e: E2E) -> None:
-    first = e2e.http("PUT", f"{LINKERS}/blobconn?api-version={API}", _blob_body())
+    first = e2e.http("PUT", f"{LINKERS}/blobconn?api-version={API}", blob_secret_body())
     assert e2e.wait_operation(first[1]["Azure-AsyncOperation"])["status"] == "Succeeded"
 
-    status, _, body = e2e.http("PUT", f"{LINKERS}/blob.conn?api-version={API}", _blob_body())
+    status, _, body = e2e.http("PUT", f"{LINKERS}/blob.conn?api-version={API}", blob_secret_body())
 
     assert status == 400
     assert body["error"]["code"] == "SecretNameCollision"

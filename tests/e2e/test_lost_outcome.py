@@ -4,24 +4,13 @@ reading the linker or the operation settles the record from the operation's outp
 from __future__ import annotations
 
 from activities import registry
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
+from tests.e2e.conftest import API, CLUSTER, E2E, blob_secret_body
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 
-def _body() -> dict[str, object]:
-    return {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": BLOB},
-            "authInfo": {"authType": "secret"},
-            "clientType": "python",
-            "scope": "default",
-        }
-    }
-
-
 def test_a_lost_succeeded_write_is_taken_from_the_completed_operation(e2e: E2E) -> None:
-    status, headers, _ = e2e.http("PUT", f"{LINKERS}/lostwrite?api-version={API}", _body())
+    status, headers, _ = e2e.http("PUT", f"{LINKERS}/lostwrite?api-version={API}", blob_secret_body())
     assert status == 201
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
     linker_id = f"{LINKERS}/lostwrite"

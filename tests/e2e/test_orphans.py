@@ -10,24 +10,13 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from activities.registry import cluster_key
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
+from tests.e2e.conftest import API, CLUSTER, E2E, blob_secret_body
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 
 
-def _body() -> dict[str, Any]:
-    return {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": BLOB},
-            "authInfo": {"authType": "secret"},
-            "clientType": "python",
-            "scope": "default",
-        }
-    }
-
-
 def _connect(e2e: E2E, name: str) -> None:
-    status, headers, body = e2e.http("PUT", f"{LINKERS}/{name}?api-version={API}", _body())
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/{name}?api-version={API}", blob_secret_body())
     assert status == 201, body
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
 

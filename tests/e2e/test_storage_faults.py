@@ -17,7 +17,7 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from emulators.azurite import Azurite
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
+from tests.e2e.conftest import API, CLUSTER, E2E, blob_secret_body
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 REGISTRY_TIMEOUT = 2.0
@@ -39,17 +39,6 @@ def azurite_connection_string(own_azurite: Azurite, monkeypatch: pytest.MonkeyPa
     return own_azurite.connection_string
 
 
-def _body(client_type: str = "python") -> dict[str, Any]:
-    return {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": BLOB},
-            "authInfo": {"authType": "secret"},
-            "clientType": client_type,
-            "scope": "default",
-        }
-    }
-
-
 def _assert_unavailable(answer: tuple[int, dict[str, str], Any]) -> None:
     status, headers, body = answer
     assert status == 503, (status, body)
@@ -59,7 +48,7 @@ def _assert_unavailable(answer: tuple[int, dict[str, str], Any]) -> None:
 
 
 def _put_and_finish(e2e: E2E, name: str) -> None:
-    status, headers, body = e2e.http("PUT", f"{LINKERS}/{name}?api-version={API}", _body())
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/{name}?api-version={API}", blob_secret_body())
     assert status == 201, body
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
 
@@ -70,7 +59,7 @@ def test_a_stopped_store_answers_503_and_the_next_call_after_its_restart_succeed
     _put_and_finish(e2e, "before")
     own_azurite.stop()
 
-    _assert_unavailable(e2e.http("PUT", f"{LINKERS}/during?api-version={API}", _body()))
+    _assert_unavailable(e2e.http("PUT", f"{LINKERS}/during?api-version={API}", blob_secret_body()))
     _assert_unavailable(e2e.http("GET", f"{LINKERS}?api-version={API}"))
 
     own_azurite.start()  # same ports, same folder
@@ -97,7 +86,7 @@ def test_a_hung_store_answers_503_within_the_registry_timeout(e2e: E2E, own_azur
     own_azurite.pause()
     try:
         started = time.monotonic()
-        answer = e2e.http("PUT", f"{LINKERS}/during?api-version={API}", _body())
+        answer = e2e.http("PUT", f"{LINKERS}/during?api-version={API}", blob_secret_body())
         elapsed = time.monotonic() - started
     finally:
         own_azurite.resume()
@@ -113,7 +102,7 @@ def test_an_operation_rides_out_a_store_outage_and_completes_when_it_is_back(
 ) -> None:
     # The first cluster read is slow: the store goes away while the operation runs, before it records its end.
     e2e.arm.admin.add_fault(r".*/managedClusters/aks-demo-1$", method="GET", latency=1.0, times=1)
-    status, headers, body = e2e.http("PUT", f"{LINKERS}/outage?api-version={API}", _body())
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/outage?api-version={API}", blob_secret_body())
     assert status == 201, body
     own_azurite.stop()
     # The store is back only once an activity of this operation has failed on it (and is to be retried).
@@ -130,7 +119,7 @@ def test_an_operation_rides_out_a_store_outage_and_completes_when_it_is_back(
 
 
 def test_an_operation_status_is_read_while_the_store_hangs(e2e: E2E, own_azurite: Azurite) -> None:
-    status, headers, body = e2e.http("PUT", f"{LINKERS}/statusread?api-version={API}", _body())
+    status, headers, body = e2e.http("PUT", f"{LINKERS}/statusread?api-version={API}", blob_secret_body())
     assert status == 201, body
     url = headers["Azure-AsyncOperation"]
     assert e2e.wait_operation(url)["status"] == "Succeeded"
