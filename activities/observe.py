@@ -113,14 +113,16 @@ def observe(
         for item in list_owned(ref, "Secret", namespace, clients=clients, cache=cache):
             meta = item.get("metadata", {})
             owner = by_secret.get((namespace, meta.get("name")))
+            if owner is None:
+                # Another page's (or nobody's: cluster_orphans reports those). Not hashed here, or a page
+                # of 40 in a namespace of 10,000 Secrets would hash all 10,000 for every page.
+                continue
             secrets.append(
                 plan.ObservedSecret(
                     namespace=namespace,
                     name=str(meta.get("name")),
                     hash_on_cluster=manifests.content_hash(item),
-                    hash_rendered_now=(
-                        _hash_rendered_now(owner, clients, addon_client_id, targets_cache) if owner else None
-                    ),
+                    hash_rendered_now=_hash_rendered_now(owner, clients, addon_client_id, targets_cache),
                     linker_id=(meta.get("annotations") or {}).get(naming.LINKER_ID_ANNOTATION),
                 )
             )
