@@ -57,8 +57,25 @@ from connector.validation import (
 from connector.vocabulary import AuthType, ClientType
 
 API_2022_05_01 = "2022-05-01"
+API_2022_11_01_PREVIEW = "2022-11-01-preview"
+API_2023_04_01_PREVIEW = "2023-04-01-preview"
 API_2024_04_01 = "2024-04-01"
-SUPPORTED_API_VERSIONS = (API_2022_05_01, API_2024_04_01)
+# What today's `az aks connection` sends (azure-cli pins azure-mgmt-servicelinker 1.2.0b3, generated from it).
+API_2024_07_01_PREVIEW = "2024-07-01-preview"
+# Every published api-version from 2022-05-01 on, oldest first.
+SUPPORTED_API_VERSIONS = (
+    API_2022_05_01,
+    API_2022_11_01_PREVIEW,
+    API_2023_04_01_PREVIEW,
+    API_2024_04_01,
+    API_2024_07_01_PREVIEW,
+)
+
+
+def has_configuration_info(api_version: str) -> bool:
+    """True for the api-versions whose linker has `configurationInfo` (every one after 2022-05-01)."""
+    return api_version != API_2022_05_01
+
 
 # A well-formed ARM resource id: subscription, resource group, provider namespace, then type/name pairs.
 _ARM_RESOURCE_ID = re.compile(
@@ -471,6 +488,16 @@ def _read_secret_auth(
             f"{path}.secretInfo.secretType",
         )
         return None
+    stored = existing.auth if existing is not None else None
+    keeps_stored = isinstance(stored, SecretAuth) and stored.kind is SecretKind.RAW_VALUE
+    if (
+        kind is SecretKind.RAW_VALUE
+        and info.get("value") is None
+        and not (secret_from_request or keeps_stored)
+    ):
+        # `az aks connection update ... --secret` sends {"secretType": "rawValue"} with no value for a target
+        # whose keys the connector lists itself: nothing to store, the keys are still listed (as on create).
+        return SecretAuth(kind=SecretKind.AUTO, user_name=user_name)
     if kind is SecretKind.RAW_VALUE:
         return _read_raw_value(info, user_name, existing, problems)
     return _read_key_vault_reference(props, info, user_name, problems)
@@ -657,7 +684,7 @@ def _read_properties(
     if not allow_configuration_info and props.get("configurationInfo") is not None:
         problems.add(
             INVALID_REQUEST_BODY,
-            f"'properties.configurationInfo' needs api-version {API_2024_04_01}.",
+            f"'properties.configurationInfo' needs api-version {API_2022_11_01_PREVIEW} or later.",
             "properties.configurationInfo",
         )
     target = _read_target(props, problems)
@@ -713,7 +740,9 @@ def parse_linker(
     returned it (without the secret value, which is never emitted) keeps the stored secret.
     """
     version = _check_api_version(api_version)
-    return _read_properties(linker_id, body, existing, allow_configuration_info=version == API_2024_04_01)
+    return _read_properties(
+        linker_id, body, existing, allow_configuration_info=has_configuration_info(version)
+    )
 
 
 # Top-level properties a PATCH may replace (each replaces the whole sub-object, as LinkerPatch does).
@@ -740,10 +769,10 @@ def parse_patch(existing: Connection, body: Mapping[str, Any], api_version: str)
         raise RequestValidationError(
             INVALID_REQUEST_BODY, "'properties' must be a JSON object.", "properties"
         )
-    if version == API_2022_05_01 and patch.get("configurationInfo") is not None:
+    if not has_configuration_info(version) and patch.get("configurationInfo") is not None:
         raise RequestValidationError(
             INVALID_REQUEST_BODY,
-            f"'properties.configurationInfo' needs api-version {API_2024_04_01}.",
+            f"'properties.configurationInfo' needs api-version {API_2022_11_01_PREVIEW} or later.",
             "properties.configurationInfo",
         )
     merged = _properties(existing, API_2024_04_01)
@@ -805,7 +834,7 @@ def _properties(connection: Connection, api_version: str) -> dict[str, Any]:
     }
     if isinstance(connection.auth, SecretAuth) and connection.auth.key_vault_id:
         props["secretStore"] = {"keyVaultId": connection.auth.key_vault_id}
-    if api_version == API_2024_04_01:
+    if has_configuration_info(api_version):
         props["configurationInfo"] = {
             "customizedKeys": dict(connection.customized_keys),
             "deleteOrUpdateBehavior": connection.delete_or_update_behavior.value,

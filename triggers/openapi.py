@@ -90,7 +90,7 @@ _SCHEMAS: dict[str, Any] = {
                     "secretStore": {"type": "object"},
                     "configurationInfo": {
                         "type": "object",
-                        "description": "2024-04-01 only: customizedKeys, "
+                        "description": "every api-version after 2022-05-01: customizedKeys, "
                         "deleteOrUpdateBehavior (Default | ForcedCleanup)",
                     },
                     "provisioningState": {"type": "string", "readOnly": True},

@@ -64,7 +64,7 @@ def test_cluster_outside_allowed_scopes_is_403_and_touches_nothing(e2e: E2E, mon
 
 
 def test_unsupported_api_version_is_400(e2e: E2E) -> None:
-    for suffix in ("?api-version=2023-04-01-preview", ""):
+    for suffix in ("?api-version=2021-11-01-preview", ""):
         status, _, body = e2e.http("PUT", f"{LINKERS}/conn{suffix}", blob_secret_body())
         assert status == 400
         assert body["error"]["code"] == "InvalidApiVersionParameter"

@@ -113,7 +113,9 @@ CASES = [
         linker_id=LINKER_ID.replace(SUBSCRIPTION, "my-sub"),
     ),
     Case("not a linker id", "InvalidSourceResourceId", "linkerId", linker_id=CLUSTER_ID),
-    Case("preview api-version", "UnsupportedApiVersion", "api-version", api_version="2023-04-01-preview"),
+    Case(
+        "older preview api-version", "UnsupportedApiVersion", "api-version", api_version="2021-11-01-preview"
+    ),
     # The body's shape.
     Case("body is a list", "InvalidRequestBody", None, _replace_body([])),
     Case("body is null", "InvalidRequestBody", None, _replace_body(None)),
@@ -266,12 +268,6 @@ CASES = [
         _set_auth(
             {"authType": "secret", "secretInfo": {"secretType": "keyVaultSecretUri", "value": "https://x"}}
         ),
-    ),
-    Case(
-        "raw secret without a value",
-        "MissingRequiredField",
-        "properties.authInfo.secretInfo.value",
-        _set_auth({"authType": "secret", "name": "u", "secretInfo": {"secretType": "rawValue"}}),
     ),
     Case(
         "raw secret value a number",
@@ -480,4 +476,24 @@ def test_database_target_needs_a_user_and_a_password_from_the_request() -> None:
     assert {(p.code, p.target) for p in raised.value.problems} == {
         ("MissingRequiredField", "properties.authInfo.name"),
         ("MissingRequiredField", "properties.authInfo.secretInfo"),
+    }
+
+
+def test_a_database_password_named_without_a_value_is_required() -> None:
+    spec = next(s for s in targets.all_specs() if s.secret_source and s.secret_source.from_request)
+    target_id = spec.id_pattern.pattern.format(
+        subscription=SUBSCRIPTION, resourceGroup="rg", name="srv", database="db"
+    )
+    request = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": target_id},
+            "authInfo": {"authType": "secret", "name": "u", "secretInfo": {"secretType": "rawValue"}},
+        }
+    }
+
+    with pytest.raises(RequestValidationError) as raised:
+        parse_linker(LINKER_ID, request, "2024-04-01")
+
+    assert {(p.code, p.target) for p in raised.value.problems} == {
+        ("MissingRequiredField", "properties.authInfo.secretInfo.value"),
     }

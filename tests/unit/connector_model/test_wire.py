@@ -249,10 +249,11 @@ def test_put_that_resends_the_linker_as_get_returned_it_keeps_the_stored_secret(
 
     assert updated.client_type is ClientType.DOTNET
     assert updated.sealed_secret == "sealed:v1:abc"
-    # Without a stored connection the same body lacks its password.
-    with pytest.raises(RequestValidationError) as refused:
-        parse_linker(LINKER_ID, resent, "2024-04-01")
-    assert refused.value.target == "properties.authInfo.secretInfo.value"
+    # Without a stored password, a storage target's rawValue without a value (what `az aks connection update
+    # --secret` sends) means what it means on create: the connector lists the account's keys.
+    fresh = parse_linker(LINKER_ID, resent, "2024-04-01")
+    assert isinstance(fresh.auth, SecretAuth) and fresh.auth.kind is SecretKind.AUTO
+    assert fresh.auth.user_name == "dbuser"
 
 
 def test_patch_merges_into_the_existing_connection() -> None:
@@ -310,3 +311,30 @@ def test_stored_form_round_trips_through_json(template: dict[str, Any]) -> None:
 
     assert Connection.from_stored(stored) == connection
     assert Connection.from_stored(stored).desired_hash() == connection.desired_hash()
+
+
+@pytest.mark.parametrize(
+    "api_version",
+    ["2022-05-01", "2022-11-01-preview", "2023-04-01-preview", "2024-04-01", "2024-07-01-preview"],
+)
+def test_every_published_api_version_from_2022_05_01_is_accepted(api_version: str) -> None:
+    request = _for_version(SECRET_BODY, api_version)
+    request["properties"]["authInfo"] = {"authType": "secret"}
+
+    connection = parse_linker(LINKER_ID, request, api_version)
+    emitted = to_linker_body(connection, api_version)
+
+    assert ("configurationInfo" in emitted["properties"]) is (api_version != "2022-05-01")
+    assert _sdk_read(emitted).target_service.id == connection.target_id
+
+
+def test_the_cli_update_body_for_secret_auth_keeps_listing_the_targets_keys() -> None:
+    # `az aks connection update storage-blob --secret` at 2024-07-01-preview.
+    created = parse_linker(LINKER_ID, body(SECRET_BODY), "2024-07-01-preview")
+    update = body(SECRET_BODY)
+    update["properties"]["authInfo"] = {"authType": "secret", "secretInfo": {"secretType": "rawValue"}}
+
+    updated = parse_linker(LINKER_ID, update, "2024-07-01-preview", existing=created)
+
+    assert isinstance(updated.auth, SecretAuth) and updated.auth.kind is SecretKind.AUTO
+    assert updated.desired_hash() == parse_linker(LINKER_ID, update, "2024-07-01-preview").desired_hash()
