@@ -692,6 +692,7 @@ def _read_properties(
     auth = _read_auth(props, target, existing, problems)
     namespace = _read_namespace(props, problems)
     _refuse_unused_secret_store(props, auth, problems)
+    _refuse_what_is_not_honoured(props, problems)
     configuration = (
         _read_configuration_info(props, problems)
         if allow_configuration_info
@@ -714,6 +715,49 @@ def _read_properties(
         customized_keys=configuration.customized_keys,
         delete_or_update_behavior=configuration.behavior,
     )
+
+
+def _asks_nothing(value: object) -> bool:
+    """True for what clients send when they ask for nothing: None, false, "false", empty lists and strings,
+    and mappings made only of those (`{"firewallRules": {"callerClientIP": "false"}}` is the az CLI's
+    default publicNetworkSolution)."""
+    if value is None or value is False or value == "" or value == []:
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() == "false"
+    return isinstance(value, Mapping) and all(_asks_nothing(v) for v in value.values())
+
+
+def _refuse_what_is_not_honoured(props: Mapping[str, Any], problems: ProblemList) -> None:
+    """Network and auth-mode options the connector cannot carry out are refused (400 naming them), never
+    silently dropped. What asks for nothing passes: absent, null, `{}`, false flags, and
+    `publicNetworkSolution` with `action` optOut or `deleteOrUpdateBehavior` alone."""
+    network = props.get("publicNetworkSolution")
+    if isinstance(network, Mapping):
+        opted_out = str(network.get("action") or "").lower() == "optout"
+        ignored = {"deleteOrUpdateBehavior", "action"} if opted_out or not network.get("action") else set()
+        network = {k: v for k, v in network.items() if k not in ignored}
+    for path, value in (
+        ("properties.publicNetworkSolution", network),
+        ("properties.vNetSolution", props.get("vNetSolution")),
+    ):
+        if not _asks_nothing(value):
+            problems.add(
+                INVALID_REQUEST_BODY,
+                f"'{path}' is not supported on an AKS source by this connector: it configures no network "
+                "access for the target. Leave it out (or send {} / action optOut) and configure the network "
+                "separately.",
+                path,
+            )
+    auth = props.get("authInfo")
+    mode = auth.get("authMode") if isinstance(auth, Mapping) else None
+    if mode is not None and str(mode).lower() != "optinallauth":
+        problems.add(
+            INVALID_REQUEST_BODY,
+            f"'properties.authInfo.authMode' {echo(mode)} is not supported: the connector does not change "
+            "the target's local authentication settings. Leave it out or send optInAllAuth.",
+            "properties.authInfo.authMode",
+        )
 
 
 def _refuse_unused_secret_store(props: Mapping[str, Any], auth: object, problems: ProblemList) -> None:

@@ -338,3 +338,53 @@ def test_the_cli_update_body_for_secret_auth_keeps_listing_the_targets_keys() ->
 
     assert isinstance(updated.auth, SecretAuth) and updated.auth.kind is SecretKind.AUTO
     assert updated.desired_hash() == parse_linker(LINKER_ID, update, "2024-07-01-preview").desired_hash()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"publicNetworkSolution": {}},
+        {"publicNetworkSolution": {"action": "optOut"}},
+        {"publicNetworkSolution": {"action": "optOut", "deleteOrUpdateBehavior": "Default"}},
+        {"publicNetworkSolution": {"firewallRules": {"callerClientIP": "false", "ipRanges": []}}},
+        {"vNetSolution": None},
+        {"vNetSolution": {"type": None}},
+    ],
+)
+def test_options_that_ask_for_nothing_are_accepted(extra: dict[str, Any]) -> None:
+    request = body(SECRET_BODY)
+    request["properties"].update(extra)
+    assert parse_linker(LINKER_ID, request, "2024-07-01-preview").target_id == BLOB_TARGET_ID
+
+
+@pytest.mark.parametrize(
+    ("extra", "auth_mode", "target"),
+    [
+        ({"publicNetworkSolution": {"action": "enable"}}, None, "properties.publicNetworkSolution"),
+        (
+            {"publicNetworkSolution": {"firewallRules": {"ipRanges": ["10.0.0.0/24"]}}},
+            None,
+            "properties.publicNetworkSolution",
+        ),
+        ({"vNetSolution": {"type": "privateLink"}}, None, "properties.vNetSolution"),
+        ({}, "optOutAllAuth", "properties.authInfo.authMode"),
+    ],
+)
+def test_options_the_connector_cannot_honour_are_refused_not_dropped(
+    extra: dict[str, Any], auth_mode: str | None, target: str
+) -> None:
+    request = body(SECRET_BODY)
+    request["properties"].update(extra)
+    if auth_mode:
+        request["properties"]["authInfo"]["authMode"] = auth_mode
+
+    with pytest.raises(RequestValidationError) as refused:
+        parse_linker(LINKER_ID, request, "2024-07-01-preview")
+
+    assert refused.value.target == target
+
+
+def test_auth_mode_opt_in_is_the_default_and_accepted() -> None:
+    request = body(SECRET_BODY)
+    request["properties"]["authInfo"]["authMode"] = "optInAllAuth"
+    assert parse_linker(LINKER_ID, request, "2024-07-01-preview").auth_type == AuthType.SECRET
