@@ -73,12 +73,16 @@ def not_found(resource_id: str) -> func.HttpResponse:
     return error_response(404, RESOURCE_NOT_FOUND, f"The resource '{resource_id}' was not found.")
 
 
-def operation_url(base_url: str, subscription_id: str, operation_id: str) -> str:
-    """The Azure-AsyncOperation URL of an operation, on the public base URL (TriggerSettings)."""
+def operation_url(
+    base_url: str, subscription_id: str, operation_id: str, api_version: str | None = None
+) -> str:
+    """The Azure-AsyncOperation URL of an operation, on the public base URL (TriggerSettings), with the
+    api-version of the request that started it (as ARM answers), or OPERATION_STATUS_API_VERSION."""
+    version = api_version if api_version in SUPPORTED_API_VERSIONS else OPERATION_STATUS_API_VERSION
     return (
         f"{base_url}/subscriptions/{quote(subscription_id)}/providers/Microsoft.ServiceLinker"
         f"/locations/{OPERATION_LOCATION}/operationStatuses/{quote(operation_id)}"
-        f"?api-version={OPERATION_STATUS_API_VERSION}"
+        f"?api-version={version}"
     )
 
 

@@ -121,9 +121,15 @@ def _linker_name_error(name: str) -> func.HttpResponse | None:
 
 
 def _accepted_headers(
-    cluster: ClusterRef, operation_id: str, settings: TriggerSettings, *, location: bool
+    req: func.HttpRequest,
+    cluster: ClusterRef,
+    operation_id: str,
+    settings: TriggerSettings,
+    *,
+    location: bool,
 ) -> dict[str, str]:
-    url = arm.operation_url(settings.public_base_url, cluster.subscription_id, operation_id)
+    api_version = req.params.get("api-version")  # validated by _guard: one the API serves
+    url = arm.operation_url(settings.public_base_url, cluster.subscription_id, operation_id, api_version)
     headers = {"Azure-AsyncOperation": url}
     if location:
         headers["Location"] = url
@@ -239,7 +245,7 @@ async def _put_or_patch(
     started = await ops.submit_connect(client, connection, settings, record=record)
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)
-    headers = _accepted_headers(cluster, started.operation_id, settings, location=False)
+    headers = _accepted_headers(req, cluster, started.operation_id, settings, location=False)
     return arm.json_response(201, to_linker_body(accepted, api_version), headers)
 
 
@@ -258,7 +264,8 @@ async def _delete(
         return func.HttpResponse(status_code=204)
     started = await ops.submit_disconnect(client, record, settings)
     return func.HttpResponse(
-        status_code=202, headers=_accepted_headers(cluster, started.operation_id, settings, location=True)
+        status_code=202,
+        headers=_accepted_headers(req, cluster, started.operation_id, settings, location=True),
     )
 
 
@@ -315,7 +322,7 @@ async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestration
         if record is None or not record.get("desired"):
             return arm.not_found(linker_id)
         operation_id = await ops.start_plain(client, ops.VALIDATE, {"linkerId": linker_id}, settings)
-        headers = _accepted_headers(cluster, operation_id, settings, location=True)
+        headers = _accepted_headers(req, cluster, operation_id, settings, location=True)
         return func.HttpResponse(status_code=202, headers=headers)
 
     return await _handle(run())
@@ -444,7 +451,7 @@ async def cluster_reset_extension(
         return guarded
     cluster, settings, _api_version = guarded
     operation_id = await ops.start_plain(client, ops.RESET_EXTENSION, {"clusterId": cluster.id}, settings)
-    headers = _accepted_headers(cluster, operation_id, settings, location=True)
+    headers = _accepted_headers(req, cluster, operation_id, settings, location=True)
     return func.HttpResponse(status_code=202, headers=headers)
 
 

@@ -18,6 +18,8 @@ def test_a_put_at_a_preview_api_version_succeeds_and_reads_back(e2e: E2E, api_ve
     status, headers, answer = e2e.http("PUT", f"{LINKERS}/{name}?api-version={api_version}", body)
 
     assert status == 201, answer
+    # The operation is polled at the api-version the client used, as ARM's Azure-AsyncOperation URLs are.
+    assert headers["Azure-AsyncOperation"].endswith(f"?api-version={api_version}")
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
     linker = e2e.http("GET", f"{LINKERS}/{name}?api-version={api_version}")[2]
     assert linker["properties"]["provisioningState"] == "Succeeded"
