@@ -858,8 +858,10 @@ def _auth_body(connection: Connection) -> dict[str, Any]:
     body: dict[str, Any] = {"authType": auth.auth_type.value}
     if auth.user_name is not None:
         body["name"] = auth.user_name
-    if auth.kind is SecretKind.RAW_VALUE:
-        body["secretInfo"] = {"secretType": SecretKind.RAW_VALUE.value}  # the value is write-only
+    if auth.kind in (SecretKind.RAW_VALUE, SecretKind.AUTO):
+        # As Service Connector answers for secret auth: the value is write-only, and keys the connector
+        # lists itself are reported the same way.
+        body["secretInfo"] = {"secretType": SecretKind.RAW_VALUE.value}
     elif auth.kind is SecretKind.KEY_VAULT_SECRET_REFERENCE:
         body["secretInfo"] = {
             "secretType": SecretKind.KEY_VAULT_SECRET_REFERENCE.value,

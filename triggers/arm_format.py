@@ -171,7 +171,7 @@ def operation_status_body(status: Any, operation_id: str, subscription_id: str) 
     if succeeded:
         body["status"] = "Succeeded"
         properties = output.get("validation") if isinstance(output, dict) else None
-        body["properties"] = properties if isinstance(properties, dict) else None
+        body["properties"] = properties if isinstance(properties, dict) else {}  # ARM answers {}, not null
         if status.name in ("reconcile", "reset_extension") and isinstance(output, dict):
             body["properties"] = {k: v for k, v in output.items() if k != "error"}
         return body

@@ -82,3 +82,10 @@ def test_a_reconcile_that_ran_is_succeeded_with_its_summary() -> None:
     body = operation_status_body(_status("Completed", output, name="reconcile"), "op-1", "s")
     assert body["status"] == "Succeeded"
     assert body["properties"]["repaired"] == 1
+
+
+def test_a_succeeded_connect_has_empty_properties_as_arm_answers() -> None:
+    output = {"linkerId": "/x", "provisioningState": "Succeeded", "error": None}
+    body = operation_status_body(_status("Completed", output), "op", "sub")
+    assert body["status"] == "Succeeded"
+    assert body["properties"] == {}
