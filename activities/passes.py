@@ -167,7 +167,7 @@ def apply_linker(
     record = registry.get_record(linker_id, clients=clients)
     if record is None or not record.get("desired"):
         raise _not_found(linker_id)
-    return apply_connection_resources(
+    applied = apply_connection_resources(
         record["desired"],
         addon_client_id=addon_client_id,
         tenant_id=tenant_id,
@@ -176,6 +176,11 @@ def apply_linker(
         targets=cache.targets if (cache := for_pass(pass_id)) is not None else None,
         clients=clients,
     )
+    kind = applied.get("targetKind")
+    desired_kind = (record.get("desired") or {}).get("target_kind")
+    if kind and kind != (record.get("appliedTargetKind") or desired_kind):
+        registry.record_applied_kind(linker_id, str(kind), clients=clients)
+    return applied
 
 
 @classified

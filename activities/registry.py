@@ -12,6 +12,7 @@ call is one attempt bounded by REGISTRY_TIMEOUT_SECONDS (activities/clients.py);
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -50,6 +51,9 @@ _PLAIN_FIELDS = {
     "generation": "Generation",
     "lastReconcileTime": "LastReconcileTime",
     "updatedAt": "UpdatedAt",
+    # The catalog kind the Secret was last rendered as, when it is not the one the id matched (an Azure OpenAI
+    # account matches the Cognitive Services pattern; its ARM `kind` says OpenAI).
+    "appliedTargetKind": "AppliedTargetKind",
 }
 
 
@@ -271,6 +275,16 @@ def list_by_secret(
         return [_from_entity(e) for e in found]
 
     return _on_table(clients, query)
+
+
+@classified
+def record_applied_kind(linker_id: str, kind: str, *, clients: Clients | None = None) -> None:
+    """Remember the catalog kind a linker's Secret was rendered as (one merge; a vanished record is fine)."""
+    clients = clients or get_clients()
+    partition, row = _keys(linker_id)
+    entity = {"PartitionKey": partition, "RowKey": row, "AppliedTargetKind": kind}
+    with contextlib.suppress(ResourceNotFoundError):
+        _on_table(clients, partial(_update, entity, {"mode": UpdateMode.MERGE}))
 
 
 @classified

@@ -345,6 +345,9 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
         connection = ops.stored_connection(record)
         if connection is None:
             return arm.not_found(linker_id)
+        applied_kind = (record or {}).get("appliedTargetKind")
+        if applied_kind:  # what the Secret holds (an OpenAI account's keys are AZURE_OPENAI_*)
+            connection = connection.model_copy(update={"target_kind": applied_kind})
         configurations = list_configurations(connection, settings.tenant_id)
         return arm.json_response(200, {"configurations": configurations})
 
