@@ -843,10 +843,11 @@ def _target_body(connection: Connection) -> dict[str, Any]:
 def _auth_body(connection: Connection) -> dict[str, Any]:
     auth = connection.auth
     if isinstance(auth, WorkloadIdentityAuth):
+        # The Key Vault CSI driver's identity is the add-on's: Azure answers null ids there, not "".
         return {
             "authType": auth.auth_type.value,
-            "clientId": auth.client_id,
-            "subscriptionId": auth.subscription_id,
+            "clientId": auth.client_id or None,
+            "subscriptionId": auth.subscription_id or None,
         }
     if isinstance(auth, ServicePrincipalAuth):
         # `secret` is write-only: ARM never returns it.

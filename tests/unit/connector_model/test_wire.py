@@ -399,3 +399,19 @@ def test_secret_auth_reads_back_with_a_raw_value_secret_info_and_no_value() -> N
     }
     # Sent back as read (what a client that GETs, edits and PUTs does), it means the same connection.
     assert parse_linker(LINKER_ID, emitted, "2024-07-01-preview").desired_hash() == connection.desired_hash()
+
+
+def test_a_key_vault_csi_connection_reads_back_with_null_identity_ids() -> None:
+    request = body(SECRET_BODY)
+    request["properties"]["targetService"] = {
+        "type": "AzureResource",
+        "id": KEYVAULT_ID,
+        "resourceProperties": {"type": "KeyVault", "connectAsKubernetesCsiDriver": True},
+    }
+    request["properties"]["authInfo"] = {"authType": "userAssignedIdentity"}
+    connection = parse_linker(LINKER_ID, request, "2024-04-01")
+
+    auth = to_linker_body(connection, "2024-04-01")["properties"]["authInfo"]
+
+    assert auth == {"authType": "userAssignedIdentity", "clientId": None, "subscriptionId": None}
+    assert parse_linker(LINKER_ID, to_linker_body(connection, "2024-04-01"), "2024-04-01") == connection
