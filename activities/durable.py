@@ -286,23 +286,6 @@ def _registry_linkers_granted(payload: Payload) -> list[str]:
     )
 
 
-@_activity(Activity.REGISTRY_RECORD_GRANT)
-def _registry_record_grant(payload: Payload) -> dict[str, Any]:
-    """{linkerId, kind: roleAssignments|federatedCredentials, grant: {ids, names}} -> the record's granted."""
-    kind = _need(payload, "kind")
-    if kind not in registry_ops.GRANT_KINDS:
-        raise ConnectorFailure(
-            make_error(Category.INVALID, "ActivityInputInvalid", f"Not a grant kind: {kind!r}.")
-        )
-    return registry_ops.record_grant(_need(payload, "linkerId"), kind, dict(_need(payload, "grant")))
-
-
-@_activity(Activity.REGISTRY_LIST_PAGE)
-def _registry_list_page(payload: Payload) -> dict[str, Any]:
-    """{pageSize?, continuation?} -> {items, continuation}."""
-    return registry_ops.list_page(int(_opt(payload, "pageSize", 100)), _opt(payload, "continuation"))
-
-
 @_activity(Activity.PLAN_CONNECTIONS)
 def _plan_connections(payload: Payload) -> PlannedPageData:
     """{clusterId, linkerIds? | continuation?, pageSize?, passId?, forceApply?} -> {linkers, planned,

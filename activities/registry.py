@@ -324,22 +324,6 @@ def list_by_cluster(cluster_id: str, *, clients: Clients | None = None) -> list[
 
 
 @classified
-def list_page(
-    page_size: int = 100, continuation: dict[str, Any] | None = None, *, clients: Clients | None = None
-) -> dict[str, Any]:
-    """One page of all records, and the continuation token of the next page (None at the end)."""
-    clients = clients or get_clients()
-
-    def read_page(table: Any) -> dict[str, Any]:
-        pager = table.list_entities(results_per_page=page_size).by_page(continuation_token=continuation)
-        items = [_from_entity(e) for e in next(pager, [])]
-        token = pager.continuation_token
-        return {"items": items, "continuation": dict(token) if token else None}
-
-    return _on_table(clients, read_page)
-
-
-@classified
 def linkers_granted(
     client_id: str, target_id: str, *, exclude_linker_id: str = "", clients: Clients | None = None
 ) -> list[str]:

@@ -8,11 +8,12 @@ import pytest
 
 from activities.clients import Clients
 from activities.registry import (
+    cluster_ids,
     cluster_key,
     delete_record,
     get_record,
     list_by_cluster,
-    list_page,
+    page_by_cluster,
     put_record,
     update_status,
 )
@@ -86,7 +87,7 @@ def test_update_status_merges_state_error_and_reconcile_time(registry_clients: C
     assert missing.value.error.category is Category.NOT_FOUND
 
 
-def test_list_by_cluster_and_all_in_pages(registry_clients: Clients) -> None:
+def test_a_cluster_is_read_whole_or_in_pages_and_the_clusters_are_listed(registry_clients: Clients) -> None:
     for i in range(5):
         put_record(record(CLUSTER_1, f"one{i}"), clients=registry_clients)
     for i in range(3):
@@ -98,14 +99,16 @@ def test_list_by_cluster_and_all_in_pages(registry_clients: Clients) -> None:
     continuation = None
     pages = 0
     while True:
-        page = list_page(3, continuation, clients=registry_clients)
-        seen += [r["name"] for r in page["items"]]
+        page, continuation = page_by_cluster(CLUSTER_1, 2, continuation, clients=registry_clients)
+        seen += [r["name"] for r in page]
         pages += 1
-        continuation = page["continuation"]
         if continuation is None:
             break
-    assert sorted(seen) == sorted([f"one{i}" for i in range(5)] + [f"two{i}" for i in range(3)])
+    assert sorted(seen) == [f"one{i}" for i in range(5)]
     assert pages == 3
+    assert [c.lower() for c in cluster_ids(clients=registry_clients)] == sorted(
+        c.lower() for c in (CLUSTER_1, CLUSTER_2)
+    )
 
 
 def test_delete_tolerates_absence_and_honours_etag(registry_clients: Clients) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from connector import plan
 from connector.errors import Category, make_error
-from orchestrators.grouping import batches, drifted_linkers, group_by_cluster, linkers_affected, summarize
+from orchestrators.grouping import batches, summarize
 from orchestrators.policy import (
     Decision,
     Next,
@@ -16,7 +16,7 @@ from orchestrators.policy import (
     poll_delay,
     retries_exhausted,
 )
-from tests.orchestrations.conftest import CLUSTER_1, CLUSTER_2, REF_2, secret_connection
+from tests.orchestrations.conftest import CLUSTER_1, secret_connection
 from triggers.settings import TriggerSettings
 
 POLICY = Policy(backoff_initial_seconds=5, backoff_max_seconds=60, transient_retry_deadline_seconds=600)
@@ -97,19 +97,7 @@ def test_the_error_a_call_gives_up_with_says_how_long_it_retried() -> None:
     assert retries_exhausted(POLICY, refused, 600, 12) == refused  # not a retry that ran out
 
 
-def test_records_are_grouped_by_cluster_and_only_settled_ones_count() -> None:
-    one, two, three = (secret_connection(n) for n in ("b", "a", "c"))
-    other = secret_connection("x", cluster=REF_2)
-    records = [
-        {"linkerId": one.linker_id, "provisioningState": "Succeeded"},
-        {"linkerId": two.linker_id, "provisioningState": "Failed"},
-        {"linkerId": three.linker_id, "provisioningState": "Accepted"},
-        {"linkerId": other.linker_id, "provisioningState": "Succeeded"},
-        {"linkerId": "/not/a/linker", "provisioningState": "Succeeded"},
-    ]
-    groups = group_by_cluster(records)
-    assert [cid for cid, _ in groups] == sorted([CLUSTER_1, CLUSTER_2], key=str.lower)
-    assert dict(groups)[CLUSTER_1] == [two.linker_id, one.linker_id]
+def test_fan_out_is_in_batches_of_the_policy_size() -> None:
     assert batches([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
     assert batches([1], 0) == [[1]]
 
@@ -117,10 +105,9 @@ def test_records_are_grouped_by_cluster_and_only_settled_ones_count() -> None:
 def test_drift_is_counted_per_connection_the_actions_repair() -> None:
     one, two = secret_connection("one"), secret_connection("two")
     apply_one = plan.ApplySecret(linker_id=one.linker_id, namespace="default", secret_name="sc-one-secret")
-    assert linkers_affected(apply_one, [one, two]) == {one.linker_id.lower()}
+    assert plan.linkers_served(apply_one, [one, two]) == {one.linker_id.lower()}
     install = plan.InstallExtension(cluster_id=CLUSTER_1)
-    assert drifted_linkers([install, apply_one], [one, two]) == {one.linker_id.lower(), two.linker_id.lower()}
-    assert drifted_linkers([], [one, two]) == set()
+    assert plan.linkers_served(install, [one, two]) == {one.linker_id.lower(), two.linker_id.lower()}
     totals = summarize(
         "s", [{"connections": 2, "drifted": 1, "repaired": 1, "failed": 0}, {"connections": 1}]
     )
