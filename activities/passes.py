@@ -23,7 +23,7 @@ from activities.observe import list_owned, observe
 from activities.pass_cache import for_pass
 from connector import naming, plan
 from connector.boundary import FailureGroup, PlannedLinker, PlannedPageData
-from connector.errors import Category, ConnectorFailure, make_error
+from connector.errors import Category, ConnectorFailure, connection_not_found, make_error
 from connector.ids import parse_cluster
 from connector.model import Connection
 from connector.orphans import find_orphans
@@ -36,17 +36,6 @@ PAGE_SIZE = 40
 # A reconcile touches settled records only: another state belongs to a running operation.
 SETTLED_STATES = frozenset({"succeeded", "failed"})
 ORPHANS_REPORTED = 100
-
-
-def _not_found(linker_id: str) -> ConnectorFailure:
-    return ConnectorFailure(
-        make_error(
-            Category.NOT_FOUND,
-            "ConnectionNotFound",
-            f"No registry entry for {linker_id}.",
-            resource=linker_id,
-        )
-    )
 
 
 def _unreadable(linker_id: str, exc: Exception) -> dict[str, Any]:
@@ -111,7 +100,7 @@ def plan_connections(
         for linker_id in linker_ids:
             record = registry.get_record(linker_id, clients=clients)
             if record is None or not record.get("desired"):
-                raise _not_found(linker_id)
+                raise ConnectorFailure(connection_not_found(linker_id))
             records.append(record)
         next_page = None
     else:
@@ -166,7 +155,7 @@ def apply_linker(
     clients = clients or get_clients()
     record = registry.get_record(linker_id, clients=clients)
     if record is None or not record.get("desired"):
-        raise _not_found(linker_id)
+        raise ConnectorFailure(connection_not_found(linker_id))
     applied = apply_connection_resources(
         record["desired"],
         addon_client_id=addon_client_id,

@@ -32,7 +32,7 @@ from azure.data.tables import TableTransactionError, UpdateMode
 from activities.clients import Clients, get_clients
 from activities.failures import classified
 from connector import naming
-from connector.errors import Category, ConnectorFailure, make_error
+from connector.errors import Category, ConnectorFailure, connection_not_found, make_error
 from connector.ids import split_linker_id
 
 _JSON_FIELDS = {
@@ -233,14 +233,7 @@ def update_status(
             clients, lambda table: table.update_entity(entity, mode=UpdateMode.MERGE, **_if_unchanged(etag))
         )
     except ResourceNotFoundError:
-        raise ConnectorFailure(
-            make_error(
-                Category.NOT_FOUND,
-                "ConnectionNotFound",
-                f"No registry entry for {linker_id}.",
-                resource=linker_id,
-            )
-        ) from None
+        raise ConnectorFailure(connection_not_found(linker_id)) from None
     except ResourceModifiedError:
         raise _conflict(linker_id, "was changed by another operation") from None
     found = get_record(linker_id, clients=clients)
@@ -379,14 +372,7 @@ def record_grant(
     for _ in range(5):
         record = get_record(linker_id, clients=clients)
         if record is None:
-            raise ConnectorFailure(
-                make_error(
-                    Category.NOT_FOUND,
-                    "ConnectionNotFound",
-                    f"No registry entry for {linker_id}.",
-                    resource=linker_id,
-                )
-            )
+            raise ConnectorFailure(connection_not_found(linker_id))
         granted = {k: list((record.get("granted") or {}).get(k) or []) for k in GRANT_KINDS}
         if any(_same_grant(found, wanted) for found in granted[kind]):
             return granted

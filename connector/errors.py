@@ -278,6 +278,13 @@ def make_error(
     )
 
 
+def connection_not_found(linker_id: str) -> ConnectorError:
+    """The error for a linker that has no registry entry (never created, deleted, or lost by the store)."""
+    return make_error(
+        Category.NOT_FOUND, "ConnectionNotFound", f"No registry entry for {linker_id}.", resource=linker_id
+    )
+
+
 def timed_out(
     what: str,
     waited_seconds: float,

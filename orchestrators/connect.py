@@ -17,7 +17,7 @@ from typing import Any
 
 from connector import plan
 from connector.boundary import Activity
-from connector.errors import Category, make_error
+from connector.errors import Category, connection_not_found, make_error
 from connector.ids import cluster_of_linker
 from connector.model import Connection
 from orchestrators import bp
@@ -31,14 +31,7 @@ def load_connection(flow: Flow, linker_id: str) -> Steps:
     """The linker's registry record and its desired connection; NotFound when the trigger wrote none."""
     record = yield from flow.call(Activity.REGISTRY_GET, {"linkerId": linker_id})
     if not record or not record.get("desired"):
-        raise OrchestrationFailure(
-            make_error(
-                Category.NOT_FOUND,
-                "ConnectionNotFound",
-                f"No registry entry for {linker_id}.",
-                resource=linker_id,
-            )
-        )
+        raise OrchestrationFailure(connection_not_found(linker_id))
     try:
         connection = Connection.from_stored(record["desired"])
     except ValueError as exc:
