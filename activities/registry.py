@@ -448,7 +448,8 @@ def stamp_reconciled(
     clients = clients or get_clients()
     errors = errors or []
     partition = cluster_key(cluster_id)
-    current = {r["name"].lower(): r for r in _light_records(clients, partition) if r.get("name")}
+    rows = sorted(str(stamp["name"]).lower() for stamp in stamps)
+    current = {r["row"]: r for r in _light_records(clients, partition, rows[0], rows[-1])} if rows else {}
     now = _now()
     operations = []
     skipped = 0
@@ -482,15 +483,19 @@ def stamp_reconciled(
     return {"stamped": stamped, "skipped": skipped}
 
 
-def _light_records(clients: Clients, partition: str) -> list[dict[str, Any]]:
-    """A cluster's records without their JSON columns: name, generation, state and ETag."""
-    columns = ["LinkerName", "Generation", "ProvisioningState"]
+def _light_records(clients: Clients, partition: str, first: str, last: str) -> list[dict[str, Any]]:
+    """The records of a cluster whose RowKey lies in [first, last] (a page's range: a page is a run of
+    RowKeys), without their JSON columns: row key, generation, state and ETag."""
+    columns = ["RowKey", "Generation", "ProvisioningState"]
+    bounds = {"pk": partition, "first": first, "last": last}
 
     def query(table: Any) -> list[dict[str, Any]]:
-        entities = table.query_entities("PartitionKey eq @pk", parameters={"pk": partition}, select=columns)
+        entities = table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @first and RowKey le @last", parameters=bounds, select=columns
+        )
         return [
             {
-                "name": str(e.get("LinkerName") or ""),
+                "row": str(e.get("RowKey") or ""),
                 "generation": e.get("Generation"),
                 "provisioningState": e.get("ProvisioningState"),
                 "etag": (getattr(e, "metadata", None) or {}).get("etag"),
