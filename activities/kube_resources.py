@@ -158,7 +158,8 @@ def apply_connection_resources(
     return result
 
 
-def _delete(api: k8s.ApiClient, kind: str, namespace: str, name: str) -> bool:
+def delete_object(api: k8s.ApiClient, kind: str, namespace: str, name: str) -> bool:
+    """Delete a Secret or ServiceAccount; False when it was absent already."""
     core = k8s.CoreV1Api(api)
     delete = core.delete_namespaced_secret if kind == "Secret" else core.delete_namespaced_service_account
     try:
@@ -195,13 +196,13 @@ def delete_connection_resources(
     }
     if delete_secret:
         deleted_secret = with_kube(
-            clients, cluster, lambda api: _delete(api, "Secret", conn.namespace, secret_name)
+            clients, cluster, lambda api: delete_object(api, "Secret", conn.namespace, secret_name)
         )
         result["secret"] = {"name": secret_name, "deleted": deleted_secret}
     account = manifests.service_account_name(conn)
     if delete_service_account and account:
         deleted = with_kube(
-            clients, cluster, lambda api: _delete(api, "ServiceAccount", conn.namespace, account)
+            clients, cluster, lambda api: delete_object(api, "ServiceAccount", conn.namespace, account)
         )
         result["serviceAccount"] = {"name": account, "deleted": deleted}
     return result

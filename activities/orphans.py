@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 from activities import registry
 from activities.clients import Clients, get_clients
 from activities.failures import classified
-from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, with_kube
+from activities.kube_resources import REQUEST_TIMEOUT_SECONDS, delete_object, with_kube
 from connector import naming
 from connector.ids import parse_cluster
 from connector.orphans import SECRET, find_orphans
@@ -24,18 +24,16 @@ from connector.orphans import SECRET, find_orphans
 def _delete_if_ours(api: k8s.ApiClient, kind: str, namespace: str, name: str) -> bool:
     core = k8s.CoreV1Api(api)
     read = core.read_namespaced_secret if kind == SECRET else core.read_namespaced_service_account
-    delete = core.delete_namespaced_secret if kind == SECRET else core.delete_namespaced_service_account
     try:
         found = read(name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS)
-        labels = (found.metadata.labels or {}) if found.metadata else {}
-        if labels.get(naming.MANAGED_BY_LABEL) != naming.MANAGED_BY_VALUE:
-            return False  # re-created by someone else meanwhile: not ours to remove
-        delete(name, namespace, _request_timeout=REQUEST_TIMEOUT_SECONDS)
     except ApiException as exc:
         if exc.status == 404:
             return False
         raise
-    return True
+    labels = (found.metadata.labels or {}) if found.metadata else {}
+    if labels.get(naming.MANAGED_BY_LABEL) != naming.MANAGED_BY_VALUE:
+        return False  # re-created by someone else meanwhile: not ours to remove
+    return delete_object(api, kind, namespace, name)
 
 
 @classified
