@@ -457,21 +457,18 @@ def test_every_documented_code_is_in_the_module_table() -> None:
         assert f"| {code} " in doc, code
 
 
-def test_database_target_needs_a_user_and_a_password_from_the_request() -> None:
-    # The database targets (PostgreSQL, MySQL, SQL) take their password from the request.
+def _database_request(auth: dict[str, Any]) -> dict[str, Any]:
+    """A PUT body on a database target: PostgreSQL, MySQL and SQL take their password from the request."""
     spec = next(s for s in targets.all_specs() if s.secret_source and s.secret_source.from_request)
     target_id = spec.id_pattern.pattern.format(
         subscription=SUBSCRIPTION, resourceGroup="rg", name="srv", database="db"
     )
-    request = {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": target_id},
-            "authInfo": {"authType": "secret"},
-        }
-    }
+    return {"properties": {"targetService": {"type": "AzureResource", "id": target_id}, "authInfo": auth}}
 
+
+def test_database_target_needs_a_user_and_a_password_from_the_request() -> None:
     with pytest.raises(RequestValidationError) as raised:
-        parse_linker(LINKER_ID, request, "2024-04-01")
+        parse_linker(LINKER_ID, _database_request({"authType": "secret"}), "2024-04-01")
 
     assert {(p.code, p.target) for p in raised.value.problems} == {
         ("MissingRequiredField", "properties.authInfo.name"),
@@ -480,19 +477,10 @@ def test_database_target_needs_a_user_and_a_password_from_the_request() -> None:
 
 
 def test_a_database_password_named_without_a_value_is_required() -> None:
-    spec = next(s for s in targets.all_specs() if s.secret_source and s.secret_source.from_request)
-    target_id = spec.id_pattern.pattern.format(
-        subscription=SUBSCRIPTION, resourceGroup="rg", name="srv", database="db"
-    )
-    request = {
-        "properties": {
-            "targetService": {"type": "AzureResource", "id": target_id},
-            "authInfo": {"authType": "secret", "name": "u", "secretInfo": {"secretType": "rawValue"}},
-        }
-    }
+    auth = {"authType": "secret", "name": "u", "secretInfo": {"secretType": "rawValue"}}
 
     with pytest.raises(RequestValidationError) as raised:
-        parse_linker(LINKER_ID, request, "2024-04-01")
+        parse_linker(LINKER_ID, _database_request(auth), "2024-04-01")
 
     assert {(p.code, p.target) for p in raised.value.problems} == {
         ("MissingRequiredField", "properties.authInfo.secretInfo.value"),
