@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 
 PREFIXES = ("/durabletask", "/runtime/webhooks/durabletask")
 _RUNNING = ("Pending", "Running", "ContinuedAsNew", "Suspended")
+CONTINUATION_HEADER = "x-ms-continuation-token"
+DEFAULT_PAGE_SIZE = 100  # OrchestrationStatusQueryCondition.PageSize's default in the extension
+STATUS_RETRY_AFTER_SECONDS = 5  # what the extension asks of a client polling a running instance
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -67,8 +71,40 @@ def _flag(request: web.Request, name: str, default: bool = False) -> bool:
 
 
 def _time(request: web.Request, name: str) -> datetime | None:
+    """A timestamp filter; one that does not parse is no filter (the extension uses DateTime.TryParse)."""
     value = request.query.get(name)
-    return parse_timestamp(value) if value else None
+    if not value:
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None
+
+
+def _top(request: web.Request) -> int:
+    """The page size: `top` when it is a positive integer, else the extension's default."""
+    try:
+        top = int(request.query.get("top", ""))
+    except ValueError:
+        return DEFAULT_PAGE_SIZE
+    return top if top > 0 else DEFAULT_PAGE_SIZE
+
+
+def _page(
+    items: list[dict[str, Any]], size: int, token: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a listing and the continuation token of the next (None on the last page).
+
+    The token is opaque to callers; here it is the offset of the next page. A token that is not ours starts
+    from the beginning, as a fresh query would.
+    """
+    try:
+        start = max(0, int(base64.urlsafe_b64decode((token or "").encode()).decode() or "0"))
+    except (ValueError, UnicodeDecodeError):
+        start = 0
+    end = start + size
+    following = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
+    return items[start:end], following
 
 
 def _statuses(request: web.Request) -> list[str] | None:
@@ -97,7 +133,7 @@ class _DurableApi:
         return self._check_status(request, instance_id)
 
     async def status(self, request: web.Request) -> web.Response:
-        status = await self.engine.get_status(
+        status = await self.engine.get_public_status(
             request.match_info["instance_id"],
             show_history=_flag(request, "showHistory"),
             show_history_output=_flag(request, "showHistoryOutput"),
@@ -105,7 +141,11 @@ class _DurableApi:
         )
         if status is None:
             return web.Response(status=404)
-        code = 202 if status["runtimeStatus"] in _RUNNING else 200
+        if status["runtimeStatus"] in _RUNNING:
+            # As the extension answers a running instance: poll this same URL, not in a tight loop.
+            headers = {"Location": str(request.url), "Retry-After": str(STATUS_RETRY_AFTER_SECONDS)}
+            return web.json_response(status, status=202, headers=headers)
+        code = 200
         if status["runtimeStatus"] == "Failed" and _flag(request, "returnInternalServerErrorOnFailure"):
             code = 500
         return web.json_response(status, status=code)
@@ -117,15 +157,24 @@ class _DurableApi:
             statuses=_statuses(request),
             prefix=request.query.get("instanceIdPrefix"),
         )
-        return web.json_response(found)
+        page, token = _page(found, _top(request), request.headers.get(CONTINUATION_HEADER))
+        if not _flag(request, "showInput", True):
+            page = [{**status, "input": None} for status in page]
+        # The extension always sends the header; its value is empty on the last page.
+        return web.json_response(page, headers={CONTINUATION_HEADER: token or ""})
 
     async def purge(self, request: web.Request) -> web.Response:
         deleted = await self.engine.purge(request.match_info["instance_id"])
         return web.json_response({"instancesDeleted": deleted})
 
     async def purge_by(self, request: web.Request) -> web.Response:
+        created_from = _time(request, "createdTimeFrom")
+        if created_from is None:  # the extension refuses to purge a whole task hub by accident
+            return web.json_response(
+                {"Message": "Please provide value for 'createdTimeFrom' parameter."}, status=400
+            )
         deleted = await self.engine.purge_by(
-            created_from=_time(request, "createdTimeFrom"),
+            created_from=created_from,
             created_to=_time(request, "createdTimeTo"),
             statuses=_statuses(request),
         )

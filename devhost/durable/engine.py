@@ -34,6 +34,7 @@ from devhost.durable import history as h
 from devhost.durable.entities import ENTITY_EXECUTION, operation_message, scheduler_id
 from devhost.durable.episodes import EpisodeRunner
 from devhost.durable.history import TERMINAL, EventType
+from devhost.durable.public_history import public_history
 from devhost.durable.rewind import plan_rewind
 from devhost.durable.store import ActivityItem, Instance, TaskHubStore
 
@@ -348,6 +349,17 @@ class DurableEngine:
             status["historyEvents"] = [
                 _public_event(e, show_history_output) for e in self.store.history(instance_id)
             ]
+        return status
+
+    async def get_public_status(
+        self, instance_id: str, *, show_history: bool, show_history_output: bool, show_input: bool
+    ) -> dict[str, Any] | None:
+        """The status as the HTTP API returns it: history in the extension's public shape (public_history)."""
+        status = await self.get_status(instance_id, show_input=show_input)
+        if status is not None and show_history and status["runtimeStatus"] != "Pending":
+            status["historyEvents"] = public_history(
+                self.store.history(instance_id), show_output=show_history_output, show_input=show_input
+            )
         return status
 
     @staticmethod

@@ -33,13 +33,42 @@ def test_status_codes_follow_the_runtime_status(index, run):
             for url, code in expectations.items():
                 async with http.get(url) as response:
                     assert response.status == code, url
-            async with http.get(f"{base}/{done}?showHistory=true&showHistoryOutput=true") as response:
+                    if code == 202:  # the extension: poll this same URL, and not in a tight loop
+                        assert response.headers["Location"] == url
+                        assert response.headers["Retry-After"] == "5"
+                    else:
+                        assert "Location" not in response.headers, url
+
+    run(scenario())
+
+
+def test_history_has_the_documented_public_shape(index, run):
+    """showHistory returns what the HTTP API reference's example shows, not the internal events."""
+
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz, aiohttp.ClientSession() as http:
+            done = await hz.client().start_new("hello_sequence", client_input="web")
+            await hz.run_until_idle()
+            base = f"{hz.base_url}/durabletask/instances/{done}?showHistory=true"
+            async with http.get(f"{base}&showHistoryOutput=true") as response:
                 body = await response.json()
-            assert body["runtimeStatus"] == "Completed"
-            assert body["createdTime"] == "2024-03-01T12:00:00Z"
-            kinds = [e["EventType"] for e in body["historyEvents"]]
-            assert kinds[:2] == ["OrchestratorStarted", "ExecutionStarted"]
-            assert kinds[-1] == "ExecutionCompleted"
+            async with http.get(base) as response:
+                without_output = (await response.json())["historyEvents"]
+
+        assert body["createdTime"] == "2024-03-01T12:00:00Z"
+        events = body["historyEvents"]
+        assert [e["EventType"] for e in events] == ["ExecutionStarted"] + ["TaskCompleted"] * 3 + [
+            "ExecutionCompleted"
+        ]
+        started, *completed, ended = events
+        assert started["FunctionName"] == "hello_sequence" and "Name" not in started
+        assert [e["FunctionName"] for e in completed] == ["say_hello"] * 3
+        assert [e["Result"] for e in completed] == ["Hello web-a!", "Hello web-b!", "Hello web-c!"]
+        assert all(e["ScheduledTime"] <= e["Timestamp"] for e in completed)
+        assert ended["OrchestrationStatus"] == "Completed"
+        assert ended["Result"] == ["Hello web-a!", "Hello web-b!", "Hello web-c!"]
+        assert all("EventId" not in e and "IsPlayed" not in e and "TaskScheduledId" not in e for e in events)
+        assert all("Result" not in e for e in without_output)
 
     run(scenario())
 
@@ -103,3 +132,48 @@ def df_status(name: str):
     import azure.durable_functions as df
 
     return df.OrchestrationRuntimeStatus(name)
+
+
+def test_listing_pages_with_top_and_the_continuation_header(index, run):
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz, aiohttp.ClientSession() as http:
+            client = hz.client()
+            started = [await client.start_new("hello_sequence", client_input=str(n)) for n in range(5)]
+            await hz.run_until_idle()
+            url = f"{hz.base_url}/durabletask/instances?top=2"
+            seen: list[str] = []
+            token = ""
+            pages = 0
+            while True:
+                headers = {"x-ms-continuation-token": token} if token else {}
+                async with http.get(url, headers=headers) as response:
+                    page = await response.json()
+                    token = response.headers["x-ms-continuation-token"]
+                assert len(page) <= 2
+                seen += [status["instanceId"] for status in page]
+                pages += 1
+                if not token:
+                    break
+            assert sorted(seen) == sorted(started) and pages == 3
+
+    run(scenario())
+
+
+def test_unparsable_filters_are_no_filter_and_purge_needs_a_start_time(index, run):
+    """As the extension: an unparsable list filter is dropped; purging by filter needs createdTimeFrom."""
+
+    async def scenario():
+        async with DurableHarness(index, start=START) as hz, aiohttp.ClientSession() as http:
+            done = await hz.client().start_new("hello_sequence")
+            await hz.run_until_idle()
+            base = f"{hz.base_url}/durabletask/instances"
+            async with http.get(f"{base}?createdTimeFrom=notadate") as response:
+                assert response.status == 200
+                assert [s["instanceId"] for s in await response.json()] == [done]
+            for query in ("", "?createdTimeFrom=notadate"):
+                async with http.delete(base + query) as response:
+                    assert response.status == 400
+                    assert "createdTimeFrom" in (await response.json())["Message"]
+            assert await hz.client().get_status(done) is not None
+
+    run(scenario())
