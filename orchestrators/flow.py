@@ -7,7 +7,7 @@ A call that cannot succeed raises `OrchestrationFailure` carrying the classified
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.boundary import Activity
@@ -27,6 +27,9 @@ from orchestrators.policy import Next, Policy, decide, poll_delay, retries_exhau
 
 # Service Connector's own wording for an extension that never became ready; users search for it.
 READY_TIMEOUT_MESSAGE = "Timed out waiting for the resource to come to a ready/completed state"
+# The custom status lists the steps already done so a watcher can show them; only the latest few are kept so
+# the status stays small whatever the number of steps (a reconcile runs many).
+COMPLETED_STEPS_KEPT = 12
 
 Steps = Generator[Any, Any, Any]
 
@@ -51,6 +54,12 @@ def failure_of(exc: BaseException) -> ConnectorError:
     return make_error(Category.TRANSIENT, "UnexpectedError", redact(first_line)[:500])
 
 
+def _iso(when: datetime) -> str:
+    """An orchestration time as ISO 8601 UTC with a Z, as ARM writes times."""
+    utc = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+    return utc.isoformat(timespec="milliseconds") + "Z"
+
+
 def _is(value: Any, state: str) -> bool:
     return str(value or "").lower() == state.lower()
 
@@ -63,6 +72,9 @@ class Flow:
         self.policy = policy
         self.cluster_id = cluster_id
         self.step = "start"
+        # The step being published and when it started; the steps before it, with their times (custom status).
+        self._published: tuple[str, str] | None = None
+        self._completed: list[dict[str, str]] = []
         # The linker record's `granted` (role assignments, federated credentials) as last recorded: a failed
         # operation lists it in its diagnostics.
         self.granted: dict[str, Any] | None = None
@@ -73,10 +85,29 @@ class Flow:
         return self.cluster_id.rstrip("/").rsplit("/", 1)[-1]
 
     # ---- progress ---------------------------------------------------------------------------------------
-    def status(self, step: str, attempt: int = 0, detail: str = "") -> None:
-        """Publish {"step", "attempt", "detail"} (ids and names only) as the custom status."""
+    def status(
+        self, step: str, attempt: int = 0, detail: str = "", *, wait_seconds: float | None = None
+    ) -> None:
+        """Publish the custom status (ids and names only): step, attempt, detail, startedAt, the steps done
+        with their times, and nextCheckAt when the step now waits `wait_seconds` before checking again."""
         self.step = step
-        self.context.set_custom_status({"step": step, "attempt": attempt, "detail": detail})
+        now = self.context.current_utc_datetime
+        stamp = _iso(now)
+        if self._published is None or self._published[0] != step:
+            if self._published is not None:
+                done = {"step": self._published[0], "startedAt": self._published[1], "endedAt": stamp}
+                self._completed = [*self._completed, done][-COMPLETED_STEPS_KEPT:]
+            self._published = (step, stamp)
+        status: dict[str, Any] = {
+            "step": step,
+            "attempt": attempt,
+            "detail": detail,
+            "startedAt": self._published[1],
+            "steps": list(self._completed),
+        }
+        if wait_seconds is not None:
+            status["nextCheckAt"] = _iso(now + timedelta(seconds=wait_seconds))
+        self.context.set_custom_status(status)
 
     def now_seconds(self) -> float:
         """The orchestration's deterministic current time, as epoch seconds."""
@@ -116,7 +147,12 @@ class Flow:
             decision = decide(self.policy, error, attempt, retrying)
             step = self.step
             if decision.next is Next.RETRY:
-                self.status(step, attempt + 1, f"{name} failed with {error.code}; retrying")
+                self.status(
+                    step,
+                    attempt + 1,
+                    f"{name} failed with {error.code}; retrying",
+                    wait_seconds=decision.delay,
+                )
                 yield from self.sleep(decision.delay)
             elif decision.next is Next.WAIT_FOR_CLUSTER and handle_busy and self.cluster_id:
                 started = self.now_seconds()
@@ -197,8 +233,9 @@ class Flow:
                         resource=self.cluster_id,
                     )
                 )
-            self.status("waitForCluster", attempt, f"cluster {name} is {state}")
-            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            delay = poll_delay(self.policy, attempt, remaining)
+            self.status("waitForCluster", attempt, f"cluster {name} is {state}", wait_seconds=delay)
+            yield from self.sleep(delay)
             attempt += 1
 
     def ensure_provider(self, subscription_id: str, namespace: str = KUBERNETES_CONFIGURATION) -> Steps:
@@ -220,8 +257,10 @@ class Flow:
                         resource=f"/subscriptions/{subscription_id}/providers/{namespace}",
                     )
                 )
-            self.status("waitForProvider", attempt, f"{namespace} is {found.get('registrationState')}")
-            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            delay = poll_delay(self.policy, attempt, remaining)
+            state = found.get("registrationState")
+            self.status("waitForProvider", attempt, f"{namespace} is {state}", wait_seconds=delay)
+            yield from self.sleep(delay)
             found = yield from self.call(Activity.READ_PROVIDER, payload)
             attempt += 1
         self.step = step
@@ -255,8 +294,9 @@ class Flow:
                     resource=self.cluster_id,
                 )
                 raise OrchestrationFailure((yield from self.with_diagnostics(error)))
-            self.status("waitForExtension", attempt, f"sc-extension is {state}")
-            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            delay = poll_delay(self.policy, attempt, remaining)
+            self.status("waitForExtension", attempt, f"sc-extension is {state}", wait_seconds=delay)
+            yield from self.sleep(delay)
             attempt += 1
 
     def wait_for_extension_removed(self) -> Steps:
@@ -275,10 +315,10 @@ class Flow:
                     resource=self.cluster_id,
                 )
                 raise OrchestrationFailure((yield from self.with_diagnostics(error)))
-            self.status(
-                "waitForExtensionRemoval", attempt, f"sc-extension is {extension.get('provisioningState')}"
-            )
-            yield from self.sleep(poll_delay(self.policy, attempt, remaining))
+            delay = poll_delay(self.policy, attempt, remaining)
+            detail = f"sc-extension is {extension.get('provisioningState')}"
+            self.status("waitForExtensionRemoval", attempt, detail, wait_seconds=delay)
+            yield from self.sleep(delay)
             attempt += 1
 
     def with_diagnostics(self, error: ConnectorError) -> Steps:

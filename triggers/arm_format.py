@@ -135,6 +135,11 @@ def _error_of(output: Any, failure_text: str | None) -> dict[str, Any]:
     return body
 
 
+# What a watcher needs from a running operation's custom status (orchestrators/flow.py): where it is, what it
+# waits for and when it checks next, and the steps done with their times.
+PROGRESS_FIELDS = ("step", "attempt", "detail", "startedAt", "nextCheckAt", "steps")
+
+
 def operation_status_body(status: Any, operation_id: str, subscription_id: str) -> dict[str, Any]:
     """ARM's async-operation body for a Durable instance status (a running, finished or failed operation)."""
     payload = status.input_ if isinstance(status.input_, dict) else {}
@@ -156,7 +161,7 @@ def operation_status_body(status: Any, operation_id: str, subscription_id: str) 
         # holds ids and names only, so it can be shown; a slow operation is no longer a silent one.
         progress = status.custom_status
         if isinstance(progress, dict) and progress.get("step"):
-            body["properties"] = {"progress": {k: progress.get(k) for k in ("step", "attempt", "detail")}}
+            body["properties"] = {"progress": {k: progress[k] for k in PROGRESS_FIELDS if k in progress}}
         return body
     body["endTime"] = _iso(status.last_updated_time)
     if runtime in ("Terminated", "Canceled"):
