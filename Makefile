@@ -21,6 +21,14 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The az CLI's SDK (azure-mgmt-servicelinker 1.2.0b3) cannot live beside 1.1.0 in .venv: the e2e tests drive it
+# from this side virtualenv (tests/e2e/sdk_preview/driver.py); their fixture makes this target when needed.
+SDK_PREVIEW_VENV := .venv-sdk-preview
+$(SDK_PREVIEW_VENV)/.stamp: requirements-sdk-preview.txt
+	test -x $(SDK_PREVIEW_VENV)/bin/python || $(PYTHON) -m venv $(SDK_PREVIEW_VENV)
+	$(SDK_PREVIEW_VENV)/bin/python -m pip install --quiet -r requirements-sdk-preview.txt
+	touch $@
+
 lint: $(VENV)/.stamp
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -30,7 +38,7 @@ typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy function_app.py triggers orchestrators activities
 
 # The whole suite. Tests start the services they need (emulators in-process, Azurite by PID) themselves.
-test: deps lint typecheck
+test: deps $(SDK_PREVIEW_VENV)/.stamp lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The reliability proofs' long form (tests/reliability at full scale: 20,000 schemathesis cases, 50 crash runs,
