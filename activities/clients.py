@@ -38,6 +38,7 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from activities.connection_settings import IdentityCredentialChoice, ServiceBusConnection
 from activities.failures import raise_for_arm_response
 from activities.scope_guard import ScopeGuardPolicy
 from activities.settings import Settings
@@ -164,6 +165,7 @@ class Clients:
         self._kube: dict[str, k8s.ApiClient] = {}
         self._table: Any = None
         self._servicebus: _ServiceBusSenders | None = None
+        self._identity_credentials: dict[str, TokenCredential] = {}
 
     # ---- credential -------------------------------------------------------------------------------
     @property
@@ -290,13 +292,29 @@ class Clients:
 
         with self._lock:
             if self._table is None:
-                service = TableServiceClient.from_connection_string(
-                    self.settings.storage_connection, **self._table_kwargs()
-                )
+                storage = self.settings.storage
+                if storage.identity_based:
+                    service = TableServiceClient(
+                        storage.table_service_uri,
+                        credential=self._identity_credential("storage", storage.identity),
+                        **self._table_kwargs(),
+                    )
+                else:
+                    service = TableServiceClient.from_connection_string(
+                        storage.connection_string, **self._table_kwargs()
+                    )
                 with contextlib.suppress(ResourceExistsError):
                     service.create_table(self.settings.registry_table)
                 self._table = service.get_table_client(self.settings.registry_table)
             return self._table
+
+    def _identity_credential(self, purpose: str, choice: IdentityCredentialChoice) -> TokenCredential:
+        """One credential per identity-based connection, kept for the process (it caches its tokens)."""
+        with self._lock:
+            found = self._identity_credentials.get(purpose)
+            if found is None:
+                found = self._identity_credentials[purpose] = choice.build()
+            return found
 
     def forget_table(self) -> None:
         """Drop the cached Table client: the next call connects afresh and creates the table if it is gone."""
@@ -306,13 +324,19 @@ class Clients:
     def _messaging(self) -> _ServiceBusSenders:
         with self._lock:
             if self._servicebus is None:
-                self._servicebus = _ServiceBusSenders(self.settings.servicebus_connection)
+                connection = self.settings.servicebus
+                credential = (
+                    self._identity_credential("servicebus", connection.identity)
+                    if connection.namespace
+                    else None
+                )
+                self._servicebus = _ServiceBusSenders(connection, credential)
                 # Closed when this Clients is collected, or when the process exits, whichever comes first.
                 weakref.finalize(self, self._servicebus.close)
             return self._servicebus
 
     def servicebus(self) -> Any:
-        """The Service Bus client from SERVICEBUS_CONNECTION, built on first use and kept with its senders."""
+        """The Service Bus client of SERVICEBUS_CONNECTION(__*), built on first use, kept with its senders."""
         return self._messaging().client()
 
     def servicebus_sender(self, queue: str) -> contextlib.AbstractContextManager[Any]:
@@ -338,8 +362,9 @@ class _ServiceBusSenders:
     orchestrator's to retry with its durable policy rather than sleeping in an activity.
     """
 
-    def __init__(self, connection_string: str) -> None:
-        self._connection_string = connection_string
+    def __init__(self, connection: ServiceBusConnection, credential: TokenCredential | None = None) -> None:
+        self._connection = connection
+        self._credential = credential
         self._lock = threading.Lock()
         self._client: Any = None
         self._senders: dict[str, _QueueSender] = {}
@@ -350,7 +375,7 @@ class _ServiceBusSenders:
 
         with self._lock:
             if self._client is None:
-                self._client = ServiceBusClient.from_connection_string(self._connection_string, retry_total=0)
+                self._client = _servicebus_client(ServiceBusClient, self._connection, self._credential)
             return self._client
 
     @contextlib.contextmanager
@@ -378,6 +403,19 @@ class _ServiceBusSenders:
                 sender, slot.sender = slot.sender, None
             _close_quietly(sender)
         _close_quietly(client)
+
+
+def _servicebus_client(
+    client_class: Any, connection: ServiceBusConnection, credential: TokenCredential | None
+) -> Any:
+    """A Service Bus client (no SDK retries) from a connection string, or a namespace and a credential."""
+    if not connection.namespace:
+        return client_class.from_connection_string(connection.connection_string, retry_total=0)
+    if credential is None:
+        raise ValueError("an identity-based Service Bus connection needs a credential")
+    # The local emulator speaks plain AMQP on its own port (see activities/connection_settings.py).
+    emulator = {"use_tls": False} if connection.is_local_emulator else {}
+    return client_class(connection.namespace, credential, retry_total=0, **emulator)
 
 
 @dataclass

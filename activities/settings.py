@@ -6,6 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from activities.connection_settings import (
+    ServiceBusConnection,
+    StorageConnection,
+    servicebus_connection,
+    storage_connection,
+)
 from connector.scope import parse_allowed_scopes
 from sealing import key_from_setting
 
@@ -57,6 +63,8 @@ class Settings:
     arm_max_inline_retry_after_seconds: float = 30.0
     tenant_id: str = ""
     storage_connection: str = field(default="UseDevelopmentStorage=true", repr=False)
+    # Identity-based registry storage (AzureWebJobsStorage__*), used instead of storage_connection when set.
+    storage_identity: StorageConnection | None = None
     registry_table: str = "connections"
     # Connection and read timeout of every registry call, one attempt each: a store that is down or hung
     # fails the call within this time (503 at the API, a retried activity) instead of holding it.
@@ -68,6 +76,8 @@ class Settings:
     extension_version: str = ""
     create_missing_namespace: bool = True
     servicebus_connection: str = field(default="", repr=False)
+    # Identity-based Service Bus (SERVICEBUS_CONNECTION__*), used instead of servicebus_connection when set.
+    servicebus_identity: ServiceBusConnection | None = None
     # Empty: outcome events are not sent (publish_outcome does no I/O).
     servicebus_events_queue: str = ""
 
@@ -76,6 +86,8 @@ class Settings:
         """Read the settings from environment variables (the Functions app settings)."""
         env = os.environ if env is None else env
         sealing = _text(env, "SECRET_SEALING_KEY")
+        storage = storage_connection(env)
+        servicebus = servicebus_connection(env)
         return cls(
             arm_endpoint=(_text(env, "ARM_ENDPOINT") or PUBLIC_ARM_ENDPOINT).rstrip("/"),
             allowed_scopes=parse_allowed_scopes(_text(env, "ALLOWED_SCOPES")),
@@ -88,7 +100,8 @@ class Settings:
                 env, "ARM_MAX_INLINE_RETRY_AFTER_SECONDS", 30.0
             ),
             tenant_id=_text(env, "AZURE_TENANT_ID"),
-            storage_connection=_text(env, "AzureWebJobsStorage") or "UseDevelopmentStorage=true",
+            storage_connection=storage.connection_string,
+            storage_identity=storage if storage.identity_based else None,
             registry_table=_text(env, "REGISTRY_TABLE") or "connections",
             registry_timeout_seconds=number_setting(env, "REGISTRY_TIMEOUT_SECONDS", 5.0),
             sealing_key=key_from_setting(sealing) if sealing else None,
@@ -96,9 +109,20 @@ class Settings:
             extension_release_train=_text(env, "EXTENSION_RELEASE_TRAIN") or "stable",
             extension_version=_text(env, "EXTENSION_VERSION"),
             create_missing_namespace=_flag(env, "CREATE_MISSING_NAMESPACE", True),
-            servicebus_connection=_text(env, "SERVICEBUS_CONNECTION"),
+            servicebus_connection=servicebus.connection_string,
+            servicebus_identity=servicebus if servicebus.namespace else None,
             servicebus_events_queue=_text(env, "SERVICEBUS_EVENTS_QUEUE"),
         )
+
+    @property
+    def storage(self) -> StorageConnection:
+        """The registry's storage connection, identity-based or by connection string."""
+        return self.storage_identity or StorageConnection(connection_string=self.storage_connection)
+
+    @property
+    def servicebus(self) -> ServiceBusConnection:
+        """The Service Bus connection events are sent on, identity-based or by connection string."""
+        return self.servicebus_identity or ServiceBusConnection(connection_string=self.servicebus_connection)
 
     @property
     def uses_public_cloud(self) -> bool:
