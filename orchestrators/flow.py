@@ -73,8 +73,8 @@ class Flow:
         self.cluster_id = cluster_id
         self.step = "start"
         # The step being published and when it started; the steps before it, with their times (custom status).
-        self._published: tuple[str, str] | None = None
-        self._completed: list[dict[str, str]] = []
+        self._published: tuple[str, str, int] | None = None  # step, startedAt, highest attempt
+        self._completed: list[dict[str, Any]] = []
         # The linker record's `granted` (role assignments, federated credentials) as last recorded: a failed
         # operation lists it in its diagnostics.
         self.granted: dict[str, Any] | None = None
@@ -95,9 +95,12 @@ class Flow:
         stamp = _iso(now)
         if self._published is None or self._published[0] != step:
             if self._published is not None:
-                done = {"step": self._published[0], "startedAt": self._published[1], "endedAt": stamp}
+                name, started, attempts = self._published
+                done = {"step": name, "startedAt": started, "endedAt": stamp, "attempts": attempts + 1}
                 self._completed = [*self._completed, done][-COMPLETED_STEPS_KEPT:]
-            self._published = (step, stamp)
+            self._published = (step, stamp, attempt)
+        else:
+            self._published = (step, self._published[1], max(attempt, self._published[2]))
         status: dict[str, Any] = {
             "step": step,
             "attempt": attempt,
