@@ -139,14 +139,21 @@ def resolve(
 ) -> tuple[targets.ResolvedValues, str]:
     """The values a connection's Secret is rendered from, and the target kind as read (e.g. openai)."""
     cache = cache if cache is not None else TargetCache()
-    match = targets.match_target_id(connection.target_id)
-    if match is None:
+    try:
+        parts = targets.target_parts(connection.target_kind, connection.target_id)
+    except targets.CatalogError:
+        parts = None
+    if parts is None:
         raise _not_found(connection)
-    resource_id = match.parts["resource_id"]
-    body = cache.bodies.get(resource_id.lower())
-    if body is None:
-        body = clients.arm_request("GET", resource_id, api_version_for(resource_id)) or {}
-        cache.bodies[resource_id.lower()] = body
+    # A target named by endpoint (Confluent Cloud) is no ARM resource: nothing to read, no keys to list.
+    resource_id = parts.get("resource_id")
+    body: dict[str, Any] = {}
+    if resource_id is not None:
+        cached = cache.bodies.get(resource_id.lower())
+        if cached is None:
+            cached = clients.arm_request("GET", resource_id, api_version_for(resource_id)) or {}
+            cache.bodies[resource_id.lower()] = cached
+        body = cached
     kind = targets.kind_for_resource(connection.target_kind, body.get("kind"))
     spec = targets.get_spec(kind)
     tenant_id = clients.settings.tenant_id or None
@@ -169,7 +176,7 @@ def resolve(
                     resource=connection.linker_id,
                 )
             )
-        elif spec.secret_source is not None and not spec.secret_source.from_request:
+        elif spec.secret_source is not None and not spec.secret_source.from_request and resource_id:
             secret = _listed_key(clients, resource_id, spec.secret_source, cache)
     elif isinstance(auth, ServicePrincipalAuth):
         client_id = auth.client_id
@@ -178,8 +185,8 @@ def resolve(
         client_id = addon_client_id if connection.key_vault_csi else auth.client_id
     values = targets.ResolvedValues(
         target_properties=body.get("properties") or {},
-        target_name=match.parts.get("name", ""),
-        parts=match.parts,
+        target_name=parts.get("name", ""),
+        parts=parts,
         secret=secret,
         user_name=user_name,
         client_id=client_id,

@@ -157,7 +157,8 @@ class TargetSpec:
     # Built-in roles granted to the identity for identity auth (Service Connector grants some targets two).
     roles: tuple[RoleSpec, ...]
     source_url: str
-    id_pattern: IdPattern
+    # None for a target outside Azure (Confluent Cloud): the request names it by `endpoint`, not by ARM id.
+    id_pattern: IdPattern | None
     values: Mapping[str, ValueRule]
     keys: KeyTable
     client_types: frozenset[ClientType]
@@ -165,6 +166,15 @@ class TargetSpec:
     # (see targets.kind_for_resource).
     resource_kind: str | None = None
     notes: tuple[str, ...] = field(default=())
+    # `targetService.type` on the wire. Targets other than AzureResource carry an `endpoint` matching
+    # `endpoint_pattern` (a full-match regular expression) and have no ARM resource to read.
+    service_type: str = "AzureResource"
+    endpoint_pattern: str | None = None
+
+    @property
+    def is_arm_resource(self) -> bool:
+        """True when the target is an ARM resource (named by id, read and scoped in ARM)."""
+        return self.id_pattern is not None
 
     @property
     def role(self) -> RoleSpec | None:

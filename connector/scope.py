@@ -10,6 +10,11 @@ The same rules serve the entry points (a request is refused with 403 before anyt
 the ARM pipeline of every activity (defence in depth: a stored record from an older version, or a bug in a
 workflow, still cannot make a call outside the scopes).
 
+A Confluent Cloud target (bootstrap server, schema registry) is no ARM resource: the request names it by
+`endpoint`, the connector makes no call to it and reads no key from it (the API key and secret come in the
+request). ALLOWED_SCOPES is about ARM scopes, so it does not apply to such a target; it still applies to the
+cluster and to every other resource the request names.
+
 Ids are compared case-insensitively, segment by segment. An id with empty, `.` or `..` segments, or with
 characters that ARM names never hold, is never inside a scope: such an id could mean one resource to this
 check and another to a server that normalises paths.
@@ -21,6 +26,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from connector import targets
 from connector.model import Connection, SecretAuth
 
 SETTING = "ALLOWED_SCOPES"
@@ -84,7 +90,7 @@ def connection_violation(connection: Connection, scopes: tuple[str, ...]) -> Sco
     """The first resource of the connection outside the scopes, or None when every one is inside."""
     if not is_within(connection.cluster.id, scopes):
         return ScopeViolation(connection.cluster.id, "id")
-    if not is_within(connection.target_id, scopes):
+    if _is_arm_target(connection) and not is_within(connection.target_id, scopes):
         return ScopeViolation(connection.target_id, "properties.targetService.id")
     identity = connection.workload_identity
     if identity is not None:
@@ -98,6 +104,13 @@ def connection_violation(connection: Connection, scopes: tuple[str, ...]) -> Sco
     if isinstance(auth, SecretAuth) and auth.key_vault_id and not is_within(auth.key_vault_id, scopes):
         return ScopeViolation(auth.key_vault_id, "properties.secretStore.keyVaultId")
     return None
+
+
+def _is_arm_target(connection: Connection) -> bool:
+    try:
+        return targets.get_spec(connection.target_kind).is_arm_resource
+    except targets.CatalogError:
+        return True  # an unknown kind is checked as an ARM id: refused unless inside a scope
 
 
 def arm_call_allowed(method: str, url_path: str, scopes: tuple[str, ...]) -> bool:

@@ -8,16 +8,25 @@ Azure OpenAI and Azure AI multi-service accounts share one ARM id pattern
 bare id matches) and `openai`, told apart by the account's top-level ARM `kind` ("OpenAI"): call
 `match_target_id(id, resource_kind=...)` or `kind_for_resource(kind, resource_kind)` once the account is read.
 `accepted_keys` gives the union of both key sets, for validating customizedKeys before the account is read.
+
+Confluent Cloud targets are not ARM resources: the request names them by `endpoint` (spec.service_type,
+spec.endpoint_pattern), the connection keeps the endpoint where an ARM target keeps its id, and
+`target_parts` gives the values rendering needs for either kind of target.
+
+Where Microsoft Learn documents no key set, the catalog keeps its own: those assumptions are written down in
+connector/CATALOG.md, and each spec cites its page (`source_url`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from connector._catalog_ai import AI_SPECS
+from connector._catalog_confluent import CONFLUENT_SPECS
 from connector._catalog_databases import DATABASE_SPECS
 from connector._catalog_messaging import MESSAGING_SPECS
 from connector._catalog_services import SERVICE_SPECS
@@ -54,11 +63,14 @@ __all__ = [
     "auth_modes",
     "configuration_items",
     "configuration_keys",
+    "endpoint_problem",
     "get_spec",
     "kind_for_resource",
     "match_target_id",
     "render_configuration",
     "secret_keys",
+    "spec_for_service_type",
+    "target_parts",
 ]
 
 _SPECS: tuple[TargetSpec, ...] = (
@@ -67,6 +79,7 @@ _SPECS: tuple[TargetSpec, ...] = (
     *MESSAGING_SPECS,
     *DATABASE_SPECS,
     *AI_SPECS,
+    *CONFLUENT_SPECS,
 )
 _BY_KIND: dict[str, TargetSpec] = {s.kind: s for s in _SPECS}
 
@@ -117,7 +130,33 @@ def get_spec(kind: str) -> TargetSpec:
 
 
 def _siblings(spec: TargetSpec) -> tuple[TargetSpec, ...]:
-    return tuple(s for s in _SPECS if s.id_pattern.pattern.lower() == spec.id_pattern.pattern.lower())
+    if spec.id_pattern is None:
+        return (spec,)
+    pattern = spec.id_pattern.pattern.lower()
+    return tuple(s for s in _SPECS if s.id_pattern is not None and s.id_pattern.pattern.lower() == pattern)
+
+
+def spec_for_service_type(service_type: str) -> TargetSpec | None:
+    """The spec of a target named by endpoint (`targetService.type`, case-insensitive); None otherwise."""
+    wanted = service_type.lower()
+    return next((s for s in _SPECS if not s.is_arm_resource and s.service_type.lower() == wanted), None)
+
+
+def endpoint_problem(spec: TargetSpec, endpoint: str) -> str | None:
+    """Why an endpoint does not fit a target named by endpoint (a sentence), or None when it fits."""
+    if spec.endpoint_pattern is None or re.fullmatch(spec.endpoint_pattern, endpoint) is None:
+        example = "host:port" if spec.service_type == "ConfluentBootstrapServer" else "https://host"
+        return f"A {spec.service_type} endpoint is written {example}."
+    return None
+
+
+def target_parts(kind: str, target: str) -> dict[str, str] | None:
+    """The values a target contributes to rendering: the ARM id's parts, or {"endpoint"}; None if it does not
+    fit the kind."""
+    spec = get_spec(kind)
+    if spec.id_pattern is None:
+        return {"endpoint": target} if endpoint_problem(spec, target) is None else None
+    return spec.id_pattern.match(target)
 
 
 def kind_for_resource(kind: str, resource_kind: str | None) -> str:
@@ -137,7 +176,7 @@ def match_target_id(target_id: str, *, resource_kind: str | None = None) -> Targ
     if not isinstance(target_id, str) or not target_id.startswith("/"):
         return None
     for spec in _SPECS:
-        if spec.resource_kind is not None:
+        if spec.resource_kind is not None or spec.id_pattern is None:
             continue  # kinds chosen by resource_kind are reached through their default sibling
         parts = spec.id_pattern.match(target_id)
         if parts is None:

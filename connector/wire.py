@@ -251,10 +251,16 @@ def _read_target(props: Mapping[str, Any], problems: ProblemList) -> _Target | N
         return None
     service_type = _string(service, "type", f"{path}.type", problems, required=True)
     if service_type is not None and service_type.lower() != "azureresource":
+        by_endpoint = targets.spec_for_service_type(service_type)
+        if by_endpoint is not None:
+            return _read_endpoint_target(service, by_endpoint, problems)
+        known = ", ".join(
+            ["AzureResource", *(s.service_type for s in targets.all_specs() if not s.is_arm_resource)]
+        )
         problems.add(
             UNSUPPORTED_TARGET,
             f"Target service type {echo(service_type)} is not supported on AKS by this connector; "
-            "use 'AzureResource'.",
+            f"use one of: {known}.",
             f"{path}.type",
         )
     target_id = _string(service, "id", f"{path}.id", problems, required=True)
@@ -282,6 +288,29 @@ def _read_target(props: Mapping[str, Any], problems: ProblemList) -> _Target | N
         return None
     csi, app_config_extension = _read_resource_properties(resource_properties, match.spec, problems)
     return _Target(target_id, match.spec, csi, app_config_extension)
+
+
+def _read_endpoint_target(
+    service: Mapping[str, Any], spec: targets.TargetSpec, problems: ProblemList
+) -> _Target | None:
+    """A target outside Azure (Confluent Cloud), named by `endpoint`; the connection keeps the endpoint."""
+    path = "properties.targetService"
+    endpoint = _string(service, "endpoint", f"{path}.endpoint", problems, required=True)
+    if _is_set(service.get("resourceProperties")):
+        problems.add(
+            UNSUPPORTED_TARGET,
+            f"Resource properties are not supported for a {spec.service_type} target.",
+            f"{path}.resourceProperties",
+        )
+    if endpoint is None:
+        return None
+    problem = targets.endpoint_problem(spec, endpoint)
+    if problem is not None:
+        problems.add(
+            INVALID_FIELD_VALUE, f"The endpoint {echo(endpoint)} is not valid. {problem}", f"{path}.endpoint"
+        )
+        return None
+    return _Target(endpoint, spec, False, False)
 
 
 def _read_resource_properties(
@@ -322,6 +351,18 @@ def _read_resource_properties(
                 f"{path}.type",
             )
             return False, False
+        if extension:
+            # Service Connector installs the App Configuration Kubernetes Provider (an AKS extension) for
+            # this flag (learn.microsoft.com/azure/aks/azure-app-configuration-quickstart); this connector
+            # does not, so the flag is refused rather than dropped (connector/CATALOG.md).
+            problems.add(
+                INVALID_REQUEST_BODY,
+                f"'{path}.connectWithKubernetesExtension' is not supported: this connector does not install "
+                "the Azure App Configuration Kubernetes Provider extension. Install it yourself (az "
+                "k8s-extension create --extension-type Microsoft.AppConfiguration) and connect without the "
+                "flag.",
+                f"{path}.connectWithKubernetesExtension",
+            )
         return False, extension
     problems.add(
         UNSUPPORTED_TARGET,
@@ -463,14 +504,16 @@ def _read_secret_auth(
     if secret_from_request and user_name is None:
         problems.add(
             MISSING_REQUIRED_FIELD,
-            f"A {target.spec.kind if target else ''} target needs the database user in '{path}.name'.",
+            f"A {target.spec.kind if target else ''} target needs the user name (database user or API key) "
+            f"in '{path}.name'.",
             f"{path}.name",
         )
     if info is None:
         if secret_from_request:
             problems.add(
                 MISSING_REQUIRED_FIELD,
-                f"A {target.spec.kind if target else ''} target needs its password in '{path}.secretInfo' "
+                f"A {target.spec.kind if target else ''} target needs its password or API secret in "
+                f"'{path}.secretInfo' "
                 "(secretType rawValue or keyVaultSecretReference).",
                 f"{path}.secretInfo",
             )
@@ -832,6 +875,9 @@ def parse_patch(existing: Connection, body: Mapping[str, Any], api_version: str)
 
 
 def _target_body(connection: Connection) -> dict[str, Any]:
+    spec = targets.get_spec(connection.target_kind)
+    if not spec.is_arm_resource:
+        return {"type": spec.service_type, "endpoint": connection.target_id}
     body: dict[str, Any] = {"type": "AzureResource", "id": connection.target_id}
     if connection.key_vault_csi:
         body["resourceProperties"] = {"type": "KeyVault", "connectAsKubernetesCsiDriver": True}

@@ -18,8 +18,7 @@ def list_configurations(connection: Connection, tenant_id: str | None) -> list[d
     kind = connection.target_kind
     mode = manifests.auth_mode(connection)
     secret_keys = targets.secret_keys(kind, mode, connection.client_type)
-    match = targets.match_target_id(connection.target_id)
-    parts = dict(match.parts) if match is not None else {}
+    parts = targets.target_parts(kind, connection.target_id) or {}
     # Placeholders stand in for the secret material so rendering can go on; those keys are dropped below.
     values = targets.ResolvedValues(
         target_properties={},

@@ -401,6 +401,38 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
         },
         "how-to-integrate-openai (2025-01-29); AKS sample app uses AZURE_OPENAI_BASE/KEY",
     ),
+    "confluent-bootstrap-server": (
+        {DOTNET, JAVA, SPRING, NODE, PY, NONE},
+        {
+            S: {
+                ANY: (
+                    "AZURE_CONFLUENTCLOUDKAFKA_BOOTSTRAPSERVER",
+                    "AZURE_CONFLUENTCLOUDKAFKA_KAFKASASLCONFIG",
+                ),
+                SPRING: (
+                    "spring.kafka.properties.bootstrap.servers",
+                    "spring.kafka.properties.sasl.jaas.config",
+                ),
+            },
+        },
+        "how-to-integrate-confluent-kafka (2026-04-01); `none` gets the non-Spring table (CATALOG.md)",
+    ),
+    "confluent-schema-registry": (
+        {DOTNET, JAVA, SPRING, NODE, PY, NONE},
+        {
+            S: {
+                ANY: (
+                    "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_URL",
+                    "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_USERINFO",
+                ),
+                SPRING: (
+                    "spring.kafka.properties.schema.registry.url",
+                    "spring.kafka.properties.schema.registry.basic.auth.user.info",
+                ),
+            },
+        },
+        "how-to-integrate-confluent-kafka (2026-04-01); `none` gets the non-Spring table (CATALOG.md)",
+    ),
 }
 
 ALL_MODES = (S, U, P, CSI)

@@ -135,10 +135,25 @@ CASES = [
         lambda b: _props(b).__setitem__("targetService", []),
     ),
     Case(
-        "confluent target",
+        "target service type outside the catalog",
         "UnsupportedTarget",
         "properties.targetService.type",
+        lambda b: _props(b)["targetService"].__setitem__("type", "FabricPlatform"),
+    ),
+    Case(
+        "confluent target without its endpoint",
+        "MissingRequiredField",
+        "properties.targetService.endpoint",
         lambda b: _props(b)["targetService"].__setitem__("type", "ConfluentBootstrapServer"),
+    ),
+    Case(
+        "confluent bootstrap server written as a URL",
+        "InvalidFieldValue",
+        "properties.targetService.endpoint",
+        lambda b: _props(b).__setitem__(
+            "targetService",
+            {"type": "ConfluentBootstrapServer", "endpoint": "https://pkc-1.eastus.azure.confluent.cloud"},
+        ),
     ),
     Case(
         "target id missing",
