@@ -14,6 +14,8 @@ All paths are case-insensitive; the api-version is recorded but never required; 
 - Microsoft.ManagedIdentity/userAssignedIdentities and their federatedIdentityCredentials.
 - Microsoft.Authorization/roleAssignments at any scope, and built-in roleDefinitions.
 - Target services (emulators/arm/targets.py): GET, child collections, listKeys and friends.
+- Key Vault secrets data plane (emulators/arm/key_vault.py): each seeded vault on its own HTTPS listener (its
+  vaultUri), with the Key Vault auth challenge; set/get/list/versions/soft delete/purge/recover at 7.4-7.6.
 - Anything else under a resource group: ARM-shaped 404 (ResourceNotFound / ResourceGroupNotFound).
 
 Use `ArmEmulator(clock=VirtualClock(), kube=KubeLink(...)).start()`. Admin routes: emulators/arm/emulator.py.

@@ -26,6 +26,7 @@ from typing import Any
 import trustme
 
 from emulators.arm import errors, kube_effects
+from emulators.arm.key_vault import VAULT_TYPE, KeyVaultHandlers, VaultListeners
 from emulators.arm.routes import ROUTES, handler_groups, resolve
 from emulators.arm.seeding import load_seed
 from emulators.arm.state import ArmState, InstallFailure, KubeLinkLike
@@ -50,6 +51,10 @@ class ArmEmulator(Emulator):
         self.state.on_extension_done = kube_effects.extension_done
         self.state.on_extension_deleted = kube_effects.extension_deleted
         self.throttle = Throttle(emulator_now=self.clock.now)
+        self._vaults: VaultListeners | None = None
+        # The Key Vault data plane first: its paths are not ARM's, and it answers its own auth challenge.
+        for method, pattern, name, handler in KeyVaultHandlers(self.state).routes():
+            self.router.add_regex(method, f"(?i:{pattern})", handler, name=name)
         groups = handler_groups(self.state)
         for method, pattern, name, target, locked in ROUTES:
             self.router.add_regex(
@@ -58,6 +63,21 @@ class ArmEmulator(Emulator):
         self._add_arm_admin_routes()
 
     # ----- hooks of the common base
+    def _bind(self, host: str, port: int) -> None:
+        """Listen, then serve every vault (seeded now or later) on its own listener: its vaultUri."""
+        super()._bind(host, port)
+        self._vaults = VaultListeners(self.ca, self.handle)
+        with self.state.lock:
+            self.state.vault_uri = self._vaults.uri
+            for vault in self.state.of_type(VAULT_TYPE):
+                vault.properties["vaultUri"] = self._vaults.uri(vault.name)
+
+    def stop(self) -> None:
+        """Stop serving, vault listeners included."""
+        if self._vaults is not None:
+            self._vaults.stop()
+        super().stop()
+
     def reset_state(self) -> None:
         """Forget all ARM state and turn throttling off."""
         self.state.reset()

@@ -205,6 +205,8 @@ class ArmState:
         self.fic_writes_in_flight: set[str] = set()  # lower identity ids
         self.on_extension_done: CompletionHook | None = None
         self.on_extension_deleted: CompletionHook | None = None
+        # A vault's data-plane URI, once the emulator listens (emulators/arm/key_vault.py VaultListeners).
+        self.vault_uri: Callable[[str], str] | None = None
 
     # ---------------------------------------------------------------- lifecycle
     def reset(self) -> None:

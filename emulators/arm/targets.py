@@ -73,11 +73,11 @@ def _bus(name: str, location: str, state: ArmState) -> dict[str, Any]:
 
 
 # specification/keyvault/resource-manager/Microsoft.KeyVault/stable/2023-07-01/keyvault.json
-# (VaultProperties.tenantId, vaultUri, sku)
+# (VaultProperties.tenantId, vaultUri, sku). vaultUri points at the emulator's own data plane once it listens.
 def _vault(name: str, location: str, state: ArmState) -> dict[str, Any]:
     return {
         "tenantId": state.tenant_id,
-        "vaultUri": f"https://{name}.vault.azure.net/",
+        "vaultUri": state.vault_uri(name) if state.vault_uri else f"https://{name}.vault.azure.net/",
         "sku": {"family": "A", "name": "standard"},
         "accessPolicies": [],
         "enableRbacAuthorization": True,
