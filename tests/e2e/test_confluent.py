@@ -1,0 +1,107 @@
+"""Confluent Cloud on AKS as `az aks connection create confluent-cloud` does it, with the official client.
+
+The CLI (azure-cli serviceconnector custom.py `connection_create_kafka`) creates two linkers: `<name>` with
+targetService {type: ConfluentBootstrapServer, endpoint} and `<name>_schema` with {type:
+ConfluentSchemaRegistry, endpoint}, each with secret auth carrying the API key as `name` and the API secret
+as a rawValue. The Secret keys and value formats are those of
+https://learn.microsoft.com/azure/service-connector/how-to-integrate-confluent-kafka. The instance runs with
+ALLOWED_SCOPES set (the demo subscription): a target outside Azure is not refused for lacking an ARM id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from azure.mgmt.servicelinker.models import (
+    ConfluentBootstrapServer,
+    ConfluentSchemaRegistry,
+    LinkerResource,
+    SecretAuthInfo,
+    ValueSecretInfo,
+)
+
+from tests.e2e.conftest import API, CLUSTER, E2E
+
+LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
+BOOTSTRAP = "pkc-4r297.eastus.azure.confluent.cloud:9092"
+REGISTRY = "https://psrc-gq7pv.westus2.azure.confluent.cloud"
+KAFKA_KEY, KAFKA_SECRET = "K4FKAKEY0000ABCD", "kafka+Secret/Value0123456789abcdefghijklmnopqrstuvwxyz=="
+SCHEMA_KEY, SCHEMA_SECRET = "SCHEMAKEY000WXYZ", "schema+Secret/Value9876543210zyxwvutsrqponmlkjihgfedcba=="
+
+
+def _linker(target: Any, key: str, secret: str) -> LinkerResource:
+    return LinkerResource(
+        target_service=target,
+        auth_info=SecretAuthInfo(name=key, secret_info=ValueSecretInfo(value=secret)),
+        client_type="python",
+        scope="default",
+    )
+
+
+def test_the_cli_pair_of_confluent_linkers_writes_the_documented_keys(e2e: E2E) -> None:
+    client = e2e.linker_client()
+
+    server = client.linker.begin_create_or_update(
+        CLUSTER, "kafkaconn", _linker(ConfluentBootstrapServer(endpoint=BOOTSTRAP), KAFKA_KEY, KAFKA_SECRET)
+    ).result()
+    registry = client.linker.begin_create_or_update(
+        CLUSTER,
+        "kafkaconn_schema",
+        _linker(ConfluentSchemaRegistry(endpoint=REGISTRY), SCHEMA_KEY, SCHEMA_SECRET),
+    ).result()
+
+    assert (server.provisioning_state, registry.provisioning_state) == ("Succeeded", "Succeeded")
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkaconn-secret") == {
+        "AZURE_CONFLUENTCLOUDKAFKA_BOOTSTRAPSERVER": BOOTSTRAP,
+        "AZURE_CONFLUENTCLOUDKAFKA_KAFKASASLCONFIG": (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f"username='{KAFKA_KEY}' password='{KAFKA_SECRET}';"
+        ),
+    }
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkaconnschema-secret") == {
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_URL": REGISTRY,
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_USERINFO": f"{SCHEMA_KEY}:{SCHEMA_SECRET}",
+    }
+
+
+def test_a_confluent_linker_reads_back_by_endpoint_and_lists_its_keys_without_the_secret(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    client.linker.begin_create_or_update(
+        CLUSTER, "kafkaconn", _linker(ConfluentBootstrapServer(endpoint=BOOTSTRAP), KAFKA_KEY, KAFKA_SECRET)
+    ).result()
+
+    status, _, body = e2e.http("GET", f"{LINKERS}/kafkaconn?api-version={API}")
+    listed = client.linker.list_configurations(CLUSTER, "kafkaconn").configurations
+
+    assert status == 200
+    assert body["properties"]["targetService"] == {"type": "ConfluentBootstrapServer", "endpoint": BOOTSTRAP}
+    assert body["properties"]["authInfo"]["name"] == KAFKA_KEY
+    assert {c.name: c.value for c in listed} == {
+        "AZURE_CONFLUENTCLOUDKAFKA_BOOTSTRAPSERVER": BOOTSTRAP,
+        "AZURE_CONFLUENTCLOUDKAFKA_KAFKASASLCONFIG": None,
+    }
+    assert KAFKA_SECRET not in json.dumps(body)
+
+
+def test_a_bootstrap_server_written_as_a_url_is_refused_and_nothing_is_written(e2e: E2E) -> None:
+    body = {
+        "properties": {
+            "targetService": {"type": "ConfluentBootstrapServer", "endpoint": REGISTRY},
+            "authInfo": {
+                "authType": "secret",
+                "name": KAFKA_KEY,
+                "secretInfo": {"secretType": "rawValue", "value": KAFKA_SECRET},
+            },
+            "scope": "default",
+        }
+    }
+
+    status, _, answer = e2e.http("PUT", f"{LINKERS}/kafkabad?api-version={API}", body)
+
+    assert status == 400, answer
+    assert answer["error"]["code"] == "InvalidFieldValue"
+    assert answer["error"]["target"] == "properties.targetService.endpoint"
+    assert KAFKA_SECRET not in json.dumps(answer)
+    assert e2e.http("GET", f"{LINKERS}/kafkabad?api-version={API}")[0] == 404
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkabad-secret") is None
