@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +34,7 @@ from activities.clients import use_clients
 from devhost.app import DevHost, DevHostConfig
 from devhost.clock import Clock, VirtualClock
 from emulators.servicebus import ServiceBusEmulator
+from tests.contract.traffic import OavValidator, RecordingPolicy, TrafficRecorder, describe
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
 from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
 from tests.fixtures.kube import kube, kube_emulator  # noqa: F401
@@ -148,6 +149,8 @@ class E2E:
     requests_queue: str
     events_queue: str
     clock: VirtualClock | None = None  # set in tests marked `virtual_clock`
+    # Every exchange through http() and linker_client(), judged against the spec when the test ends.
+    traffic: TrafficRecorder = field(default_factory=TrafficRecorder)
 
     @property
     def url(self) -> str:
@@ -165,6 +168,7 @@ class E2E:
             authentication_policy=FunctionKeyPolicy(self.key),
             polling_interval=0.2,
             retry_total=0,
+            per_call_policies=[RecordingPolicy(self.traffic)],
         )
 
     def http(
@@ -183,7 +187,9 @@ class E2E:
                 status, headers, raw = response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
             status, headers, raw = error.code, dict(error.headers), error.read()
-        return status, headers, (json.loads(raw) if raw else None)
+        parsed = json.loads(raw) if raw else None
+        self.traffic.record(method, request.full_url, body, status, headers, parsed)
+        return status, headers, parsed
 
     def wait_operation(self, url: str, timeout: float = 30) -> dict[str, Any]:
         """Poll an Azure-AsyncOperation URL until the operation has ended; its final ARM status body."""
@@ -251,6 +257,16 @@ def product_environment(
     }
 
 
+@pytest.fixture(scope="session")
+def oav_validator() -> Iterator[OavValidator]:
+    """One oav LiveValidator for the session (loading the specs once)."""
+    validator = OavValidator()
+    try:
+        yield validator
+    finally:
+        validator.close()
+
+
 @pytest.fixture
 def e2e(
     arm: ArmHarness,  # noqa: F811
@@ -260,8 +276,12 @@ def e2e(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     request: pytest.FixtureRequest,
+    oav_validator: OavValidator,
 ) -> Iterator[E2E]:
     """The product on DevHost with fresh emulators, a fresh registry table and fresh queues.
+
+    When the test ends, every response it received is judged against its api-version's spec (oav); one that
+    breaks the schema fails the test, naming the operation, the JSON path and the rule.
 
     The Service Bus trigger listens only in tests marked `servicebus` (its receivers slow the host's stop).
     Tests marked `virtual_clock` get DevHost on a VirtualClock starting at the ARM emulator's time
@@ -294,10 +314,14 @@ def e2e(
     monkeypatch.setenv("PUBLIC_BASE_URL", running.url)
     try:
         key = running.host.keys.host_keys["default"]
-        yield E2E(running, arm, key, servicebus_emulator, requests, events, clock)
+        product = E2E(running, arm, key, servicebus_emulator, requests, events, clock)
+        yield product
     finally:
         stop_host_thread(running)
         use_clients(None)
+    issues = oav_validator.issues(product.traffic.take())
+    if issues:
+        pytest.fail(f"responses that break the ServiceLinker spec:\n{describe(issues)}", pytrace=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:

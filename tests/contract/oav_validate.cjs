@@ -1,0 +1,56 @@
+// Judges recorded responses of our ServiceLinker API with Microsoft's oav LiveValidator, the validator Azure
+// runs on specs and live traffic. It loads every vendored servicelinker.json under the spec root once (oav picks
+// the spec of each request's api-version), then reads one JSON array of {liveRequest, liveResponse} pairs (oav's
+// traffic format) per line on stdin and writes one JSON array of issues per line on stdout, each naming the
+// pair, the operation, the JSON paths in the payload and the rule (oav's error code). Requests are not judged:
+// tests send bad input on purpose, and it is the product's answer to it that has to match the spec.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+const readline = require("readline");
+const { LiveValidator } = require("oav");
+
+async function judge(validator, pairs) {
+  const issues = [];
+  for (const [index, pair] of pairs.entries()) {
+    const result = await validator.validateLiveRequestResponse(pair);
+    const response = result.responseValidationResult;
+    const operationId = response.operationInfo ? response.operationInfo.operationId : undefined;
+    const failure = result.runtimeException || response.runtimeException;
+    if (failure) {
+      issues.push({ index, operationId, code: failure.code, message: failure.message, paths: [] });
+    }
+    for (const error of response.errors) {
+      issues.push({ index, operationId, code: error.code, message: error.message, paths: error.pathsInPayload });
+    }
+  }
+  return issues;
+}
+
+async function main() {
+  const specRoot = path.resolve(process.argv[2]);
+  const swaggerPaths = fs
+    .readdirSync(specRoot, { recursive: true })
+    .filter((file) => path.basename(file) === "servicelinker.json")
+    .map((file) => path.resolve(specRoot, file));
+  const validator = new LiveValidator({
+    swaggerPaths,
+    directory: specRoot,
+    git: { shouldClone: false },
+    isPathCaseSensitive: false,
+    loadValidatorInBackground: false,
+    loadValidatorInInitialize: true,
+  });
+  await validator.initialize();
+  const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.trim()) {
+      process.stdout.write(JSON.stringify(await judge(validator, JSON.parse(line))) + "\n");
+    }
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(String((error && error.stack) || error) + "\n");
+  process.exit(2);
+});
