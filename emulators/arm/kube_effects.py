@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from emulators.arm.state import ArmState, InstallFailure, Resource
+from emulators.arm.state import ArmState, InstallFailure, KubeLinkLike, Resource
 from emulators.common.admin import AdminCallError
 
 JOB_NAME = "sc-job"
@@ -149,7 +149,7 @@ def _write_failed_job(state: ArmState, ext: Resource, failure: InstallFailure) -
     suffix = hashlib.sha256(f"{ext.id}:{ext.extra.get('revision')}".encode()).hexdigest()[:5]
     pod_name = f"{JOB_NAME}-{suffix}"
     container = {"name": JOB_NAME, "image": "scaksextension.azurecr.io/prod/image/sc-operator:20250101.1"}
-    state.kube.apply_object(
+    job = state.kube.apply_object(
         key,
         {
             "apiVersion": "batch/v1",
@@ -194,7 +194,18 @@ def _write_failed_job(state: ArmState, ext: Resource, failure: InstallFailure) -
             "metadata": {
                 "name": pod_name,
                 "namespace": namespace,
-                "labels": {"job-name": JOB_NAME, "batch.kubernetes.io/job-name": JOB_NAME},
+                # The Job controller's labels and owner: kubectl finds the pod through the Job's selector.
+                "labels": job["spec"]["template"]["metadata"]["labels"],
+                "ownerReferences": [
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "Job",
+                        "name": JOB_NAME,
+                        "uid": job["metadata"]["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
             },
             "spec": {"restartPolicy": "Never", "containers": [container]},
             "status": {
@@ -214,7 +225,43 @@ def _write_failed_job(state: ArmState, ext: Resource, failure: InstallFailure) -
         },
     )
     state.kube.set_pod_log(key, namespace, pod_name, failure.logs)
+    _write_job_events(state.kube, key, job, pod_name, now)
     ext.extra["failed_pod"] = pod_name
+
+
+def _write_job_events(kube: KubeLinkLike, key: str, job: dict[str, Any], pod_name: str, now: str) -> None:
+    """The job controller's events, which `kubectl describe job/sc-job` lists under Events."""
+    meta = job["metadata"]
+    involved = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "namespace": meta["namespace"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+    }
+    for suffix, kind, reason, message in (
+        ("created", "Normal", "SuccessfulCreate", f"Created pod: {pod_name}"),
+        ("failed", "Warning", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
+    ):
+        kube.apply_object(
+            key,
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "name": f"{meta['name']}.{meta['uid'][:8]}-{suffix}",
+                    "namespace": meta["namespace"],
+                },
+                "involvedObject": involved,
+                "type": kind,
+                "reason": reason,
+                "message": message,
+                "source": {"component": "job-controller"},
+                "count": 1,
+                "firstTimestamp": now,
+                "lastTimestamp": now,
+            },
+        )
 
 
 def _delete_job(state: ArmState, ext: Resource) -> None:

@@ -3,8 +3,9 @@
 Each cluster lives under `https://127.0.0.1:P/clusters/{key}` (key `[a-z0-9-]+`) with its own bearer
 token; use that URL as the client's `host`. Served: core/v1 namespaces, secrets, serviceaccounts,
 configmaps, pods (+ `/log`, `/status`), events; batch/v1 jobs (+ `/status`);
-secrets-store.csi.x-k8s.io/v1 secretproviderclasses; `/version`. Verbs: create, get, list (label and field
-selectors, limit/continue), replace, patch (JSON patch, merge, strategic merge, server-side apply), delete.
+secrets-store.csi.x-k8s.io/v1 secretproviderclasses; `/version` and API discovery (`/api`, `/apis`, the
+resource lists: kubectl works against it). Verbs: create, get, list (label and field selectors,
+limit/continue), replace, patch (JSON patch, merge, strategic merge, server-side apply), delete.
 Errors are `Status` objects with the API server's reasons and messages.
 
 Library use: `KubeEmulator(clock=None, ca=None).start()` → `.url`, `.ca_file`, `.cluster_info(key)`,
@@ -22,6 +23,6 @@ Client: `emulators.kube.link.KubeLink(admin_url, ca_file)` and `kubeconfig(key, 
 """
 
 from .emulator import KubeEmulator
-from .link import KubeLink, kubeconfig, kubeconfig_yaml
+from .link import KubeLink, kubeconfig, kubeconfig_for_clusters, kubeconfig_yaml
 
-__all__ = ["KubeEmulator", "KubeLink", "kubeconfig", "kubeconfig_yaml"]
+__all__ = ["KubeEmulator", "KubeLink", "kubeconfig", "kubeconfig_for_clusters", "kubeconfig_yaml"]

@@ -9,7 +9,7 @@ import yaml
 
 from emulators.common import Request, Response
 
-from . import errors
+from . import discovery, errors
 from .errors import KubeError, bad_request
 from .kinds import Kind
 from .state import APPLY, JSON_PATCH, MERGE, STRATEGIC, Cluster, KubeStore
@@ -182,6 +182,32 @@ class KubeHandlers:
         """GET /version."""
         self.authenticate(request)
         return Response.json(200, VERSION)
+
+    def core_versions(self, request: Request) -> Response:
+        """GET /api (discovery)."""
+        self.authenticate(request)
+        return Response.json(200, discovery.core_versions(request.header("Host")))
+
+    def api_groups(self, request: Request) -> Response:
+        """GET /apis (discovery)."""
+        self.authenticate(request)
+        return Response.json(200, discovery.api_groups())
+
+    def api_group(self, request: Request) -> Response:
+        """GET /apis/{group} (discovery)."""
+        self.authenticate(request)
+        return _found(discovery.api_group(request.params["group"]))
+
+    def resource_list(self, request: Request) -> Response:
+        """GET /api/v1 or /apis/{group}/{version} (discovery)."""
+        self.authenticate(request)
+        return _found(discovery.resource_list(request.params.get("group", ""), request.params["version"]))
+
+
+def _found(document: dict[str, Any] | None) -> Response:
+    if document is None:
+        raise errors.route_not_found()
+    return Response.json(200, document)
 
 
 VERSION = {

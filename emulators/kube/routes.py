@@ -34,4 +34,9 @@ def register_routes(router: Router, handlers: KubeHandlers) -> None:
         if kind is POD:
             router.add("GET", item + "/log", guard(handlers.pod_log))
     router.add("GET", CLUSTER_PREFIX + "/version", guard(handlers.version))
+    router.add("GET", CLUSTER_PREFIX + "/api", guard(handlers.core_versions))
+    router.add("GET", CLUSTER_PREFIX + "/api/{version}", guard(handlers.resource_list))
+    router.add("GET", CLUSTER_PREFIX + "/apis", guard(handlers.api_groups))
+    router.add("GET", CLUSTER_PREFIX + "/apis/{group}", guard(handlers.api_group))
+    router.add("GET", CLUSTER_PREFIX + "/apis/{group}/{version}", guard(handlers.resource_list))
     router.add("GET", CLUSTER_PREFIX + "/version/", guard(handlers.version))

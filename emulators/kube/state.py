@@ -459,6 +459,8 @@ class KubeStore:
             meta["generation"] = 1
         if kind.status_subresource and not keep_status:
             obj["status"] = copy.deepcopy(kind.default_status)
+        if kind is JOB:
+            _default_job_selector(obj)
         cluster.objects[_key(kind, meta.get("namespace", ""), meta["name"])] = obj
         return copy.deepcopy(obj)
 
@@ -480,6 +482,8 @@ class KubeStore:
                 new_meta[meta_key] = cur_meta[meta_key]
             else:
                 new_meta.pop(meta_key, None)
+        if kind is JOB:  # the selector is immutable: a replacement that leaves it out keeps the generated one
+            _default_job_selector(new)
         if kind.status_subresource and not keep_status:
             if "status" in current:
                 new["status"] = copy.deepcopy(current["status"])
@@ -493,6 +497,27 @@ class KubeStore:
         new_meta["resourceVersion"] = self._next_rv()
         cluster.objects[_key(kind, new_meta.get("namespace", ""), new_meta["name"])] = new
         return copy.deepcopy(new)
+
+
+def _default_job_selector(job: dict[str, Any]) -> None:
+    """What the API server does to a new Job without `manualSelector`: select its pods by the Job's uid.
+
+    kubectl finds a Job's pods (`logs job/…`, `describe job/…`) through this selector and these labels.
+    """
+    spec = job.setdefault("spec", {})
+    if spec.get("manualSelector") or spec.get("selector"):
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    labels = spec.setdefault("template", {}).setdefault("metadata", {}).setdefault("labels", {})
+    labels.update(
+        {
+            "batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid,
+            "job-name": name,
+        }
+    )
 
 
 def _encode_continue(namespace: str, name: str) -> str:
