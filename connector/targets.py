@@ -68,6 +68,7 @@ __all__ = [
     "kind_for_resource",
     "match_target_id",
     "render_configuration",
+    "render_known",
     "secret_keys",
     "spec_for_service_type",
     "target_parts",
@@ -315,6 +316,24 @@ class _Strict(dict[str, str]):
 
     def __missing__(self, key: str) -> str:
         raise CatalogError(f"Target '{self._kind}' needs the value '{key}', which was not resolved.")
+
+
+def render_known(
+    kind: str, auth: AuthMode | str, client_type: ClientType | str, values: ResolvedValues
+) -> dict[str, str | None]:
+    """Like render_configuration, but a key whose value cannot be resolved maps to None instead of failing
+    the whole rendering (listConfigurations reads no ARM: the Key Vault CSI add-on's client id is unknown
+    there, the vault's name is not)."""
+    spec = get_spec(kind)
+    base = _base_values(values)
+    rendered: dict[str, str | None] = {}
+    for item in configuration_items(kind, auth, client_type):
+        try:
+            resolved = {n: _resolve(n, spec, values, base) for n in sorted(item.value_names)}
+            rendered[item.key] = item.template.format_map(resolved)
+        except CatalogError:
+            rendered[item.key] = None
+    return rendered
 
 
 def render_configuration(

@@ -26,13 +26,15 @@ def list_configurations(connection: Connection, tenant_id: str | None) -> list[d
         parts=parts,
         secret="",
         user_name=getattr(connection.auth, "user_name", None) or "",
+        client_id=getattr(connection.auth, "client_id", None) or None,
         client_secret="",
         tenant_id=tenant_id or None,
     )
     try:
         rendered: dict[str, str | None] = dict(manifests.render(connection, values))
     except (targets.CatalogError, KeyError, ValueError):
-        keys = targets.configuration_keys(kind, mode, connection.client_type)
-        rendered = {connection.customized_keys.get(k, k): None for k in keys}
+        # Some value needs what only the activity learns (the CSI add-on's client id): list the rest.
+        known = targets.render_known(kind, mode, connection.client_type, values)
+        rendered = {connection.customized_keys.get(k, k): v for k, v in known.items()}
     hidden = {connection.customized_keys.get(k, k) for k in secret_keys}
     return [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]
