@@ -65,6 +65,25 @@ def test_a_target_in_another_subscription_is_outside() -> None:
     assert "ALLOWED_SCOPES" in violation.message("Microsoft.ServiceLinker/linkers/write")
 
 
+def _confluent(cluster: ClusterRef) -> Connection:
+    return Connection(
+        linker_name="kafka",
+        cluster=cluster,
+        target_id="pkc-4r297.eastus.azure.confluent.cloud:9092",
+        target_kind="confluent-bootstrap-server",
+        auth=SecretAuth(kind=SecretKind.RAW_VALUE, user_name="K4FKAKEY0000ABCD", sealed_secret="sealed"),
+    )
+
+
+def test_a_confluent_target_has_no_arm_id_to_scope_but_its_cluster_still_must_be_inside() -> None:
+    scopes = parse_allowed_scopes(GROUP_SCOPE)
+    outside = ClusterRef(subscription_id=OTHER, resource_group="rg-demo", name="aks-demo-1")
+
+    assert connection_violation(_confluent(CLUSTER), scopes) is None
+    violation = connection_violation(_confluent(outside), scopes)
+    assert violation is not None and violation.field == "id"
+
+
 def test_a_cluster_outside_the_scopes_is_named_first() -> None:
     scopes = parse_allowed_scopes(f"/subscriptions/{OTHER}")
     violation = connection_violation(_secret_connection(_blob(OTHER)), scopes)
