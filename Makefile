@@ -14,6 +14,7 @@ $(VENV)/.stamp: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .  # the aks-connector console script
 	touch $@
 
 # Azurite (Table Storage, AzureWebJobsStorage) comes from npm, pinned in package-lock.json.
@@ -36,6 +37,7 @@ lint: $(VENV)/.stamp
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy connector
 	$(VENV)/bin/mypy function_app.py triggers orchestrators activities
+	$(VENV)/bin/mypy --strict aks_connector
 
 # The whole suite. Tests start the services they need (emulators in-process, Azurite by PID) themselves.
 test: deps $(SDK_PREVIEW_VENV)/.stamp lint typecheck
