@@ -192,6 +192,55 @@ def test_key_vault_csi_body_parses_without_a_client_id_and_emits_the_csi_flag() 
     assert resource.target_service.resource_properties.connect_as_kubernetes_csi_driver is True
 
 
+APPCONFIG_ID = (
+    f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.AppConfiguration/"
+    "configurationStores/appcs-demo"
+)
+
+
+def test_the_app_configuration_kubernetes_extension_flag_is_refused_not_dropped() -> None:
+    # Service Connector installs the App Configuration Kubernetes Provider extension for this flag
+    # (learn.microsoft.com/azure/aks/azure-app-configuration-quickstart); this connector does not.
+    raw = body(WORKLOAD_IDENTITY_BODY)
+    flag = {"type": "AppConfig", "connectWithKubernetesExtension": True}
+    raw["properties"]["targetService"] = {
+        "type": "AzureResource",
+        "id": APPCONFIG_ID,
+        "resourceProperties": flag,
+    }
+
+    with pytest.raises(RequestValidationError) as raised:
+        parse_linker(LINKER_ID, raw, "2024-04-01")
+
+    assert [(p.code, p.target) for p in raised.value.problems] == [
+        ("InvalidRequestBody", "properties.targetService.resourceProperties.connectWithKubernetesExtension")
+    ]
+    flag["connectWithKubernetesExtension"] = False
+    assert parse_linker(LINKER_ID, raw, "2024-04-01").target_kind == "appconfig"
+
+
+def test_a_confluent_linker_round_trips_by_endpoint_with_its_api_key_and_no_secret() -> None:
+    raw = body(SECRET_BODY)
+    raw["properties"]["targetService"] = {
+        "type": "ConfluentSchemaRegistry",
+        "endpoint": "https://psrc-gq7pv.westus2.azure.confluent.cloud",
+    }
+    raw["properties"]["authInfo"] = {
+        "authType": "secret",
+        "name": "SCHEMAKEY000WXYZ",
+        "secretInfo": {"secretType": "rawValue", "value": RAW_PASSWORD},
+    }
+
+    connection = parse_linker(LINKER_ID, raw, "2024-04-01")
+    resource = _sdk_read(to_linker_body(connection, "2022-05-01"))
+
+    assert connection.target_kind == "confluent-schema-registry"
+    assert resource.target_service.type == "ConfluentSchemaRegistry"
+    assert resource.target_service.endpoint == "https://psrc-gq7pv.westus2.azure.confluent.cloud"
+    assert resource.auth_info.name == "SCHEMAKEY000WXYZ"
+    assert RAW_PASSWORD not in json.dumps(to_linker_body(connection, "2022-05-01"))
+
+
 def test_configuration_info_round_trips_at_2024_04_01_and_is_refused_at_2022_05_01() -> None:
     raw = body(WORKLOAD_IDENTITY_BODY)
     raw["properties"]["configurationInfo"] = {
