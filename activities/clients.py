@@ -1,5 +1,5 @@
 """The one place that builds clients from settings: ARM (azure-mgmt-*), Kubernetes per cluster, Table,
-Service Bus.
+Service Bus, Key Vault secrets per vault.
 
 Decisions (see activities/README.md):
 - The management SDKs' automatic provider registration (on `MissingSubscriptionRegistration`) is left out of
@@ -29,6 +29,7 @@ from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.pipeline import PipelineResponse, policies
 from azure.core.pipeline.policies import RetryPolicy
 from azure.core.rest import HttpRequest
+from azure.keyvault.secrets import ApiVersion, SecretClient
 from azure.mgmt.authorization import AuthorizationManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy, ARMHttpLoggingPolicy
@@ -165,6 +166,7 @@ class Clients:
         self._kube: dict[str, k8s.ApiClient] = {}
         self._table: Any = None
         self._servicebus: _ServiceBusSenders | None = None
+        self._vaults: dict[str, SecretClient] = {}
         self._identity_credentials: dict[str, TokenCredential] = {}
 
     # ---- credential -------------------------------------------------------------------------------
@@ -244,6 +246,30 @@ class Clients:
         response = self.resources(subscription).send_request(request)
         raise_for_arm_response(response, resource_path)
         return response.json() if response.content else None
+
+    # ---- Key Vault --------------------------------------------------------------------------------
+    def key_vault_secrets(self, vault_uri: str) -> SecretClient:
+        """A cached secrets client for a vault's data plane (its vaultUri as ARM reports it), at 7.6.
+
+        Off the public cloud (the emulators) the challenge's resource (vault.azure.net) cannot match the
+        vault's host, so that check is off there; retries follow the ARM settings.
+        """
+        key = vault_uri.lower()
+        with self._lock:
+            found = self._vaults.get(key)
+            if found is None:
+                s = self.settings
+                kwargs: dict[str, Any] = {
+                    "api_version": ApiVersion.V7_6,
+                    "retry_total": s.arm_retry_total,
+                    "retry_backoff_factor": s.arm_retry_backoff_factor,
+                }
+                if s.arm_ca_bundle:
+                    kwargs["connection_verify"] = s.arm_ca_bundle
+                if not s.uses_public_cloud:
+                    kwargs["verify_challenge_resource"] = False
+                found = self._vaults[key] = SecretClient(vault_uri, self.credential, **kwargs)
+            return found
 
     # ---- Kubernetes -------------------------------------------------------------------------------
     def kube(self, cluster: ClusterRef) -> k8s.ApiClient:
