@@ -69,9 +69,17 @@ class Azurite:
         root: Path = REPO_ROOT,
         start_timeout: float = 20.0,
         location: Path | None = None,
+        tls: tuple[Path, Path] | None = None,
+        oauth: bool = False,
     ) -> None:
         self.host = host
         self.location = location
+        # (certificate, key) PEM files: every service speaks HTTPS. `oauth` also accepts bearer tokens
+        # (`--oauth basic`, which needs HTTPS): issuer, audience and lifetime are checked, not signatures.
+        self.tls = tls
+        self.oauth = oauth
+        if oauth and tls is None:
+            raise ValueError("Azurite accepts OAuth only over HTTPS: give tls=(cert, key)")
         self._requested = {"blob": blob_port, "queue": queue_port, "table": table_port}
         self.ports: dict[str, int] = {}
         self.root = Path(root)
@@ -96,13 +104,15 @@ class Azurite:
 
     def endpoint(self, service: str) -> str:
         """The account URL of one service, e.g. `http://127.0.0.1:PORT/devstoreaccount1`."""
-        return f"http://{self.host}:{self.ports[service]}/{ACCOUNT_NAME}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.ports[service]}/{ACCOUNT_NAME}"
 
     @property
     def connection_string(self) -> str:
         """The explicit connection string (works with the Tables, Queue and Blob SDKs)."""
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+            f"DefaultEndpointsProtocol={'https' if self.tls else 'http'};"
+            f"AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.endpoint('blob')};QueueEndpoint={self.endpoint('queue')};"
             f"TableEndpoint={self.endpoint('table')};"
         )
@@ -142,6 +152,10 @@ class Azurite:
         storage = ["--inMemoryPersistence"] if self.location is None else ["--location", str(self.location)]
         command = [str(self.executable), "--silent", *storage, "--skipApiVersionCheck"]
         command.append("--disableTelemetry")
+        if self.tls:
+            command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+        if self.oauth:
+            command += ["--oauth", "basic"]
         for service in SERVICES:
             command += [f"--{service}Host", self.host, f"--{service}Port", str(self.ports[service])]
         return command

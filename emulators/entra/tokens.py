@@ -36,8 +36,11 @@ def _unb64url(text: str) -> bytes:
 
 
 def resource_of(scope: str) -> str:
-    """The audience a scope asks for: `https://storage.azure.com/.default` → `https://storage.azure.com`."""
-    return scope.removesuffix("/.default").rstrip("/") if scope.endswith("/.default") else scope
+    """The audience a scope or resource names: `https://storage.azure.com/.default` → `https://storage.azure.com`.
+
+    Trailing slashes go too: the Service Bus SDK asks for `https://servicebus.azure.net//.default`.
+    """
+    return scope.removesuffix("/.default").rstrip("/")
 
 
 class TokenIssuer:

@@ -11,6 +11,7 @@ from types import TracebackType
 from proton import Event
 from proton.reactor import ApplicationEvent, Container, EventInjector
 
+from emulators.servicebus.cbs import JwtVerifier, PutToken, TokenPolicy
 from emulators.servicebus.handlers import BrokerHandler
 from emulators.servicebus.state import BrokerState, Clock, ManualClock, QueueConfig, QueueCounts, ShiftedClock
 
@@ -23,8 +24,14 @@ _START_TIMEOUT = 5.0
 class _ReactorHandler(BrokerHandler):
     """The broker handler plus the control events the owning thread injects."""
 
-    def __init__(self, state: BrokerState, started: threading.Event, release: Callable[[], None]) -> None:
-        super().__init__(state)
+    def __init__(
+        self,
+        state: BrokerState,
+        tokens: TokenPolicy,
+        started: threading.Event,
+        release: Callable[[], None],
+    ) -> None:
+        super().__init__(state, tokens)
         self._started = started
         self._release = release
 
@@ -60,6 +67,7 @@ class ServiceBusEmulator:
     ) -> None:
         configs = [QueueConfig.parse(queue) if isinstance(queue, str) else queue for queue in queues]
         self.state = BrokerState(configs, clock=clock) if clock else BrokerState(configs)
+        self.tokens = TokenPolicy()  # kept across stop and start, like the queues
         self.host = host
         self._requested_port = port
         self.port = port
@@ -73,7 +81,7 @@ class ServiceBusEmulator:
         """Listen, start the reactor thread, and return once it serves connections."""
         if self._thread is not None:
             raise RuntimeError("the emulator is already running")
-        self._handler = _ReactorHandler(self.state, self._started, self._release)
+        self._handler = _ReactorHandler(self.state, self.tokens, self._started, self._release)
         self._container = Container(self._handler)
         self._acceptor = self._container.acceptor(self.host, str(self._requested_port))
         # Proton keeps the listening socket to itself; its selectable delegates to the socket (pinned 0.40.0).
@@ -124,6 +132,16 @@ class ServiceBusEmulator:
             f"Endpoint=sb://{self.host}:{self.port};SharedAccessKeyName={SAS_KEY_NAME};"
             f"SharedAccessKey={SAS_KEY_VALUE};UseDevelopmentEmulator=true;"
         )
+
+    # -- claims-based security ---------------------------------------------------------------------------
+
+    def trust_jwt(self, verifier: JwtVerifier | None) -> None:
+        """Check `jwt` put-tokens with `verifier(token, audience)` (raising when invalid); None: grant all."""
+        self.tokens.trust_jwt(verifier)
+
+    def put_tokens(self) -> list[PutToken]:
+        """Every put-token answered so far: type, entity, granted, verified client id (never the token)."""
+        return self.tokens.journal()
 
     # -- queues and inspection ---------------------------------------------------------------------------
 

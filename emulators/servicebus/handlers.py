@@ -1,7 +1,7 @@
 """The proton event handler: routes links by address, and turns transfers and dispositions into state changes.
 
 Addresses the SDK uses (keyed on the URL path; the scheme is `amqps` even over plain AMQP):
-- `$cbs`: claims-based security, a request/response pair of links; every put-token is granted.
+- `$cbs`: claims-based security, a request/response pair of links; put-tokens decided by `cbs.TokenPolicy`.
 - `<queue>` and `<queue>/$deadletterqueue`: a client sender enqueues, a client receiver consumes.
 - `<queue>/$management`: answered with status 501 for every operation (peek, renew-lock, schedule, ...).
 Sessions and topics are refused when the link attaches, with `amqp:not-implemented`.
@@ -21,6 +21,7 @@ from proton import Condition, Delivery, Endpoint, Event, Handler, Link, Message,
 from proton.handlers import Handshaker
 
 from emulators.servicebus import wire
+from emulators.servicebus.cbs import TokenPolicy
 from emulators.servicebus.errors import BrokerError, NotAllowed, NotImplementedByEmulator
 from emulators.servicebus.state import BrokerState, Entity, Outcome
 
@@ -81,9 +82,10 @@ def _guarded(method: _EventMethod) -> _EventMethod:
 class BrokerHandler(Handler):
     """Handles every connection of one broker; all calls happen on the reactor thread."""
 
-    def __init__(self, state: BrokerState) -> None:
+    def __init__(self, state: BrokerState, tokens: TokenPolicy | None = None) -> None:
         super().__init__()
         self.state = state
+        self.tokens = tokens or TokenPolicy()
         self.handlers = [Handshaker()]
         self.connections: list[Any] = []
         self.connections_opened = 0  # every client connection ever accepted (tests count reconnects)
@@ -338,8 +340,15 @@ class BrokerHandler(Handler):
         request.decode(raw)
         application: dict[str, Any]
         if route.path == CBS:
-            # Any token is granted: like the official emulator, this one checks no signatures.
-            application = {"status-code": int32(200), "status-description": "OK"}
+            put: dict[Any, Any] = dict(request.properties or {})
+            properties = {str(key): value for key, value in put.items()}
+            refusal = self.tokens.decide(
+                str(properties.get("type", "")), str(properties.get("name", "")), request.body
+            )
+            if refusal is None:
+                application = {"status-code": int32(200), "status-description": "OK"}
+            else:
+                application = {"status-code": int32(401), "status-description": refusal}
         else:
             request_properties: dict[Any, Any] = dict(request.properties or {})
             operation = str(request_properties.get("operation", ""))
