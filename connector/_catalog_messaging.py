@@ -1,11 +1,10 @@
 """Catalog entries: Azure Service Bus and Azure Event Hubs (namespace targets).
 
 Key names come from MicrosoftDocs/azure-docs articles/service-connector/how-to-integrate-service-bus.md
-(10/25/2023) and how-to-integrate-event-hubs.md (08/11/2022); roles from concept-microsoft-entra-roles.md
-(2025). The secret is the namespace's RootManageSharedAccessKey connection string
-(`Endpoint=sb://<ns>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…`), used as is. Not
-covered: `kafka-springBoot` (Event Hubs) and `jms-springBoot` (Service Bus), whose keys are not on those
-pages.
+(10/25/2023) and how-to-integrate-event-hubs.md (04/10/2026, listing AKS and the Kafka Spring Boot client);
+roles from concept-microsoft-entra-roles.md (2025). The secret is the namespace's RootManageSharedAccessKey
+connection string (`Endpoint=sb://<ns>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…`),
+used as is. Not covered: `jms-springBoot` (Service Bus), whose keys are not on that page.
 """
 
 from __future__ import annotations
@@ -102,13 +101,19 @@ SERVICEBUS = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-event-hubs
-# The 2022 page names the Spring Boot connection-string property `spring.cloud.azure.storage.connection-
-# string`, an
-# evident copy error from the storage pages; the Event Hubs property of Spring Cloud Azure 4 is used here
-# (`spring.cloud.azure.eventhubs.connection-string`): unconfirmed. The namespace property is as the page
-# writes it.
+# (azure-docs how-to-integrate-event-hubs.md, 04/10/2026). Spring Boot gets both property sets, Spring Cloud
+# Azure below 4.0 (`spring.cloud.azure.eventhub.namespace`, and `spring.cloud.azure.storage.connection-string`
+# as the page writes it) and above 4.0 (`spring.cloud.azure.eventhubs.*`). The Kafka Spring Boot bootstrap
+# server is the namespace host as the page's example shows it (no port). The page no longer lists `none`;
+# the 2022 version did, and it is kept (connector/CATALOG.md).
 # Namespaces - List Keys of an authorization rule (Microsoft.EventHub 2024-01-01): {"primaryConnectionString",
 # ...}
+_EVENTHUB_SP = items(
+    ("AZURE_EVENTHUB_FULLYQUALIFIEDNAMESPACE", "{namespace}"),
+    ("AZURE_EVENTHUB_CLIENTID", "{client_id}"),
+    ("AZURE_EVENTHUB_CLIENTSECRET", "{client_secret}"),
+    ("AZURE_EVENTHUB_TENANTID", "{tenant_id}"),
+)
 EVENTHUB = TargetSpec(
     kind="eventhub",
     display_name="Azure Event Hubs",
@@ -125,11 +130,53 @@ EVENTHUB = TargetSpec(
     keys={
         AUTH_SECRET: {
             None: items(("AZURE_EVENTHUB_CONNECTIONSTRING", "{secret}")),
-            ClientType.SPRING_BOOT: items(("spring.cloud.azure.eventhubs.connection-string", "{secret}")),
+            ClientType.SPRING_BOOT: items(
+                ("spring.cloud.azure.storage.connection-string", "{secret}"),
+                ("spring.cloud.azure.eventhubs.connection-string", "{secret}"),
+            ),
+            ClientType.KAFKA_SPRING_BOOT: items(
+                ("spring.cloud.azure.eventhubs.connection-string", "{secret}")
+            ),
         },
-        **_identity_keys("AZURE_EVENTHUB", "spring.cloud.azure.eventhub.namespace"),
+        AUTH_UAMI: {
+            None: items(
+                ("AZURE_EVENTHUB_FULLYQUALIFIEDNAMESPACE", "{namespace}"),
+                ("AZURE_EVENTHUB_CLIENTID", "{client_id}"),
+            ),
+            ClientType.SPRING_BOOT: items(
+                ("spring.cloud.azure.eventhub.namespace", "{namespace}"),
+                ("spring.cloud.azure.client-id", "{client_id}"),
+                ("spring.cloud.azure.eventhubs.namespace", "{namespace}"),
+                ("spring.cloud.azure.eventhubs.credential.client-id", "{client_id}"),
+                ("spring.cloud.azure.eventhubs.credential.managed-identity-enabled", "true"),
+            ),
+            ClientType.KAFKA_SPRING_BOOT: items(
+                ("spring.kafka.bootstrap-servers", "{namespace}"),
+                ("spring.kafka.properties.azure.credential.managed-identity-enabled", "true"),
+                ("spring.kafka.properties.azure.credential.client-id", "{client_id}"),
+            ),
+        },
+        AUTH_SP: {
+            None: _EVENTHUB_SP,
+            ClientType.SPRING_BOOT: items(
+                ("spring.cloud.azure.eventhub.namespace", "{namespace}"),
+                ("spring.cloud.azure.client-id", "{client_id}"),
+                ("spring.cloud.azure.tenant-id", "{tenant_id}"),
+                ("spring.cloud.azure.client-secret", "{client_secret}"),
+                ("spring.cloud.azure.eventhubs.namespace", "{namespace}"),
+                ("spring.cloud.azure.eventhubs.credential.client-id", "{client_id}"),
+                ("spring.cloud.azure.eventhubs.credential.client-secret", "{client_secret}"),
+                ("spring.cloud.azure.eventhubs.profile.tenant-id", "{tenant_id}"),
+            ),
+            ClientType.KAFKA_SPRING_BOOT: items(
+                ("spring.kafka.bootstrap-servers", "{namespace}"),
+                ("spring.kafka.properties.azure.credential.client-id", "{client_id}"),
+                ("spring.kafka.properties.azure.credential.client-secret", "{client_secret}"),
+                ("spring.kafka.properties.azure.profile.tenant-id", "{tenant_id}"),
+            ),
+        },
     },
-    client_types=_CLIENTS,
+    client_types=_CLIENTS | {ClientType.KAFKA_SPRING_BOOT},
 )
 
 MESSAGING_SPECS: tuple[TargetSpec, ...] = (SERVICEBUS, EVENTHUB)

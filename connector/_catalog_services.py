@@ -227,14 +227,11 @@ COSMOS_SQL = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-redis-cache
-# Secret keys per client type: azure-docs how-to-integrate-redis-cache.md (10/31/2023). The `none` key set and
-# the
-# identity key sets (AZURE_REDIS_HOST + CLIENTID / + CLIENTSECRET, TENANTID) are from the reference notes and
-# the
-# current page's excerpts (Go and Spring Boot: secret or service principal only): partly unconfirmed.
+# (azure-docs how-to-integrate-redis-cache.md, 02/02/2024, listing AKS): secret keys per client type with the
+# `Other` tab for `none`; identity keys AZURE_REDIS_HOST + CLIENTID (+ CLIENTSECRET, TENANTID for a service
+# principal); Go and Spring Boot support the secret only.
 # Service Connector assigns no built-in RBAC role for Redis (Entra access to Redis uses data access policies,
-# which
-# this product does not manage yet). Redis - List Keys (Microsoft.Cache 2024-03-01): {"primaryKey", ...}.
+# which this product does not manage yet). Redis - List Keys (Microsoft.Cache 2024-03-01): {"primaryKey", …}.
 _REDIS_URL = "rediss://:{secret}@{host}:{port}/0"
 _REDIS_SP = items(
     ("AZURE_REDIS_HOST", "{host}"),
@@ -281,7 +278,7 @@ REDIS = TargetSpec(
             ClientType.GO: UNSUPPORTED,
             ClientType.SPRING_BOOT: UNSUPPORTED,
         },
-        AUTH_SP: {None: _REDIS_SP, ClientType.SPRING_BOOT: UNSUPPORTED},
+        AUTH_SP: {None: _REDIS_SP, ClientType.GO: UNSUPPORTED, ClientType.SPRING_BOOT: UNSUPPORTED},
     },
     client_types=frozenset(
         {

@@ -18,6 +18,7 @@ from connector.vocabulary import AuthType, ClientType
 S, U, P = "secret", "userAssignedIdentity", "servicePrincipalSecret"
 DOTNET, JAVA, SPRING, NODE, PY, GO, NONE = "dotnet", "java", "springBoot", "nodejs", "python", "go", "none"
 PHP, RUBY, DJANGO = "php", "ruby", "django"
+KAFKA_SPRING = "kafka-springBoot"
 ANY = "*"  # every client type of the target not listed explicitly
 
 
@@ -211,17 +212,30 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
         "how-to-integrate-service-bus (2023-10-25)",
     ),
     "eventhub": (
-        {DOTNET, GO, JAVA, SPRING, NODE, PY, NONE},
+        {DOTNET, GO, JAVA, SPRING, KAFKA_SPRING, NODE, PY, NONE},
         {
             S: {
                 ANY: ("AZURE_EVENTHUB_CONNECTIONSTRING",),
-                # The page writes spring.cloud.azure.storage.connection-string (copy error); see the catalog
-                # note.
-                SPRING: ("spring.cloud.azure.eventhubs.connection-string",),
+                SPRING: (
+                    "spring.cloud.azure.storage.connection-string",
+                    "spring.cloud.azure.eventhubs.connection-string",
+                ),
+                KAFKA_SPRING: ("spring.cloud.azure.eventhubs.connection-string",),
             },
             U: {
                 ANY: wi("AZURE_EVENTHUB", "AZURE_EVENTHUB_FULLYQUALIFIEDNAMESPACE"),
-                SPRING: ("spring.cloud.azure.eventhub.namespace", "spring.cloud.azure.client-id"),
+                SPRING: (
+                    "spring.cloud.azure.eventhub.namespace",
+                    "spring.cloud.azure.client-id",
+                    "spring.cloud.azure.eventhubs.namespace",
+                    "spring.cloud.azure.eventhubs.credential.client-id",
+                    "spring.cloud.azure.eventhubs.credential.managed-identity-enabled",
+                ),
+                KAFKA_SPRING: (
+                    "spring.kafka.bootstrap-servers",
+                    "spring.kafka.properties.azure.credential.managed-identity-enabled",
+                    "spring.kafka.properties.azure.credential.client-id",
+                ),
             },
             P: {
                 ANY: sp("AZURE_EVENTHUB", "AZURE_EVENTHUB_FULLYQUALIFIEDNAMESPACE"),
@@ -230,10 +244,20 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                     "spring.cloud.azure.client-id",
                     "spring.cloud.azure.tenant-id",
                     "spring.cloud.azure.client-secret",
+                    "spring.cloud.azure.eventhubs.namespace",
+                    "spring.cloud.azure.eventhubs.credential.client-id",
+                    "spring.cloud.azure.eventhubs.credential.client-secret",
+                    "spring.cloud.azure.eventhubs.profile.tenant-id",
+                ),
+                KAFKA_SPRING: (
+                    "spring.kafka.bootstrap-servers",
+                    "spring.kafka.properties.azure.credential.client-id",
+                    "spring.kafka.properties.azure.credential.client-secret",
+                    "spring.kafka.properties.azure.profile.tenant-id",
                 ),
             },
         },
-        "how-to-integrate-event-hubs (2022-08-11)",
+        "how-to-integrate-event-hubs (2026-04-10, lists AKS); `none` from the 2022-08-11 version",
     ),
     "redis": (
         {DOTNET, GO, JAVA, SPRING, NODE, PY, NONE},
@@ -257,9 +281,9 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                 ),
             },
             U: {ANY: ("AZURE_REDIS_HOST", "AZURE_REDIS_CLIENTID"), GO: None, SPRING: None},
-            P: {ANY: sp("AZURE_REDIS", "AZURE_REDIS_HOST"), SPRING: None},
+            P: {ANY: sp("AZURE_REDIS", "AZURE_REDIS_HOST"), GO: None, SPRING: None},
         },
-        "how-to-integrate-redis-cache (2023-10-31 secret tabs; identity from reference §2 and current page)",
+        "how-to-integrate-redis-cache (2024-02-02, lists AKS: `Other` tab for none; Go/Spring secret only)",
     ),
     "postgres-flexible": (
         {DOTNET, GO, JAVA, SPRING, NODE, PHP, PY, DJANGO, RUBY, NONE},
