@@ -823,25 +823,18 @@ def parse_linker(
 ) -> Connection:
     """Validate a linker PUT body into a Connection; RequestValidationError listing every problem otherwise.
 
-    `existing` is the stored connection being replaced, if any: a body that resends the linker as GET
-    returned it (without the secret value, which is never emitted) keeps the stored secret.
+    `existing` is the stored connection being replaced, if any: what the body leaves out or sends as null
+    keeps its stored value, and a secret named without its value (never emitted, so a client that read the
+    linker back cannot resend it) keeps the stored secret.
     """
     version = _check_api_version(api_version)
+    if existing is None:
+        return _read_properties(
+            linker_id, body, None, allow_configuration_info=has_configuration_info(version)
+        )
     return _read_properties(
-        linker_id, body, existing, allow_configuration_info=has_configuration_info(version)
+        linker_id, _over_stored(existing, body, version), existing, allow_configuration_info=True
     )
-
-
-# Top-level properties a PATCH may replace (each replaces the whole sub-object, as LinkerPatch does).
-_PATCHABLE = (
-    "targetService",
-    "authInfo",
-    "clientType",
-    "scope",
-    "secretStore",
-    "vNetSolution",
-    "configurationInfo",
-)
 
 
 def parse_patch(existing: Connection, body: Mapping[str, Any], api_version: str) -> Connection:
@@ -849,26 +842,68 @@ def parse_patch(existing: Connection, body: Mapping[str, Any], api_version: str)
     version = _check_api_version(api_version)
     if not isinstance(body, Mapping):
         raise RequestValidationError(INVALID_REQUEST_BODY, "The request body must be a JSON object.", None)
-    patch = body.get("properties")
-    if patch is None:
+    if body.get("properties") is None:
         return existing
-    if not isinstance(patch, Mapping):
-        raise RequestValidationError(
-            INVALID_REQUEST_BODY, "'properties' must be a JSON object.", "properties"
-        )
-    if not has_configuration_info(version) and patch.get("configurationInfo") is not None:
+    return _read_properties(
+        existing.linker_id, _over_stored(existing, body, version), existing, allow_configuration_info=True
+    )
+
+
+# Members whose value is one user-chosen map: a request that names one replaces it whole, never merges in.
+_WHOLE_MAPS = frozenset(
+    {"customizedKeys", "additionalConfigurations", "additionalConnectionStringProperties"}
+)
+# What a sub-object is about: one about something else replaces the stored one whole (another target keeps
+# none of the old target's resource properties; another auth type none of the old auth's fields).
+_SUBJECT_KEYS = {
+    "targetService": ("type", "id", "endpoint"),
+    "authInfo": ("authType",),
+    "secretInfo": ("secretType",),
+    "resourceProperties": ("type",),
+}
+
+
+def _over_stored(existing: Connection, body: object, api_version: str) -> object:
+    """The request body over the stored connection: what the body leaves out, or sends as null, keeps its
+    stored value (`az aks connection update` PUTs a body without `deleteOrUpdateBehavior`, for one)."""
+    props = body.get("properties") if isinstance(body, Mapping) else None
+    if not isinstance(props, Mapping):
+        return body  # _read_properties reports what is wrong with it
+    if not has_configuration_info(api_version) and props.get("configurationInfo") is not None:
         raise RequestValidationError(
             INVALID_REQUEST_BODY,
             f"'properties.configurationInfo' needs api-version {API_2022_11_01_PREVIEW} or later.",
             "properties.configurationInfo",
         )
-    merged = _properties(existing, API_2024_04_01)
-    for key in _PATCHABLE:
-        if key in patch:
-            merged[key] = patch[key]
-    return _read_properties(
-        existing.linker_id, {"properties": merged}, existing, allow_configuration_info=True
-    )
+    # The newest version's rendering carries every stored field; it never carries a secret value.
+    stored = _properties(existing, API_2024_07_01_PREVIEW)
+    return {"properties": _restated_over(stored, props)}
+
+
+def _restated_over(stored: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(stored)
+    for key, value in request.items():
+        previous = stored.get(key)
+        if value is None:
+            continue  # null restates nothing
+        if (
+            key in _WHOLE_MAPS
+            or not isinstance(value, Mapping)
+            or not isinstance(previous, Mapping)
+            or not _same_subject(key, previous, value)
+        ):
+            merged[key] = value
+        else:
+            merged[key] = _restated_over(previous, value)
+    return merged
+
+
+def _same_subject(key: str, stored: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
+    for member in _SUBJECT_KEYS.get(key, ()):
+        sent, kept = request.get(member), stored.get(member)
+        if sent is not None and str(sent).lower() != str(kept).lower():
+            return False
+    return True
 
 
 # --- Emitting --------------------------------------------------------------------------------------------

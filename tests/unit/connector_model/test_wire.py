@@ -330,16 +330,27 @@ def test_patch_keeps_customized_keys_when_sent_with_the_older_api_version() -> N
 def test_patch_that_breaks_the_connection_is_refused_with_the_field_path() -> None:
     existing = parse_linker(LINKER_ID, body(WORKLOAD_IDENTITY_BODY), "2024-04-01")
 
+    # Another auth type keeps none of the stored one's fields: the service principal's must all be sent.
     with pytest.raises(RequestValidationError) as refused:
         parse_patch(
-            existing, {"properties": {"authInfo": {"authType": "userAssignedIdentity"}}}, "2024-04-01"
+            existing, {"properties": {"authInfo": {"authType": "servicePrincipalSecret"}}}, "2024-04-01"
         )
 
     assert refused.value.code == "MissingRequiredField"
     assert {p.target for p in refused.value.problems} == {
         "properties.authInfo.clientId",
-        "properties.authInfo.subscriptionId",
+        "properties.authInfo.principalId",
     }
+
+
+def test_patch_naming_the_auth_type_alone_keeps_the_stored_identity() -> None:
+    existing = parse_linker(LINKER_ID, body(WORKLOAD_IDENTITY_BODY), "2024-04-01")
+
+    patched = parse_patch(
+        existing, {"properties": {"authInfo": {"authType": "userAssignedIdentity"}}}, "2024-04-01"
+    )
+
+    assert patched.auth == existing.auth
 
 
 def test_linker_ids_compare_case_insensitively_in_the_provider_segment() -> None:
