@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: test lint typecheck unit proof run bench deps clean
+.PHONY: test lint typecheck unit proof run bench deps clean checkov
 
 deps: $(VENV)/.stamp node_modules/.stamp
 
@@ -39,8 +39,19 @@ typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy function_app.py triggers orchestrators activities
 	$(VENV)/bin/mypy --strict aks_connector
 
+# checkov scans infra/ from its own virtualenv (.venv-checkov: its pins would clash with the app's). The gate
+# fails on a failed check, a file checkov could not parse, or a skip without its reason inline.
+VENV_CHECKOV := .venv-checkov
+$(VENV_CHECKOV)/.stamp: requirements-checkov.txt
+	test -x $(VENV_CHECKOV)/bin/python || $(PYTHON) -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov: $(VENV_CHECKOV)/.stamp
+	$(VENV_CHECKOV)/bin/python tests/infra/checkov_gate.py $(VENV_CHECKOV)/bin/checkov infra
+
 # The whole suite. Tests start the services they need (emulators in-process, Azurite by PID) themselves.
-test: deps $(SDK_PREVIEW_VENV)/.stamp lint typecheck
+test: deps $(SDK_PREVIEW_VENV)/.stamp lint typecheck checkov
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The reliability proofs' long form (tests/reliability at full scale: 20,000 schemathesis cases, 50 crash runs,
@@ -61,4 +72,4 @@ bench: deps
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV_CHECKOV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
