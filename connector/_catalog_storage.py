@@ -47,7 +47,9 @@ def _values(service: str) -> dict[str, ValueRule]:
     }
 
 
-def _identity_keys(prefix: str, *, spring_identity: bool) -> dict[str, ClientKeys]:
+def _identity_keys(prefix: str, spring_service: str | None) -> dict[str, ClientKeys]:
+    """Identity key sets; with `spring_service` (blob, queue), the Spring Cloud Azure 4 properties Learn
+    gives for Spring Boot, else Spring Boot is refused for identities."""
     uami = items((f"{prefix}_RESOURCEENDPOINT", "{endpoint}"), (f"{prefix}_CLIENTID", "{client_id}"))
     sp = items(
         (f"{prefix}_RESOURCEENDPOINT", "{endpoint}"),
@@ -55,12 +57,37 @@ def _identity_keys(prefix: str, *, spring_identity: bool) -> dict[str, ClientKey
         (f"{prefix}_CLIENTSECRET", "{client_secret}"),
         (f"{prefix}_TENANTID", "{tenant_id}"),
     )
-    spring: ClientKeys = {} if spring_identity else {ClientType.SPRING_BOOT: UNSUPPORTED}
-    return {AUTH_UAMI: {None: uami, **spring}, AUTH_SP: {None: sp, **spring}}
+    if spring_service is None:
+        return {
+            AUTH_UAMI: {None: uami, ClientType.SPRING_BOOT: UNSUPPORTED},
+            AUTH_SP: {None: sp, ClientType.SPRING_BOOT: UNSUPPORTED},
+        }
+    spring = f"spring.cloud.azure.storage.{spring_service}"
+    return {
+        AUTH_UAMI: {
+            None: uami,
+            ClientType.SPRING_BOOT: items(
+                (f"{spring}.credential.managed-identity-enabled", "true"),
+                (f"{spring}.account-name", "{name}"),
+                (f"{spring}.endpoint", "{endpoint}"),
+                (f"{spring}.credential.client-id", "{client_id}"),
+            ),
+        },
+        AUTH_SP: {
+            None: sp,
+            ClientType.SPRING_BOOT: items(
+                (f"{spring}.account-name", "{name}"),
+                (f"{spring}.endpoint", "{endpoint}"),
+                (f"{spring}.credential.client-id", "{client_id}"),
+                (f"{spring}.credential.client-secret", "{client_secret}"),
+            ),
+        },
+    }
 
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-blob
-# (azure-docs how-to-integrate-storage-blob.md, 02/02/2024: Spring Boot supports connection string only).
+# (azure-docs how-to-integrate-storage-blob.md, 02/03/2026, listing AKS: Spring Boot supports identities with
+# the Spring Cloud Azure 4 properties; the page's example of managed-identity-enabled is `True`).
 STORAGE_BLOB = TargetSpec(
     kind="storage-blob",
     display_name="Azure Blob Storage",
@@ -83,7 +110,7 @@ STORAGE_BLOB = TargetSpec(
                 ("spring.cloud.azure.storage.blob.endpoint", "{endpoint}"),
             ),
         },
-        **_identity_keys("AZURE_STORAGEBLOB", spring_identity=False),
+        **_identity_keys("AZURE_STORAGEBLOB", "blob"),
     },
     client_types=frozenset(
         {
@@ -99,7 +126,9 @@ STORAGE_BLOB = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-queue
-# (azure-docs how-to-integrate-storage-queue.md, 10/25/2023: Spring Boot supports connection string only).
+# (azure-docs how-to-integrate-storage-queue.md, 04/06/2026, listing AKS: Go added; Spring Boot supports
+# identities with the Spring Cloud Azure 4 properties. The page no longer lists `none`; the 2023 version did,
+# and it is kept: connector/CATALOG.md).
 STORAGE_QUEUE = TargetSpec(
     kind="storage-queue",
     display_name="Azure Queue Storage",
@@ -121,11 +150,12 @@ STORAGE_QUEUE = TargetSpec(
                 ("spring.cloud.azure.storage.queue.endpoint", "{endpoint}"),
             ),
         },
-        **_identity_keys("AZURE_STORAGEQUEUE", spring_identity=False),
+        **_identity_keys("AZURE_STORAGEQUEUE", "queue"),
     },
     client_types=frozenset(
         {
             ClientType.DOTNET,
+            ClientType.GO,
             ClientType.JAVA,
             ClientType.SPRING_BOOT,
             ClientType.NODEJS,
@@ -187,7 +217,7 @@ STORAGE_TABLE = TargetSpec(
     values=_values("table"),
     keys={
         AUTH_SECRET: {None: items(("AZURE_STORAGETABLE_CONNECTIONSTRING", _CONNECTION_STRING))},
-        **_identity_keys("AZURE_STORAGETABLE", spring_identity=True),
+        **_identity_keys("AZURE_STORAGETABLE", None),
     },
     client_types=frozenset(
         {ClientType.DOTNET, ClientType.JAVA, ClientType.NODEJS, ClientType.PYTHON, ClientType.NONE}

@@ -46,13 +46,29 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                     "spring.cloud.azure.storage.blob.endpoint",
                 ),
             },
-            U: {ANY: wi("AZURE_STORAGEBLOB", "AZURE_STORAGEBLOB_RESOURCEENDPOINT"), SPRING: None},
-            P: {ANY: sp("AZURE_STORAGEBLOB", "AZURE_STORAGEBLOB_RESOURCEENDPOINT"), SPRING: None},
+            U: {
+                ANY: wi("AZURE_STORAGEBLOB", "AZURE_STORAGEBLOB_RESOURCEENDPOINT"),
+                SPRING: (
+                    "spring.cloud.azure.storage.blob.credential.managed-identity-enabled",
+                    "spring.cloud.azure.storage.blob.account-name",
+                    "spring.cloud.azure.storage.blob.endpoint",
+                    "spring.cloud.azure.storage.blob.credential.client-id",
+                ),
+            },
+            P: {
+                ANY: sp("AZURE_STORAGEBLOB", "AZURE_STORAGEBLOB_RESOURCEENDPOINT"),
+                SPRING: (
+                    "spring.cloud.azure.storage.blob.account-name",
+                    "spring.cloud.azure.storage.blob.endpoint",
+                    "spring.cloud.azure.storage.blob.credential.client-id",
+                    "spring.cloud.azure.storage.blob.credential.client-secret",
+                ),
+            },
         },
-        "how-to-integrate-storage-blob (2024-02-02); WI set also seen in [REC-WI] listConfigurations",
+        "how-to-integrate-storage-blob (2026-02-03, lists AKS); WI set also in [REC-WI]",
     ),
     "storage-queue": (
-        {DOTNET, JAVA, SPRING, NODE, PY, NONE},
+        {DOTNET, GO, JAVA, SPRING, NODE, PY, NONE},
         {
             S: {
                 ANY: ("AZURE_STORAGEQUEUE_CONNECTIONSTRING",),
@@ -64,10 +80,26 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                     "spring.cloud.azure.storage.queue.endpoint",
                 ),
             },
-            U: {ANY: wi("AZURE_STORAGEQUEUE", "AZURE_STORAGEQUEUE_RESOURCEENDPOINT"), SPRING: None},
-            P: {ANY: sp("AZURE_STORAGEQUEUE", "AZURE_STORAGEQUEUE_RESOURCEENDPOINT"), SPRING: None},
+            U: {
+                ANY: wi("AZURE_STORAGEQUEUE", "AZURE_STORAGEQUEUE_RESOURCEENDPOINT"),
+                SPRING: (
+                    "spring.cloud.azure.storage.queue.credential.managed-identity-enabled",
+                    "spring.cloud.azure.storage.queue.account-name",
+                    "spring.cloud.azure.storage.queue.endpoint",
+                    "spring.cloud.azure.storage.queue.credential.client-id",
+                ),
+            },
+            P: {
+                ANY: sp("AZURE_STORAGEQUEUE", "AZURE_STORAGEQUEUE_RESOURCEENDPOINT"),
+                SPRING: (
+                    "spring.cloud.azure.storage.queue.account-name",
+                    "spring.cloud.azure.storage.queue.endpoint",
+                    "spring.cloud.azure.storage.queue.credential.client-id",
+                    "spring.cloud.azure.storage.queue.credential.client-secret",
+                ),
+            },
         },
-        "how-to-integrate-storage-queue (2023-10-25)",
+        "how-to-integrate-storage-queue (2026-04-06, lists AKS; `none` from the 2023-10-25 version)",
     ),
     "storage-file": (
         {DOTNET, JAVA, SPRING, NODE, PY, PHP, RUBY, NONE},
