@@ -166,8 +166,8 @@ STORAGE_QUEUE = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-file
-# (azure-docs how-to-integrate-storage-file.md, 08/11/2022: secret only; the CLI offers SecretAuto only on
-# AKS).
+# (azure-docs how-to-integrate-storage-file.md, 04/08/2026, listing AKS: secret only; Spring Boot gets the
+# properties of Spring Cloud Azure below and above 4.0; `none` is the page's "Others" sample tab).
 STORAGE_FILE = TargetSpec(
     kind="storage-file",
     display_name="Azure Files",
@@ -185,6 +185,9 @@ STORAGE_FILE = TargetSpec(
                 ("azure.storage.account-name", "{name}"),
                 ("azure.storage.account-key", "{secret}"),
                 ("azure.storage.file-endpoint", "{endpoint}"),
+                ("spring.cloud.azure.storage.fileshare.account-name", "{name}"),
+                ("spring.cloud.azure.storage.fileshare.account-key", "{secret}"),
+                ("spring.cloud.azure.storage.fileshare.endpoint", "{endpoint}"),
             ),
         },
     },
