@@ -618,7 +618,7 @@ def operation_show(
 ) -> None:
     """An operation's status: its steps with times and attempts, what it waits for, its error."""
     with _command(endpoint, key, scope, output, query) as ctx:
-        body = ctx.api.call("GET", _operation_reference(operation, subscription), api_version=None).body
+        body = ctx.api.call("GET", _operation_reference(operation, subscription)).body
         ctx.show(body, operation_rows)
 
 

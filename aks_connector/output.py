@@ -65,18 +65,18 @@ def render(
 ) -> None:
     """Print `data` in the chosen format; tables use `table_rows` (the command's columns) unless queried."""
     data = apply_query(data, query)
+    # Through the console's stream, never print(): that stream is the one that redacts secrets.
+    write = console.file.write
     if output is OutputFormat.JSON:
-        console.print_json(json.dumps(data), indent=2, highlight=False) if console.is_terminal else print(
-            json.dumps(data, indent=2)
-        )
+        write(json.dumps(data, indent=2) + "\n")
         return
     if output is OutputFormat.YAML:
-        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+        write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         return
     rows = table_rows(data) if table_rows is not None and not query else _rows(data)
     if output is OutputFormat.TSV:
         for row in rows:
-            print("\t".join(_text(v) for v in row.values()))
+            write("\t".join(_text(v) for v in row.values()) + "\n")
         return
     columns: list[str] = []
     for row in rows:

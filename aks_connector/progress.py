@@ -158,7 +158,7 @@ def watch(
     """Poll the operation until it ends, showing progress on `console`; the final status body.
 
     KeyboardInterrupt propagates (the caller says how to resume); the operation itself goes on."""
-    body: dict[str, Any] = api.call("GET", operation_url, api_version=None).body or {}
+    body: dict[str, Any] = api.call("GET", operation_url).body or {}
     snapshot = Snapshot.of(body)
     if console.is_terminal:
         with Live(
@@ -166,7 +166,7 @@ def watch(
         ) as live:
             while snapshot.running:
                 time.sleep(poll_seconds)
-                body = api.call("GET", operation_url, api_version=None).body or {}
+                body = api.call("GET", operation_url).body or {}
                 snapshot = Snapshot.of(body)
                 live.update(_view(snapshot, title, clock()))
         return body
@@ -178,5 +178,5 @@ def watch(
         if not snapshot.running:
             return body
         time.sleep(poll_seconds)
-        body = api.call("GET", operation_url, api_version=None).body or {}
+        body = api.call("GET", operation_url).body or {}
         snapshot = Snapshot.of(body)
