@@ -801,6 +801,32 @@ def _refuse_what_is_not_honoured(props: Mapping[str, Any], problems: ProblemList
             "the target's local authentication settings. Leave it out or send optInAllAuth.",
             "properties.authInfo.authMode",
         )
+    if isinstance(auth, Mapping):
+        _refuse_identity_options(auth, problems)
+
+
+# Identity options the newer api-versions give UserAssignedIdentityAuthInfo and ServicePrincipalSecretAuthInfo
+# (2024-07-01-preview has all three) that ask for what this connector does not do: why each one is refused.
+_UNHONOURED_AUTH_FIELDS = {
+    "roles": "the connector grants the one documented role of the target, not a chosen list",
+    "userName": "the connector creates no database user for an identity",
+}
+
+
+def _refuse_identity_options(auth: Mapping[str, Any], problems: ProblemList) -> None:
+    for field, why in _UNHONOURED_AUTH_FIELDS.items():
+        if not _asks_nothing(auth.get(field)):
+            path = f"properties.authInfo.{field}"
+            problems.add(INVALID_REQUEST_BODY, f"'{path}' is not supported: {why}. Leave it out.", path)
+    behavior = auth.get("deleteOrUpdateBehavior")
+    if behavior is not None and str(behavior).lower() != DeleteOrUpdateBehavior.DEFAULT.value.lower():
+        path = "properties.authInfo.deleteOrUpdateBehavior"
+        problems.add(
+            INVALID_REQUEST_BODY,
+            f"'{path}' {echo(behavior)} is not supported: what a delete or an update removes is set by "
+            "'properties.configurationInfo.deleteOrUpdateBehavior'. Leave it out or send Default.",
+            path,
+        )
 
 
 def _refuse_unused_secret_store(props: Mapping[str, Any], auth: object, problems: ProblemList) -> None:
