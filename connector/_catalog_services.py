@@ -28,10 +28,10 @@ from connector.vocabulary import AuthType, ClientType
 _ARM_SCOPE = "https://management.azure.com/.default"
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-key-vault
-# (azure-docs how-to-integrate-key-vault.md, 11/02/2023). No secret auth. The CSI key set (add-on identity) is
-# from
-# the reference notes [NOTES-KV] (`az aks connection show` + `kubectl get secret` output): unconfirmed by a
-# page.
+# (azure-docs how-to-integrate-key-vault.md, 11/02/2023). No secret auth. The CSI key set: NAME, TENANTID (the
+# vault's tenant) and CLIENTID (the azureKeyvaultSecretsProvider add-on's identity), as
+# https://learn.microsoft.com/azure/service-connector/tutorial-python-aks-keyvault-csi-driver (03/01/2024)
+# names them and the reference notes [NOTES-KV] saw them in `kubectl get secret`.
 KEYVAULT = TargetSpec(
     kind="keyvault",
     display_name="Azure Key Vault",
@@ -108,7 +108,9 @@ KEYVAULT = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-app-configuration
-# (azure-docs how-to-integrate-app-configuration.md, 10/26/2023).
+# (azure-docs how-to-integrate-app-configuration.md, 10/26/2023 and 02/02/2024: same keys). With
+# connectWithKubernetesExtension, https://learn.microsoft.com/azure/aks/azure-app-configuration-quickstart
+# gives no other key set; the flag is refused (connector/CATALOG.md, item 1).
 # Configuration Stores - List Keys (Microsoft.AppConfiguration 2023-03-01): {"value": [{"connectionString",
 # ...}]};
 # the first entry is the read-write primary key.

@@ -206,8 +206,8 @@ STORAGE_FILE = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-storage-table
-# (azure-docs how-to-integrate-storage-table.md, 10/24/2023: .NET, Java, Node.js, Python; `none` added here as
-# for the other storage services — not listed on that page version: unconfirmed).
+# (azure-docs how-to-integrate-storage-table.md, 06/17/2026, listing AKS: .NET, Java, Node.js, Python, and an
+# "Other" sample tab, served here as `none`).
 STORAGE_TABLE = TargetSpec(
     kind="storage-table",
     display_name="Azure Table Storage",
