@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     for service, default in zip(SERVICES, (10000, 10001, 10002), strict=True):
         help_text = f"default {default}; 0 picks a free port"
         parser.add_argument(f"--{service}-port", type=int, default=default, help=help_text)
+    parser.add_argument("--location", type=Path, help="keep the data in this folder (default: in memory)")
     args = parser.parse_args(argv)
     stop = threading.Event()
 
@@ -236,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     try:
         azurite = Azurite(
-            host=args.host, blob_port=args.blob_port, queue_port=args.queue_port, table_port=args.table_port
+            host=args.host,
+            blob_port=args.blob_port,
+            queue_port=args.queue_port,
+            table_port=args.table_port,
+            location=args.location,
         ).start()
     except (AzuriteNotInstalled, AzuriteStartError) as error:
         print(f"azurite: {error}", file=sys.stderr)
