@@ -16,6 +16,7 @@ from activities import diagnostics as diagnostics_ops
 from activities import events as event_ops
 from activities import extension as extension_ops
 from activities import identity as identity_ops
+from activities import key_vault_secrets as vault_ops
 from activities import kube_resources as kube_ops
 from activities import observe as observe_ops
 from activities import orphans as orphan_ops
@@ -312,6 +313,25 @@ def _apply_linker(payload: Payload) -> dict[str, Any]:
         tenant_id=_opt(payload, "tenantId"),
         addon_client_id=_opt(payload, "addonClientId"),
         pass_id=_opt(payload, "passId"),
+    )
+
+
+@_activity(Activity.STORE_VAULT_SECRETS)
+def _store_vault_secrets(payload: Payload) -> dict[str, Any]:
+    """{linkerId, addonClientId?, passId?} -> {linkerId, keyVaultId, secrets: [{name, version, written}],
+    secretProviderClass: {name, namespace, hash}}."""
+    return vault_ops.store_vault_secrets(
+        _need(payload, "linkerId"),
+        addon_client_id=_opt(payload, "addonClientId"),
+        pass_id=_opt(payload, "passId"),
+    )
+
+
+@_activity(Activity.DELETE_VAULT_SECRETS)
+def _delete_vault_secrets(payload: Payload) -> dict[str, Any]:
+    """{connection, targetKind?} -> {linkerId, deleted: [names], secretProviderClass: {name, deleted}}."""
+    return vault_ops.delete_vault_secrets(
+        _need(payload, "connection"), target_kind=_opt(payload, "targetKind")
     )
 
 

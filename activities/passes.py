@@ -6,21 +6,26 @@ read already is not read again), computes `connector.plan.plan_for` and returns 
 linkers each serves. No record, desired state or sealed token enters an orchestration's history, and every
 output is bounded by the page size, whatever the number of connections.
 
-`apply_linker` writes one linker's Kubernetes resources from its record, read here. `cluster_orphans` looks
-for objects labelled as ours that no record of the cluster owns, at the end of a cluster's pages.
+A secret-store linker's vault side (connector/secret_store.py) is observed here too, as fingerprints
+(activities/key_vault_secrets.py). `apply_linker` writes one linker's Kubernetes resources from its record,
+read here. `cluster_orphans` looks for objects labelled as ours that no record of the cluster owns, at the end
+of a cluster's pages.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from activities import registry
 from activities.clients import Clients, get_clients
 from activities.failures import classified
+from activities.key_vault_secrets import observe_vault_secrets
 from activities.kube_resources import apply_connection_resources
 from activities.observe import list_owned, observe
 from activities.pass_cache import for_pass
+from activities.target_values import TargetCache
 from connector import naming, plan
 from connector.boundary import FailureGroup, PlannedLinker, PlannedPageData
 from connector.errors import Category, ConnectorFailure, connection_not_found, make_error
@@ -126,7 +131,17 @@ def plan_connections(
     planned: tuple[plan.Planned, ...] = ()
     summary: dict[str, Any] = {"cluster_id": ref.id}
     if connections:
-        observed = observe(ref, connections, clients=clients, cache=for_pass(pass_id))
+        cache = for_pass(pass_id)
+        observed = observe(ref, connections, clients=clients, cache=cache)
+        if any(c.secret_store is not None for c in connections):
+            vault_secrets = observe_vault_secrets(
+                connections,
+                clients=clients,
+                addon_client_id=observed.key_vault_addon_client_id,
+                targets=cache.targets if cache is not None else TargetCache(),
+                cache=cache,
+            )
+            observed = dataclasses.replace(observed, vault_secrets=vault_secrets)
         failures += [(f.linker_id, dict(f.error)) for f in observed.failures]
         planned = plan.plan_for(connections, observed, force_apply=force_apply)
         summary = _summary(observed)

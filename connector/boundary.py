@@ -45,6 +45,8 @@ class Activity(StrEnum):
     CLUSTER_ORPHANS = "cluster_orphans"
     REGISTRY_CLUSTER_PAGE = "registry_cluster_page"
     REGISTRY_STAMP_RECONCILED = "registry_stamp_reconciled"
+    STORE_VAULT_SECRETS = "store_vault_secrets"
+    DELETE_VAULT_SECRETS = "delete_vault_secrets"
 
 
 class PlanRequest(TypedDict):

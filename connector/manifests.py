@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from connector import naming, targets
+from connector import naming, secret_store, targets
 from connector.model import Connection, ServicePrincipalAuth, WorkloadIdentityAuth
 
 
@@ -57,11 +57,13 @@ def render(
 def build_secret(
     connection: Connection, values: targets.ResolvedValues, *, kind: str | None = None
 ) -> dict[str, Any]:
-    """The Opaque Secret holding a connection's configuration, with ownership labels and annotations."""
-    data = {
-        key: base64.b64encode(value.encode("utf-8")).decode("ascii")
-        for key, value in render(connection, values, kind=kind).items()
-    }
+    """The Opaque Secret holding a connection's configuration, with ownership labels and annotations.
+
+    With a secret store in Key Vault the secret values are left out: they live in the vault
+    (connector/secret_store.py), and the Secret keeps only the non-secret configuration.
+    """
+    kept, _ = secret_store.split(connection, render(connection, values, kind=kind), kind=kind)
+    data = {key: base64.b64encode(value.encode("utf-8")).decode("ascii") for key, value in kept.items()}
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -113,7 +115,8 @@ def _owned(entries: object) -> dict[str, Any]:
 
 
 def content_hash(manifest: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON of what the connector controls in a Secret or ServiceAccount.
+    """sha256 of the canonical JSON of what the connector controls in a Secret, ServiceAccount or
+    SecretProviderClass (whose `spec` counts too).
 
     Works on a rendered manifest and on an object read from the cluster alike: it keeps kind, name,
     namespace, type, data, and only the labels and annotations the connector writes (server-set metadata and
@@ -130,5 +133,7 @@ def content_hash(manifest: Mapping[str, Any]) -> str:
         "type": manifest.get("type"),
         "data": manifest.get("data") or {},
     }
+    if manifest.get("kind") == secret_store.SECRET_PROVIDER_CLASS_KIND:
+        subject["spec"] = manifest.get("spec") or {}
     canonical = json.dumps(subject, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -100,6 +100,17 @@ class SecretAuth(_Frozen):
     key_vault_id: str | None = None  # secretStore.keyVaultId
 
 
+class SecretStore(_Frozen):
+    """`secretStore`: the product writes the target's secret into this vault, not into a Kubernetes Secret.
+
+    `key_vault_secret_name` names the vault secret when the connection has exactly one secret value;
+    otherwise names derive from the linker and the configuration key (connector/secret_store.py).
+    """
+
+    key_vault_id: str
+    key_vault_secret_name: str | None = None
+
+
 AuthInfo = Annotated[
     WorkloadIdentityAuth | ServicePrincipalAuth | SecretAuth, Field(discriminator="auth_type")
 ]
@@ -125,6 +136,7 @@ class Connection(_Frozen):
     namespace: str = DEFAULT_NAMESPACE
     customized_keys: dict[str, str] = Field(default_factory=dict)
     delete_or_update_behavior: DeleteOrUpdateBehavior = DeleteOrUpdateBehavior.DEFAULT
+    secret_store: SecretStore | None = None  # the vault that holds the secret values (never a k8s Secret)
     provisioning_state: str | None = None  # read-only on the wire; set by the product
 
     @property
@@ -188,6 +200,9 @@ class Connection(_Frozen):
     def desired_state(self) -> dict[str, Any]:
         """The desired state as plain JSON data, without secret values, sealed tokens or provisioning."""
         data = self.model_dump(mode="json", exclude={"provisioning_state"})
+        if data.get("secret_store") is None:
+            # Absent rather than null: connections stored before the secret store keep their hashes.
+            data.pop("secret_store", None)
         auth = data["auth"]
         for field in ("secret", "value", "sealed_secret"):
             auth.pop(field, None)

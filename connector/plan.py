@@ -44,6 +44,33 @@ class ObservedSecret:
 
 
 @dataclass(frozen=True)
+class ObservedVaultSecrets:
+    """A secret-store linker's side in Key Vault and the cluster, as keyed fingerprints and hashes only.
+
+    `fingerprint_in_vault` covers the latest value of each of its vault secrets (None: one is missing or
+    unreadable), `fingerprint_rendered_now` the values rendered now from fresh keys (None: could not render);
+    both are HMACs under a key the observing activity holds, never plain hashes of a secret. The
+    SecretProviderClass is compared by content hash, as Secrets are.
+    """
+
+    linker_id: str
+    fingerprint_in_vault: str | None
+    fingerprint_rendered_now: str | None
+    provider_class_hash_on_cluster: str | None = None  # None: absent
+    provider_class_hash_rendered_now: str | None = None  # None: could not render (treated as drift)
+
+    @property
+    def drifted(self) -> bool:
+        """True when the vault or the SecretProviderClass differs from what the connection wants now."""
+        return (
+            self.fingerprint_rendered_now is None
+            or self.fingerprint_in_vault != self.fingerprint_rendered_now
+            or self.provider_class_hash_rendered_now is None
+            or self.provider_class_hash_on_cluster != self.provider_class_hash_rendered_now
+        )
+
+
+@dataclass(frozen=True)
 class ObservedServiceAccount:
     """A ServiceAccount the connector owns, with the content hash of what is on the cluster."""
 
@@ -106,6 +133,7 @@ class ObservedCluster:
     extension_provisioning_state: str | None = None  # None: the extension is not installed
     tenant_id: str | None = None
     secrets: tuple[ObservedSecret, ...] = ()
+    vault_secrets: tuple[ObservedVaultSecrets, ...] = ()
     service_accounts: tuple[ObservedServiceAccount, ...] = ()
     identities: tuple[ObservedIdentity, ...] = ()
     federated_credentials: tuple[ObservedFederatedCredential, ...] = ()
@@ -126,6 +154,7 @@ class ObservedCluster:
         """The observation back from `to_dict()` data."""
         nested: dict[str, Any] = {
             "secrets": tuple(ObservedSecret(**item) for item in data.get("secrets", ())),
+            "vault_secrets": tuple(ObservedVaultSecrets(**i) for i in data.get("vault_secrets", ())),
             "service_accounts": tuple(ObservedServiceAccount(**i) for i in data.get("service_accounts", ())),
             "identities": tuple(ObservedIdentity(**item) for item in data.get("identities", ())),
             "federated_credentials": tuple(
@@ -252,6 +281,16 @@ class ApplySecret(Action):
 
 
 @dataclass(frozen=True)
+class StoreVaultSecrets(Action):
+    """Write a secret-store linker's secret values into its vault (a new version only where the value
+    differs) and server-side apply its SecretProviderClass."""
+
+    name: ClassVar[str] = "StoreVaultSecrets"
+    linker_id: str
+    key_vault_id: str
+
+
+@dataclass(frozen=True)
 class ApplyServiceAccount(Action):
     """Server-side apply a workload-identity ServiceAccount."""
 
@@ -273,6 +312,7 @@ ACTION_TYPES: Mapping[str, type[Action]] = {
         EnableWorkloadIdentity,
         CreateFederatedCredential,
         AssignRole,
+        StoreVaultSecrets,
         ApplySecret,
         ApplyServiceAccount,
     )
@@ -446,6 +486,19 @@ def _needs_secrets(connections: Sequence[Connection], observed: ObservedCluster)
             )
 
 
+def _needs_vault_secrets(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
+    for connection in connections:
+        if connection.secret_store is None:
+            continue
+        found = next(
+            (v for v in observed.vault_secrets if v.linker_id.lower() == connection.linker_id.lower()), None
+        )
+        if found is None or found.drifted:
+            yield StoreVaultSecrets(
+                linker_id=connection.linker_id, key_vault_id=connection.secret_store.key_vault_id
+            )
+
+
 def _needs_service_accounts(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
     seen: set[tuple[str, str]] = set()
     for connection, auth in workload_identities(connections):
@@ -474,9 +527,10 @@ def compute_plan(connections: Sequence[Connection], observed: ObservedCluster) -
     """The ordered actions that bring one cluster to what its connections want; empty when converged.
 
     Order: provider registration, extension, cluster features (Key Vault add-on, OIDC + workload identity),
-    federated credentials, role assignments, Secrets, ServiceAccounts. When anything is to change and the
-    cluster is not Succeeded (an upgrade or feature update runs), the plan first waits for it: AKS refuses
-    writes meanwhile, and a Secret written then may be lost to the operation in progress.
+    federated credentials, role assignments, Secrets, vault secrets (secret store), ServiceAccounts. When
+    anything is to change and the cluster is not Succeeded (an upgrade or feature update runs), the plan first
+    waits for it: AKS refuses writes meanwhile, and a Secret written then may be lost to the operation in
+    progress.
     """
     for connection in connections:
         if not _same(connection.cluster.id, observed.cluster_id):
@@ -501,6 +555,7 @@ def _changes(ordered: Sequence[Connection], observed: ObservedCluster) -> tuple[
         *_needs_federated_credentials(ordered, observed),
         *_needs_roles(ordered, observed),
         *_needs_secrets(ordered, observed),
+        *_needs_vault_secrets(ordered, observed),
         *_needs_service_accounts(ordered, observed),
     )
 
@@ -550,7 +605,7 @@ def linkers_served(action: Action, connections: Sequence[Connection]) -> set[str
             if workload_client_id(c) == action.identity_client_id.lower()
             and c.target_id.lower() == action.scope.lower()
         }
-    if isinstance(action, ApplySecret):
+    if isinstance(action, ApplySecret | StoreVaultSecrets):
         return {action.linker_id.lower()} & ids
     if isinstance(action, ApplyServiceAccount):
         return {

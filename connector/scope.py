@@ -103,6 +103,9 @@ def connection_violation(connection: Connection, scopes: tuple[str, ...]) -> Sco
     auth = connection.auth
     if isinstance(auth, SecretAuth) and auth.key_vault_id and not is_within(auth.key_vault_id, scopes):
         return ScopeViolation(auth.key_vault_id, "properties.secretStore.keyVaultId")
+    store = connection.secret_store
+    if store is not None and not is_within(store.key_vault_id, scopes):
+        return ScopeViolation(store.key_vault_id, "properties.secretStore.keyVaultId")
     return None
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
-from connector import ids, targets
+from connector import ids, secret_store, targets
 from connector.model import (
     LINKER_PROVIDER_SEGMENT,
     LINKER_RESOURCE_TYPE,
@@ -734,7 +734,13 @@ def _read_properties(
     client_type = _read_client_type(props, target.spec if target else None, problems)
     auth = _read_auth(props, target, existing, problems)
     namespace = _read_namespace(props, problems)
-    _refuse_unused_secret_store(props, auth, problems)
+    store = secret_store.read_secret_store(
+        props,
+        kind=target.spec.kind if target else None,
+        mode=(targets.CSI if target.csi else auth.auth_type) if target and auth else None,
+        client_type=client_type,
+        problems=problems,
+    )
     _refuse_what_is_not_honoured(props, problems)
     configuration = (
         _read_configuration_info(props, problems)
@@ -757,6 +763,7 @@ def _read_properties(
         namespace=namespace,
         customized_keys=configuration.customized_keys,
         delete_or_update_behavior=configuration.behavior,
+        secret_store=store,
     )
 
 
@@ -826,21 +833,6 @@ def _refuse_identity_options(auth: Mapping[str, Any], problems: ProblemList) -> 
             f"'{path}' {echo(behavior)} is not supported: what a delete or an update removes is set by "
             "'properties.configurationInfo.deleteOrUpdateBehavior'. Leave it out or send Default.",
             path,
-        )
-
-
-def _refuse_unused_secret_store(props: Mapping[str, Any], auth: object, problems: ProblemList) -> None:
-    """A vault named where the product would not use it is refused, not dropped: the user asked for the secret
-    to live in Key Vault, and it would land in a Kubernetes Secret instead."""
-    store = _mapping(props, "secretStore", "properties.secretStore", problems, required=False) or {}
-    vault_id = store.get("keyVaultId")
-    uses_vault = isinstance(auth, SecretAuth) and auth.kind is SecretKind.KEY_VAULT_SECRET_REFERENCE
-    if vault_id and auth is not None and not uses_vault:  # no auth: its own problem is reported already
-        problems.add(
-            INVALID_REQUEST_BODY,
-            "'properties.secretStore.keyVaultId' is not supported for this connection: the connector writes "
-            "its secret into a Kubernetes Secret. Remove the secret store to continue.",
-            "properties.secretStore.keyVaultId",
         )
 
 
@@ -988,6 +980,11 @@ def _properties(connection: Connection, api_version: str) -> dict[str, Any]:
     }
     if isinstance(connection.auth, SecretAuth) and connection.auth.key_vault_id:
         props["secretStore"] = {"keyVaultId": connection.auth.key_vault_id}
+    elif connection.secret_store is not None:
+        props["secretStore"] = {
+            "keyVaultId": connection.secret_store.key_vault_id,
+            "keyVaultSecretName": connection.secret_store.key_vault_secret_name,
+        }
     if has_configuration_info(api_version):
         props["configurationInfo"] = {
             "customizedKeys": dict(connection.customized_keys),

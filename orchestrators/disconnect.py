@@ -3,8 +3,9 @@
 Input {"linkerId", "operationId", "forcedCleanup", "policy"}. By default the Secret, the ServiceAccount, the
 federated credential and the role assignment stay (as Service Connector does); ForcedCleanup (from the
 request, or the connection's deleteOrUpdateBehavior) deletes the Secret, the ServiceAccount and federated
-credential when no other linker of the cluster shares them, and the role assignments this product created
-when no other linker (of any cluster) grants the same identity on the same target. What was created is read
+credential when no other linker of the cluster shares them, a secret store's vault secrets (soft-deleted) and
+SecretProviderClass, and the role assignments this product created when no other linker (of any cluster)
+grants the same identity on the same target. What was created is read
 from the record's `granted` (connect records each grant as it makes it, so a half-done connect is cleaned up
 exactly); a record from before grants were recorded falls back to the names the product derives. Output as
 `connect`'s; the last step publishes the outcome event (`outcomes.announce`).
@@ -30,11 +31,14 @@ def clean_up(
     delete_secret: bool = True,
     revoke_roles_granted: bool = True,
     granted: dict[str, Any] | None = None,
+    vault_target_kind: str | None = None,
 ) -> Steps:
     """Delete the Secret, and the ServiceAccount and federated credential that no other linker shares.
 
     `delete_secret=False` keeps the Secret (an update that moved only the identity: the new Secret has the
-    same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`). `granted` is the
+    same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`). A secret store's
+    vault secrets and SecretProviderClass go only on delete, when `vault_target_kind` (the kind the linker was
+    applied as, which names its vault secrets) is given. `granted` is the
     record's list of what the connection's operations granted: when given, exactly those grants are removed;
     a record from before grants were recorded (None) falls back to the names the product derives.
     """
@@ -60,6 +64,12 @@ def clean_up(
                 "deleteServiceAccount": last_user,
                 "deleteSecret": delete_secret,
             },
+        )
+    if vault_target_kind and connection.secret_store is not None:
+        flow.status("cleanup", 0, f"vault secrets of {connection.linker_name}")
+        yield from flow.call(
+            Activity.DELETE_VAULT_SECRETS,
+            {"connection": connection.to_stored(), "targetKind": vault_target_kind},
         )
     # Workload identity proper only: the Key Vault CSI driver uses the add-on's own identity, which the
     # product granted nothing and must not touch.
@@ -163,7 +173,12 @@ def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
             connection.delete_or_update_behavior is DeleteOrUpdateBehavior.FORCED_CLEANUP
         )
         if forced:
-            yield from clean_up(flow, connection, granted=record.get("granted"))
+            yield from clean_up(
+                flow,
+                connection,
+                granted=record.get("granted"),
+                vault_target_kind=str(record.get("appliedTargetKind") or connection.target_kind),
+            )
     flow.status("record", 0, "delete")
     yield from flow.call(Activity.REGISTRY_DELETE, {"linkerId": linker_id})
 

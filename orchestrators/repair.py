@@ -107,6 +107,18 @@ class _Repair:
             payload["passId"] = self.pass_id
         yield from self.flow.call(Activity.APPLY_LINKER, payload)
 
+    def store_in_vault(self, linker_id: str) -> Steps:
+        """Write a secret-store linker's values into its vault (where they differ) and its
+        SecretProviderClass; planned after the linker's Secret, whose apply creates a missing namespace."""
+        self.flow.status("vault", 0, linker_id.rsplit("/", 1)[-1])
+        payload: dict[str, Any] = {"linkerId": linker_id}
+        addon = (self.cluster or {}).get("keyVaultAddonClientId") or self.observed.key_vault_addon_client_id
+        if addon:
+            payload["addonClientId"] = addon
+        if self.pass_id:
+            payload["passId"] = self.pass_id
+        yield from self.flow.call(Activity.STORE_VAULT_SECRETS, payload)
+
 
 def _owner(item: plan.Planned, failed: set[str]) -> str | None:
     return next((i.lower() for i in item.serves if i.lower() not in failed), None)
@@ -168,6 +180,8 @@ def _carry_out(repair: _Repair, item: plan.Planned, failed: set[str]) -> Steps:
         flow.granted = granted.get("granted", flow.granted)
     elif isinstance(action, plan.ApplySecret):
         yield from repair.apply(action.linker_id, failed, secret=True)
+    elif isinstance(action, plan.StoreVaultSecrets):
+        yield from repair.store_in_vault(action.linker_id)
     elif isinstance(action, plan.ApplyServiceAccount):
         owner = next((i for i in item.serves if i.lower() not in failed), None)
         if owner is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector import manifests, targets
+from connector import manifests, secret_store, targets
 from connector.model import Connection
 
 
@@ -37,4 +37,10 @@ def list_configurations(connection: Connection, tenant_id: str | None) -> list[d
         known = targets.render_known(kind, mode, connection.client_type, values)
         rendered = {connection.customized_keys.get(k, k): v for k, v in known.items()}
     hidden = {connection.customized_keys.get(k, k) for k in secret_keys}
-    return [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]
+    items = [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]
+    # A secret store keeps these values in Key Vault (connector/secret_store.py), not in the Secret.
+    in_vault = secret_store.vault_secret_names(connection)
+    for item in items:
+        if item["name"] in in_vault:
+            item["configType"] = "KeyVaultSecret"
+    return items

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
+from tests.e2e.conftest import API, BLOB, CLUSTER, E2E, SUB
 from tests.e2e.test_servicebus import _events, _queue_drained
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
@@ -115,7 +115,14 @@ def test_a_secret_store_in_another_subscription_is_refused(e2e: E2E, foreign: st
 
 
 def test_a_secret_store_the_connector_would_not_use_is_refused_not_dropped(e2e: E2E) -> None:
-    body = _body()
+    # Workload identity has no secret value to store: the vault would be dropped, so it is refused.
+    body = _body(
+        auth={
+            "authType": "userAssignedIdentity",
+            "clientId": "00000000-0000-4000-8000-00000000c11d",
+            "subscriptionId": SUB,
+        }
+    )
     vault = BLOB.split("/providers/")[0] + "/providers/Microsoft.KeyVault/vaults/kv-demo-0001"
     body["properties"]["secretStore"] = {"keyVaultId": vault}
 
