@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -11,12 +12,17 @@ from azure.mgmt.servicelinker.models import (
     LinkerPatch,
     LinkerResource,
     SecretAuthInfo,
+    ServicePrincipalSecretAuthInfo,
     UserAssignedIdentityAuthInfo,
 )
 
-from tests.e2e.conftest import API, BLOB, CLUSTER, E2E, IDENTITY, STORAGE, SUB
+from tests.e2e.conftest import API, BLOB, CLUSTER, E2E, IDENTITY, POSTGRES_DB, STORAGE, SUB
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
+PASSWORD = "Pg-" + uuid.uuid4().hex
+SP_CLIENT_ID = str(uuid.uuid4())
+SP_PRINCIPAL_ID = str(uuid.uuid4())
+SP_SECRET = "sp-" + uuid.uuid4().hex
 
 
 def _blob_secret_linker() -> LinkerResource:
@@ -160,6 +166,63 @@ def test_a_failed_operation_raises_with_code_and_mitigation(e2e: E2E) -> None:
     assert status == 200
     assert body["properties"]["lastError"]["code"] == "AuthorizationFailed"
     assert action in body["properties"]["lastError"]["mitigation"]
+
+
+def test_a_get_modify_put_keeps_the_password_and_what_2022_05_01_cannot_say(e2e: E2E) -> None:
+    # Created by a newer client: a password and configurationInfo, which 2022-05-01 has no words for.
+    body = {
+        "properties": {
+            "targetService": {"type": "AzureResource", "id": POSTGRES_DB},
+            "authInfo": {
+                "authType": "secret",
+                "name": "appuser",
+                "secretInfo": {"secretType": "rawValue", "value": PASSWORD},
+            },
+            "clientType": "nodejs",
+            "scope": "default",
+            "configurationInfo": {
+                "customizedKeys": {"AZURE_POSTGRESQL_PASSWORD": "PGPASSWORD"},
+                "deleteOrUpdateBehavior": "ForcedCleanup",
+            },
+        }
+    }
+    status, headers, _ = e2e.http("PUT", f"{LINKERS}/pgconn?api-version=2024-07-01-preview", body)
+    assert status == 201
+    assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
+    client = e2e.linker_client()
+
+    linker = client.linker.get(CLUSTER, "pgconn")
+    linker.client_type = "django"
+    updated = client.linker.begin_create_or_update(CLUSTER, "pgconn", linker).result()
+
+    assert updated.provisioning_state == "Succeeded"
+    assert updated.client_type == "django"
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-pgconn-secret")
+    assert secret is not None and secret["PGPASSWORD"] == PASSWORD, secret
+    _, _, stored = e2e.http("GET", f"{LINKERS}/pgconn?api-version=2024-07-01-preview")
+    assert stored["properties"]["configurationInfo"]["deleteOrUpdateBehavior"] == "ForcedCleanup"
+
+
+def test_a_service_principal_update_keeps_its_secret(e2e: E2E) -> None:
+    client = e2e.linker_client()
+    body = LinkerResource(
+        target_service=AzureResource(id=BLOB),
+        auth_info=ServicePrincipalSecretAuthInfo(
+            client_id=SP_CLIENT_ID, principal_id=SP_PRINCIPAL_ID, secret=SP_SECRET
+        ),
+        client_type="python",
+    )
+    client.linker.begin_create_or_update(CLUSTER, "spconn", body).result()
+
+    linker = client.linker.get(CLUSTER, "spconn")
+    linker.client_type = "dotnet"
+    updated = client.linker.begin_create_or_update(CLUSTER, "spconn", linker).result()
+    patched = client.linker.begin_update(CLUSTER, "spconn", LinkerPatch(client_type="java")).result()
+
+    assert (updated.provisioning_state, patched.provisioning_state) == ("Succeeded", "Succeeded")
+    assert patched.client_type == "java"
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-spconn-secret")
+    assert secret is not None and secret["AZURE_STORAGEBLOB_CLIENTSECRET"] == SP_SECRET, secret
 
 
 def _identity(e2e: E2E) -> dict[str, Any]:
