@@ -22,6 +22,7 @@ from azure.mgmt.servicelinker.models import (
 )
 
 from tests.e2e.conftest import API, CLUSTER, E2E
+from tests.e2e.sdk_preview.harness import run_steps
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 BOOTSTRAP = "pkc-4r297.eastus.azure.confluent.cloud:9092"
@@ -105,3 +106,90 @@ def test_a_bootstrap_server_written_as_a_url_is_refused_and_nothing_is_written(e
     assert KAFKA_SECRET not in json.dumps(answer)
     assert e2e.http("GET", f"{LINKERS}/kafkabad?api-version={API}")[0] == 404
     assert e2e.kube_secret(CLUSTER, "default", "sc-kafkabad-secret") is None
+
+
+def _cli_kafka_parameters(service_type: str, endpoint: str, key: str, secret: str) -> dict[str, Any]:
+    # azure-cli serviceconnector custom.py `connection_create_kafka`, for an AKS source (scope = namespace,
+    # --client-type and --vault-id left out).
+    return {
+        "target_service": {"type": service_type, "endpoint": endpoint},
+        "auth_info": {
+            "name": key,
+            "secret_info": {"secret_type": "rawValue", "value": secret},
+            "auth_type": "secret",
+        },
+        "secret_store": {"key_vault_id": None},
+        "client_type": None,
+        "scope": "default",
+    }
+
+
+def test_az_aks_connection_create_confluent_cloud_through_the_cli_sdk(e2e: E2E) -> None:
+    results = run_steps(
+        e2e.url,
+        e2e.key,
+        [
+            {
+                "op": "create",
+                "resourceUri": CLUSTER,
+                "name": "kafkacli",
+                "parameters": _cli_kafka_parameters(
+                    "ConfluentBootstrapServer", BOOTSTRAP, KAFKA_KEY, KAFKA_SECRET
+                ),
+            },
+            {
+                "op": "create",
+                "resourceUri": CLUSTER,
+                "name": "kafkacli_schema",
+                "parameters": _cli_kafka_parameters(
+                    "ConfluentSchemaRegistry", REGISTRY, SCHEMA_KEY, SCHEMA_SECRET
+                ),
+            },
+            {"op": "list_configurations", "resourceUri": CLUSTER, "name": "kafkacli_schema"},
+        ],
+    )
+
+    assert all(r["ok"] for r in results), results
+    server, registry, listed = (r["value"] for r in results)
+    assert (server["provisioning_state"], registry["provisioning_state"]) == ("Succeeded", "Succeeded")
+    assert server["client_type"] == "none"  # the API's default when the CLI sends none
+    assert registry["target_service"] == {"type": "ConfluentSchemaRegistry", "endpoint": REGISTRY}
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkacli-secret") is not None
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkaclischema-secret") == {
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_URL": REGISTRY,
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_USERINFO": f"{SCHEMA_KEY}:{SCHEMA_SECRET}",
+    }
+    assert [c["name"] for c in listed["configurations"]] == [
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_URL",
+        "AZURE_CONFLUENTCLOUDSCHEMAREGISTRY_USERINFO",
+    ]
+
+
+def test_az_aks_connection_update_confluent_cloud_keeps_the_stored_secret(e2e: E2E) -> None:
+    # `connection_update_kafka` puts the new secret under auth_info["secret"], which the SDK's SecretAuthInfo
+    # does not have: the body names the API key and no secret, and (for the bootstrap server) no scope.
+    update = {
+        "targetService": {"type": "ConfluentBootstrapServer", "endpoint": BOOTSTRAP},
+        "auth_info": {"name": KAFKA_KEY, "secret": "not-sent-by-the-sdk", "auth_type": "secret"},
+        "secret_store": {"key_vault_id": None},
+        "client_type": "java",
+    }
+    created = _cli_kafka_parameters("ConfluentBootstrapServer", BOOTSTRAP, KAFKA_KEY, KAFKA_SECRET)
+
+    results = run_steps(
+        e2e.url,
+        e2e.key,
+        [
+            {"op": "create", "resourceUri": CLUSTER, "name": "kafkaupd", "parameters": created},
+            {"op": "create", "resourceUri": CLUSTER, "name": "kafkaupd", "parameters": update},
+        ],
+    )
+
+    assert all(r["ok"] for r in results), results
+    assert results[1]["value"]["client_type"] == "java"
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-kafkaupd-secret")
+    assert secret is not None
+    assert (
+        f"username='{KAFKA_KEY}' password='{KAFKA_SECRET}';"
+        in secret["AZURE_CONFLUENTCLOUDKAFKA_KAFKASASLCONFIG"]
+    )
