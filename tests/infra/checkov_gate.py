@@ -22,7 +22,8 @@ def scan(checkov: str, directory: str) -> dict[str, Any]:
         check=False,
     )
     report = json.loads(completed.stdout)
-    return report[0] if isinstance(report, list) else report
+    first: dict[str, Any] = report[0] if isinstance(report, list) else report
+    return first
 
 
 def problems(report: dict[str, Any]) -> list[str]:
@@ -49,9 +50,10 @@ def main(argv: list[str]) -> int:
     found = problems(report)
     summary = report.get("summary", {})
     print(
-        f"checkov {summary.get('checkov_version')}: {summary.get('passed')} passed, {summary.get('failed')} failed, "
-        f"{summary.get('skipped')} skipped (each with its reason inline), {summary.get('parsing_errors')} not "
-        f"parsed, {summary.get('resource_count')} resources, {elapsed:.1f} s"
+        f"checkov {summary.get('checkov_version')}: {summary.get('passed')} passed, "
+        f"{summary.get('failed')} failed, {summary.get('skipped')} skipped (each with its reason inline), "
+        f"{summary.get('parsing_errors')} not parsed, {summary.get('resource_count')} resources, "
+        f"{elapsed:.1f} s"
     )
     for line in found:
         print(line)
