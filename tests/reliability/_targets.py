@@ -33,21 +33,46 @@ _NAMES: dict[str, dict[str, str]] = {
     "cognitiveservices": {"name": "cog-demo-0001"},
     "openai": {"name": "oai-demo-0001"},
 }
+# Targets outside Azure, named by endpoint (no ARM resource, no subscription).
+_ENDPOINTS: dict[str, str] = {
+    "confluent-bootstrap-server": "pkc-demo1.eastus.azure.confluent.cloud:9092",
+    "confluent-schema-registry": "https://psrc-demo1.westus2.azure.confluent.cloud",
+}
 
 
 def target_kinds() -> list[str]:
     """Every target kind of the catalog (a kind added to the catalog without a seed entry fails here)."""
     kinds = [spec.kind for spec in all_specs()]
-    missing = sorted(set(kinds) - set(_NAMES))
-    assert not missing, f"no demo resource for target kinds {missing}: add them to _NAMES"
+    missing = sorted(set(kinds) - set(_NAMES) - set(_ENDPOINTS))
+    assert not missing, f"no demo resource for target kinds {missing}: add them to _NAMES or _ENDPOINTS"
     return kinds
+
+
+def arm_target_kinds() -> list[str]:
+    """The target kinds that are ARM resources (those a subscription can hold)."""
+    return [kind for kind in target_kinds() if kind in _NAMES]
 
 
 def target_id(kind: str, subscription: str = DEMO_SUBSCRIPTION) -> str:
     """The demo seed's resource of this kind, in `subscription`."""
     spec = next(s for s in all_specs() if s.kind == kind)
+    assert spec.id_pattern is not None, f"{kind} is named by endpoint, not by ARM id: use target_service"
     pattern = spec.id_pattern.pattern
     return pattern.format(subscription=subscription, resourceGroup=RESOURCE_GROUP, **_NAMES[kind])
+
+
+def target_service(kind: str) -> dict[str, str]:
+    """`properties.targetService` naming the demo target of this kind (by ARM id, or by endpoint)."""
+    spec = next(s for s in all_specs() if s.kind == kind)
+    if spec.id_pattern is None:
+        return {"type": spec.service_type, "endpoint": _ENDPOINTS[kind]}
+    return {"type": "AzureResource", "id": target_id(kind)}
+
+
+def secret_from_request(kind: str) -> bool:
+    """True when the kind's secret comes in the request (a database password, a Confluent API secret)."""
+    spec = next(s for s in all_specs() if s.kind == kind)
+    return spec.secret_source is not None and spec.secret_source.from_request
 
 
 def auth_types(kind: str) -> set[str]:

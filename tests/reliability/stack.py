@@ -162,7 +162,17 @@ def start_stack(
         patch.setenv("PUBLIC_BASE_URL", running.url)
         try:
             key = running.host.keys.host_keys["default"]
-            yield Stack(running, arm, key, servicebus, requests, events, clock, str(store_path), environment)
+            yield Stack(
+                running,
+                arm,
+                key,
+                servicebus,
+                requests,
+                events,
+                clock,
+                store_path=str(store_path),
+                settings=environment,
+            )
         finally:
             stop_host_thread(running)
             use_clients(None)

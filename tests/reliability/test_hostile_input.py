@@ -41,12 +41,12 @@ from tests.reliability._targets import (
     CLUSTER_NAME,
     FOREIGN_SUBSCRIPTION,
     RESOURCE_GROUP,
+    arm_target_kinds,
     auth_types,
     cluster_id,
     foreign_seed,
     identity_id,
     target_id,
-    target_kinds,
 )
 from tests.reliability.figures import record, scaled
 from tests.reliability.stack import Stack, is_write
@@ -615,7 +615,7 @@ def _foreign_bodies(foreign_client: str) -> list[tuple[str, dict[str, Any], str 
             ),
             "refused",
         )
-        for kind in target_kinds()
+        for kind in arm_target_kinds()  # a target outside Azure has no subscription to be foreign to
     ]
     foreign_vault = target_id("keyvault", FOREIGN_SUBSCRIPTION)
     foreign_blob = target_id("storage-blob", FOREIGN_SUBSCRIPTION)

@@ -37,7 +37,13 @@ from kubernetes import client as k8s
 
 from emulators.arm import kube_key
 from tests.activities.conftest import issued_keys, log_texts
-from tests.reliability._targets import auth_types, cluster_id, target_id, target_kinds
+from tests.reliability._targets import (
+    auth_types,
+    cluster_id,
+    secret_from_request,
+    target_kinds,
+    target_service,
+)
 from tests.reliability.figures import record
 from tests.reliability.stack import Stack
 
@@ -46,7 +52,6 @@ API = "2022-05-01"
 SUB = "00000000-0000-0000-0000-000000000001"
 CLUSTER = cluster_id()
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
-FROM_REQUEST = {"postgres-flexible", "mysql-flexible", "sql"}  # the secret is the request's raw password
 
 
 class Sinks:
@@ -121,7 +126,7 @@ def _canary(what: str) -> str:
 
 
 def _body(kind: str, auth: dict[str, Any]) -> dict[str, Any]:
-    target = {"type": "AzureResource", "id": target_id(kind)}
+    target = target_service(kind)
     return {
         "properties": {"targetService": target, "authInfo": auth, "clientType": "python", "scope": "default"}
     }
@@ -135,7 +140,7 @@ def _requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
         stem = kind.replace("-", "")
         if "secret" in auth_types(kind):
             auth: dict[str, Any] = {"authType": "secret"}
-            if kind in FROM_REQUEST:
+            if secret_from_request(kind):  # a database password, a Confluent API secret
                 password = _canary(f"password-{stem}")
                 canaries.add(password)
                 auth = {
