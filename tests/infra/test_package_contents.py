@@ -1,4 +1,4 @@
-"""The published package: .funcignore leaves exactly function_app.py's import closure, host.json, requirements.txt.
+"""The published package: .funcignore leaves function_app.py's import closure, host.json and requirements.txt.
 
 The package's file list is computed the way a publish reads .funcignore (gitignore rules, through pathspec)
 over the working tree's files (`git ls-files` with untracked, not-ignored files: a publish uploads the
