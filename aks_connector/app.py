@@ -95,9 +95,22 @@ class Context:
 _SECRETS: set[str] = set()  # values given on the command line that must never be printed
 
 
+# A table piped to a file or another program is not cut to 80 columns (rich's default off a terminal).
+PIPED_WIDTH = 240
+
+
 def _consoles() -> tuple[Console, Console]:
-    out = Console(file=cast(IO[str], RedactingStream(sys.stdout, _SECRETS)), soft_wrap=True)
-    err = Console(file=cast(IO[str], RedactingStream(sys.stderr, _SECRETS)), stderr=True, soft_wrap=True)
+    out_stream = RedactingStream(sys.stdout, _SECRETS)
+    err_stream = RedactingStream(sys.stderr, _SECRETS)
+    out = Console(
+        file=cast(IO[str], out_stream), soft_wrap=True, width=None if out_stream.isatty() else PIPED_WIDTH
+    )
+    err = Console(
+        file=cast(IO[str], err_stream),
+        stderr=True,
+        soft_wrap=True,
+        width=None if err_stream.isatty() else PIPED_WIDTH,
+    )
     return out, err
 
 

@@ -8,17 +8,25 @@ everything it started, by PID, in reverse order.
 
 Options: --port (devhost's port, default 7071; 0 picks one), --state-dir (logs, CA files, task hub and keys;
 default .devhost/run), --fast (the demo seed with no registration or install delays and sub-second backoff:
-what the smoke test uses).
+what the smoke test uses), --keep-state (keep the registry and the task hub of the previous run; the
+emulated Azure and clusters always start again from the seed; `aks-connector reconcile` re-applies the
+connections).
+
+Besides the key and the curl commands it prints the demo identity's client id (for workload identity), the
+Service Bus connection string, and a kubeconfig per demo cluster written to the state dir.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -41,7 +49,15 @@ DEMO_TARGET = (
     "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo"
     "/providers/Microsoft.Storage/storageAccounts/stdemo0001/blobServices/default"
 )
+DEMO_IDENTITY = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-demo"
+    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-workload"
+)
+DEMO_CLUSTERS = ("aks-demo-1", "aks-demo-2")
 READY_TIMEOUT = 60.0
+# What --keep-state keeps: the task hub (devhost's SQLite store) and Azurite's folder (the registry table).
+TASK_HUB_FILES = ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm")
+AZURITE_FOLDER = "azurite"
 
 
 class Interrupted(RuntimeError):
@@ -189,14 +205,69 @@ def app_settings(
     return values
 
 
+@dataclass(frozen=True)
+class DemoFacts:
+    """What trying every flow needs: the identity's client id, Service Bus, each cluster's kubeconfig."""
+
+    identity_client_id: str
+    servicebus_connection: str
+    kubeconfigs: dict[str, Path]
+
+
+def arm_call(arm_url: str, arm_ca: Path, method: str, path: str, api_version: str) -> Any:
+    """One call to the ARM emulator with the static token the app uses; the parsed JSON answer."""
+    request = urllib.request.Request(f"{arm_url}{path}?api-version={api_version}", method=method, data=None)
+    request.add_header("Authorization", "Bearer " + str(sample_values()["ARM_STATIC_TOKEN"]))
+    context = ssl.create_default_context(cafile=str(arm_ca))
+    with urllib.request.urlopen(request, timeout=10, context=context) as response:
+        return json.loads(response.read())
+
+
+def demo_facts(arm_url: str, arm_ca: Path, servicebus: str, state_dir: Path) -> DemoFacts:
+    """Read the demo identity's client id and write each demo cluster's kubeconfig into the state dir."""
+    identity = arm_call(arm_url, arm_ca, "GET", DEMO_IDENTITY, "2024-11-30")
+    cluster_group = DEMO_CLUSTER.rsplit("/", 1)[0]
+    kubeconfigs: dict[str, Path] = {}
+    for name in DEMO_CLUSTERS:
+        path = f"{cluster_group}/{name}/listClusterUserCredential"
+        credentials = arm_call(arm_url, arm_ca, "POST", path, "2024-01-01")
+        target = state_dir / f"kubeconfig-{name}.yaml"
+        target.write_bytes(base64.b64decode(credentials["kubeconfigs"][0]["value"]))
+        target.chmod(0o600)  # it holds the cluster's credentials
+        kubeconfigs[name] = target
+    return DemoFacts(str(identity["properties"]["clientId"]), servicebus, kubeconfigs)
+
+
+def sample_values() -> dict[str, Any]:
+    """The `Values` of local.settings.sample.json."""
+    return dict(json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))["Values"])
+
+
+def reset_state(state_dir: Path, keep: bool) -> str:
+    """Remove the previous run's task hub and registry unless `keep`; the sentence that says which."""
+    if keep:
+        return (
+            f"State kept (--keep-state): the registry and the task hub in {state_dir} are the last run's; "
+            "the emulated Azure and clusters start again from the seed: run `aks-connector reconcile` to "
+            "re-apply the connections."
+        )
+    for stale in TASK_HUB_FILES:
+        (state_dir / stale).unlink(missing_ok=True)
+    shutil.rmtree(state_dir / AZURITE_FOLDER, ignore_errors=True)
+    return (
+        "State reset: the emulators, the registry and the task hub start empty "
+        "(make run RUN_ARGS=--keep-state keeps the registry and the task hub)."
+    )
+
+
 def host_key(keys_file: Path) -> str:
     """The devhost's default host key (valid for every function-level route)."""
     data = json.loads(keys_file.read_text(encoding="utf-8"))
     return str(data["hostKeys"]["default"])
 
 
-def instructions(url: str, key: str, keys_file: Path) -> str:
-    """How to create a connection with curl (the README's example)."""
+def instructions(url: str, key: str, keys_file: Path, facts: DemoFacts | None = None, state: str = "") -> str:
+    """How to create a connection with the CLI and with curl (the README's examples), and the demo's facts."""
     linker = f"{url}{DEMO_CLUSTER}/providers/Microsoft.ServiceLinker/linkers/blobdemo?api-version=2022-05-01"
     body = json.dumps(
         {
@@ -208,12 +279,28 @@ def instructions(url: str, key: str, keys_file: Path) -> str:
             }
         }
     )
+    facts_lines = []
+    if facts is not None:
+        facts_lines = [
+            f"Demo identity client id (for --workload-identity): {facts.identity_client_id}",
+            f"Service Bus connection string: {facts.servicebus_connection}",
+            *(f"Kubeconfig of {name}: {path}" for name, path in facts.kubeconfigs.items()),
+            "",
+        ]
     return "\n".join(
         [
             "",
             f"Service Connector is running on {url}",
             f"Function key (from {keys_file}): {key}",
+            *([state] if state else []),
             "",
+            *facts_lines,
+            "With the CLI (aks-connector, installed by make deps in .venv/bin):",
+            f"  export AKS_CONNECTOR_ENDPOINT={url} AKS_CONNECTOR_KEY={key}",
+            f"  aks-connector create storage-blob --connection blobdemo --source-id {DEMO_CLUSTER} \\",
+            f"    --target-id {DEMO_TARGET} --secret --client-type python",
+            "",
+            "With curl:",
             "Create a connection (storage blob, secret auth) on the demo cluster aks-demo-1:",
             f"  KEY={key}",
             f"  curl -sS -i -X PUT '{linker}' \\",
@@ -229,14 +316,26 @@ def instructions(url: str, key: str, keys_file: Path) -> str:
     )
 
 
-def start_everything(stack: Stack, args: argparse.Namespace, stopping: threading.Event) -> tuple[str, str]:
-    """Start the stand-ins and devhost; returns (devhost URL, host key). Interrupted when a stop is asked."""
+def start_everything(
+    stack: Stack, args: argparse.Namespace, stopping: threading.Event
+) -> tuple[str, str, DemoFacts]:
+    """Start the stand-ins and devhost: (URL, host key, demo facts). Interrupted when a stop is asked."""
     state = stack.state_dir
     python = sys.executable
-    azurite = stack.start(
-        "azurite",
-        [python, "-m", "emulators.azurite", "--blob-port", "0", "--queue-port", "0", "--table-port", "0"],
-    )
+    azurite_args = [
+        python,
+        "-m",
+        "emulators.azurite",
+        "--blob-port",
+        "0",
+        "--queue-port",
+        "0",
+        "--table-port",
+        "0",
+    ]
+    if args.keep_state:
+        azurite_args += ["--location", str(state / AZURITE_FOLDER)]
+    azurite = stack.start("azurite", azurite_args)
     storage = wait_for_line(azurite, r"connection_string=(\S+)", stopping=stopping).group(1)
     kube_ca = state / "kube-ca.pem"
     kube = stack.start("kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca)])
@@ -310,7 +409,7 @@ def start_everything(stack: Stack, args: argparse.Namespace, stopping: threading
         to_terminal=args.devhost_logs,
     )
     wait_for_http(f"{url}/api/health", devhost, stopping=stopping)
-    return url, host_key(keys_file)
+    return url, host_key(keys_file), demo_facts(arm_url, arm_ca, sb_connection, state)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -322,6 +421,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--fast", action="store_true", help="no emulated registration/install delays, sub-second backoff"
+    )
+    parser.add_argument(
+        "--keep-state",
+        action="store_true",
+        help="keep the previous run's registry and task hub (the emulators still start from the seed)",
     )
     parser.add_argument(
         "--quiet-devhost",
@@ -337,15 +441,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(args.state_dir).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm"):
-        (state_dir / stale).unlink(missing_ok=True)  # the emulators start empty; so does the task hub
+    state = reset_state(state_dir, args.keep_state)
     stack = Stack(state_dir)
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        url, key = start_everything(stack, args, stopping)
-        print(instructions(url, key, state_dir / "keys.json"), flush=True)
+        url, key, facts = start_everything(stack, args, stopping)
+        print(instructions(url, key, state_dir / "keys.json", facts, state), flush=True)
         while not stopping.is_set():
             time.sleep(0.5)
             dead = [c.name for c in stack.children if c.process.poll() is not None]
