@@ -18,6 +18,7 @@ the SDK does for a connection string with `UseDevelopmentEmulator=true`. Real na
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,3 +191,10 @@ def servicebus_connection(
             f"mynamespace.servicebus.windows.net, not a URL; got {namespace!r}"
         )
     return ServiceBusConnection(namespace=namespace, identity=identity)
+
+
+def check_app_connections(env: Mapping[str, str] | None = None) -> None:
+    """Refuse to start (ConnectionSettingError, naming the setting) on unusable connection settings."""
+    env = os.environ if env is None else env
+    storage_connection(env)
+    servicebus_connection(env)

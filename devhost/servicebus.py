@@ -101,6 +101,9 @@ class ServiceBusSource:
     connection_string: str | None
     namespace: str | None
     many: bool
+    # `<connection>__credential` (only "managedidentity") and `__clientId`, as the host reads them.
+    managed_identity: bool = False
+    client_id: str | None = None
 
 
 def resolve_source(info: FunctionInfo, environ: Mapping[str, str]) -> ServiceBusSource:
@@ -127,6 +130,16 @@ def resolve_source(info: FunctionInfo, environ: Mapping[str, str]) -> ServiceBus
             f"function '{info.name}': Service Bus connection '{connection}' is not defined; set the app "
             f"setting {connection} (a connection string) or {connection}__fullyQualifiedNamespace (identity)"
         )
+    credential = (environ.get(f"{connection}__credential") or "").strip()
+    client_id = environ.get(f"{connection}__clientId") or None
+    if credential and credential.lower() != "managedidentity":
+        raise SettingsError(
+            f"function '{info.name}': {connection}__credential must be 'managedidentity', got {credential!r}"
+        )
+    if client_id and not credential:
+        raise SettingsError(
+            f"function '{info.name}': {connection}__clientId needs {connection}__credential=managedidentity"
+        )
     entity = queue or f"{topic}/Subscriptions/{subscription}"
     return ServiceBusSource(
         info,
@@ -137,17 +150,32 @@ def resolve_source(info: FunctionInfo, environ: Mapping[str, str]) -> ServiceBus
         connection_string,
         namespace,
         str(trigger.get("cardinality", "one")).lower() == "many",
+        managed_identity=bool(credential),
+        client_id=client_id,
     )
+
+
+def _is_local_emulator(namespace: str) -> bool:
+    """A loopback namespace with an explicit port (`127.0.0.1:5672`): a development emulator, plain AMQP."""
+    host, _, port = namespace.rpartition(":")
+    return port.isdigit() and host.strip("[]") in {"127.0.0.1", "localhost", "::1"}
 
 
 def _client(source: ServiceBusSource) -> ServiceBusClient:
     if source.connection_string is not None:
         return ServiceBusClient.from_connection_string(source.connection_string)
     # Identity-based connection, as the host's `<name>__fullyQualifiedNamespace` setting.
-    from azure.identity.aio import DefaultAzureCredential
+    from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
     assert source.namespace is not None
-    return ServiceBusClient(source.namespace, credential=DefaultAzureCredential())
+    credential: Any = (
+        ManagedIdentityCredential(client_id=source.client_id)
+        if source.managed_identity
+        else DefaultAzureCredential()
+    )
+    # The local emulator speaks plain AMQP on its own port, as with `UseDevelopmentEmulator=true`.
+    emulator: dict[str, Any] = {"use_tls": False} if _is_local_emulator(source.namespace) else {}
+    return ServiceBusClient(source.namespace, credential=credential, **emulator)
 
 
 @dataclass(eq=False)

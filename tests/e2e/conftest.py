@@ -33,10 +33,12 @@ from azure.mgmt.servicelinker import ServiceLinkerManagementClient
 from activities.clients import use_clients
 from devhost.app import DevHost, DevHostConfig
 from devhost.clock import Clock, VirtualClock
+from emulators.entra import EntraEmulator
 from emulators.servicebus import ServiceBusEmulator
 from tests.contract.traffic import OavValidator, RecordingPolicy, TrafficRecorder, describe
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
-from tests.fixtures.azurite import azurite, azurite_connection_string  # noqa: F401
+from tests.fixtures.azurite import OAuthAzurite, azurite, azurite_connection_string, azurite_oauth  # noqa: F401
+from tests.fixtures.entra import entra_emulator  # noqa: F401
 from tests.fixtures.kube import kube, kube_emulator  # noqa: F401
 from tests.fixtures.servicebus import new_servicebus_queue, servicebus_emulator  # noqa: F401
 
@@ -267,6 +269,44 @@ def oav_validator() -> Iterator[OavValidator]:
         validator.close()
 
 
+def identity_environment(
+    settings: dict[str, str], entra: EntraEmulator, storage: OAuthAzurite, servicebus: ServiceBusEmulator
+) -> dict[str, str]:
+    """`settings` with identity-based storage and Service Bus connections instead of connection strings.
+
+    Storage uses a user-assigned managed identity (`__credential`, `__clientId`), Service Bus the default
+    credential chain; both get their tokens from the Entra stand-in's App Service identity endpoint.
+    """
+    strings = ("AzureWebJobsStorage", "SERVICEBUS_CONNECTION")
+    identity = {name: value for name, value in settings.items() if name not in strings}
+    identity |= entra.managed_identity_environment()
+    identity |= {
+        "AzureWebJobsStorage__tableServiceUri": storage.table_service_uri,
+        "AzureWebJobsStorage__credential": "managedidentity",
+        "AzureWebJobsStorage__clientId": entra.add_user_assigned_identity(),
+        "SERVICEBUS_CONNECTION__fullyQualifiedNamespace": f"{servicebus.host}:{servicebus.port}",
+        # azure-core's default transport (requests) trusts this bundle: Azurite's HTTPS certificate.
+        "REQUESTS_CA_BUNDLE": storage.ca_file,
+    }
+    return identity
+
+
+@pytest.fixture
+def connections(request: pytest.FixtureRequest) -> str:
+    """How the product connects to storage and Service Bus: `connection_string` or `identity`.
+
+    Tests marked `both_connections` run once each way; others as E2E_CONNECTIONS says (default strings):
+    `E2E_CONNECTIONS=identity pytest tests/e2e` runs the whole suite with identity-based connections only.
+    """
+    return str(getattr(request, "param", None) or os.environ.get("E2E_CONNECTIONS") or "connection_string")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run `both_connections` tests with connection strings and with identity-based connections."""
+    if metafunc.definition.get_closest_marker("both_connections") and "e2e" in metafunc.fixturenames:
+        metafunc.parametrize("connections", ["connection_string", "identity"], indirect=True)
+
+
 @pytest.fixture
 def e2e(
     arm: ArmHarness,  # noqa: F811
@@ -277,6 +317,7 @@ def e2e(
     tmp_path: Path,
     request: pytest.FixtureRequest,
     oav_validator: OavValidator,
+    connections: str,
 ) -> Iterator[E2E]:
     """The product on DevHost with fresh emulators, a fresh registry table and fresh queues.
 
@@ -293,9 +334,17 @@ def e2e(
     arm.seed(fast_demo_seed())
     # A high delivery count: the redelivery test fails deliveries on purpose before letting one through.
     requests, events = new_servicebus_queue(max_delivery_count=10_000), new_servicebus_queue()
-    for name, value in product_environment(
-        arm, azurite_connection_string, servicebus_emulator, requests, events
-    ).items():
+    environment = product_environment(arm, azurite_connection_string, servicebus_emulator, requests, events)
+    if connections == "identity":
+        entra: EntraEmulator = request.getfixturevalue("entra_emulator")
+        environment = identity_environment(
+            environment, entra, request.getfixturevalue("azurite_oauth"), servicebus_emulator
+        )
+        servicebus_emulator.trust_jwt(entra.issuer.verify)
+        request.addfinalizer(lambda: servicebus_emulator.trust_jwt(None))
+        for name in ("AzureWebJobsStorage", "SERVICEBUS_CONNECTION"):
+            monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
         monkeypatch.setenv(name, value)
     use_clients(None)  # the activities' clients are rebuilt from this environment
     config = DevHostConfig(
@@ -328,3 +377,6 @@ def pytest_configure(config: pytest.Config) -> None:
     """Register this folder's marker."""
     config.addinivalue_line("markers", "servicebus: the test needs DevHost's Service Bus trigger listening")
     config.addinivalue_line("markers", "virtual_clock: DevHost runs on a VirtualClock (e2e.clock)")
+    config.addinivalue_line(
+        "markers", "both_connections: run with connection strings and with identity-based connections"
+    )

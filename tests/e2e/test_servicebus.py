@@ -13,7 +13,7 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage
 from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
-pytestmark = pytest.mark.servicebus
+pytestmark = [pytest.mark.servicebus, pytest.mark.both_connections]
 
 
 def _send(e2e: E2E, body: Any, message_id: str) -> None:
