@@ -1,6 +1,7 @@
 """An HTTPS subset of Azure Resource Manager for tests and `make run`, driven by the real azure-mgmt-* SDKs.
 
-All paths are case-insensitive; the api-version is recorded but never required; a bearer token is required.
+All paths are case-insensitive; a bearer token is required; each provider accepts only the api-versions its
+spec lists (emulators/arm/api_versions.py: 400 MissingApiVersionParameter / NoRegisteredProviderFound).
 
 - Microsoft.Resources: subscriptions; providers (get, list, register: Registering, then Registered after
   `registrationDelaySeconds`; unregister); resource groups (get, put, list).

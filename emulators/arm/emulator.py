@@ -25,11 +25,11 @@ from typing import Any
 
 import trustme
 
-from emulators.arm import errors, kube_effects
+from emulators.arm import api_versions, errors, kube_effects
 from emulators.arm.key_vault import VAULT_TYPE, KeyVaultHandlers, VaultListeners
 from emulators.arm.routes import ROUTES, handler_groups, resolve
 from emulators.arm.seeding import load_seed
-from emulators.arm.state import ArmState, InstallFailure, KubeLinkLike
+from emulators.arm.state import DEFAULT_LOCATION, ArmState, InstallFailure, KubeLinkLike
 from emulators.arm.throttle import Throttle
 from emulators.common.clock import Clock
 from emulators.common.http import Handler, Request, Response
@@ -112,6 +112,7 @@ class ArmEmulator(Emulator):
             remaining = None
             try:
                 _authenticate(request)
+                api_versions.check(request.path, request.arg("api-version"), DEFAULT_LOCATION)
                 m = _SUBSCRIPTION.match(request.path)
                 principal = str(self.journal_extra(request)["token"])
                 allowed, remaining, retry_after = self.throttle.spend(

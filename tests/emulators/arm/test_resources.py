@@ -98,16 +98,6 @@ def test_unknown_resource_is_arm_resource_not_found_with_the_real_message(arm: A
     )
 
 
-def test_api_version_is_not_required(arm: ArmHarness) -> None:
-    arm.seed_demo()
-    client = arm.mgmt_client(ResourceManagementClient)
-    rid = (
-        f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.KeyVault/vaults/"
-        "kv-demo-0001"
-    )
-    assert client.resources.get_by_id(rid, api_version="1999-01-01").name == "kv-demo-0001"
-
-
 def test_unknown_route_is_an_arm_error_not_a_crash(arm: ArmHarness) -> None:
     arm.seed_demo()
     client = arm.mgmt_client(ResourceManagementClient)
