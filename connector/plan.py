@@ -366,8 +366,13 @@ def service_account_tenant(connection: Connection, observed: ObservedCluster) ->
     return identity.tenant_id if identity else observed.tenant_id
 
 
+def _reads_vault_through_csi(connection: Connection) -> bool:
+    """Key Vault with the CSI driver, or a secret store in Key Vault (mounted by the same add-on)."""
+    return connection.key_vault_csi or connection.secret_store is not None
+
+
 def _needs_cluster_features(connections: Sequence[Connection], observed: ObservedCluster) -> Iterable[Action]:
-    if any(c.key_vault_csi for c in connections) and not observed.key_vault_addon_enabled:
+    if any(_reads_vault_through_csi(c) for c in connections) and not observed.key_vault_addon_enabled:
         yield EnableKeyVaultAddon(cluster_id=observed.cluster_id)
     if any(c.is_workload_identity for c in connections) and not (
         observed.oidc_issuer_enabled and observed.workload_identity_enabled
@@ -587,7 +592,7 @@ def linkers_served(action: Action, connections: Sequence[Connection]) -> set[str
     if isinstance(action, _CLUSTER_WIDE):
         return ids
     if isinstance(action, EnableKeyVaultAddon):
-        return {c.linker_id.lower() for c in connections if c.key_vault_csi}
+        return {c.linker_id.lower() for c in connections if _reads_vault_through_csi(c)}
     if isinstance(action, EnableWorkloadIdentity):
         return {c.linker_id.lower() for c in connections if c.is_workload_identity}
     if isinstance(action, CreateFederatedCredential):

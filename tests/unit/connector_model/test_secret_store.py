@@ -4,13 +4,21 @@ accepts, what the Secret keeps, and when the plan writes the vault (connector/se
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 import pytest
 
 from connector import manifests, secret_store, targets
 from connector.model import Connection
-from connector.plan import ObservedCluster, ObservedSecret, ObservedVaultSecrets, StoreVaultSecrets, plan_for
+from connector.plan import (
+    EnableKeyVaultAddon,
+    ObservedCluster,
+    ObservedSecret,
+    ObservedVaultSecrets,
+    StoreVaultSecrets,
+    plan_for,
+)
 from connector.validation import RequestValidationError
 from connector.wire import parse_linker, to_linker_body
 
@@ -95,6 +103,7 @@ def _observed(vault: ObservedVaultSecrets | None, connection: Connection) -> Obs
         cluster_id=CLUSTER_ID,
         provider_registration_state="Registered",
         extension_provisioning_state="Succeeded",
+        key_vault_addon_enabled=True,
         secrets=(ObservedSecret("default", "sc-testconn-secret", secret, secret, LINKER_ID),),
         vault_secrets=(vault,) if vault else (),
     )
@@ -120,3 +129,11 @@ def test_the_plan_writes_the_vault_only_on_drift(vault: ObservedVaultSecrets | N
         assert planned[0].serves == (LINKER_ID,)
         round_trip = ObservedCluster.from_dict(_observed(vault, connection).to_dict())
         assert round_trip.vault_secrets == ((vault,) if vault else ())
+
+
+def test_a_secret_store_enables_the_key_vault_add_on_it_is_read_through() -> None:
+    connection = _stored({"keyVaultId": KEYVAULT_ID})
+    observed = dataclasses.replace(_observed(None, connection), key_vault_addon_enabled=False)
+    planned = plan_for([connection], observed)
+    assert planned[0].action == EnableKeyVaultAddon(CLUSTER_ID)
+    assert planned[0].serves == (LINKER_ID,)
