@@ -13,7 +13,8 @@ emulated Azure and clusters always start again from the seed; `aks-connector rec
 connections).
 
 Besides the key and the curl commands it prints the demo identity's client id (for workload identity), the
-Service Bus connection string, and a kubeconfig per demo cluster written to the state dir.
+Service Bus connection string, and a kubeconfig per demo cluster written to the state dir; demo.json there
+holds the same facts for scripts.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ READY_TIMEOUT = 60.0
 # What --keep-state keeps: the task hub (devhost's SQLite store) and Azurite's folder (the registry table).
 TASK_HUB_FILES = ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm")
 AZURITE_FOLDER = "azurite"
+DEMO_FILE = "demo.json"  # what this run printed (endpoint, key, identity, Service Bus, kubeconfigs) as JSON
 
 
 class Interrupted(RuntimeError):
@@ -260,6 +262,19 @@ def reset_state(state_dir: Path, keep: bool) -> str:
     )
 
 
+def write_demo_file(path: Path, url: str, key: str, facts: DemoFacts) -> None:
+    """What make run printed, as JSON for scripts (the README's blocks read it); only its owner reads it."""
+    demo = {
+        "endpoint": url,
+        "functionKey": key,
+        "identityClientId": facts.identity_client_id,
+        "serviceBusConnection": facts.servicebus_connection,
+        "kubeconfigs": {name: str(file) for name, file in facts.kubeconfigs.items()},
+    }
+    path.write_text(json.dumps(demo, indent=2), encoding="utf-8")
+    path.chmod(0o600)  # it holds the function key
+
+
 def host_key(keys_file: Path) -> str:
     """The devhost's default host key (valid for every function-level route)."""
     data = json.loads(keys_file.read_text(encoding="utf-8"))
@@ -448,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
         url, key, facts = start_everything(stack, args, stopping)
+        write_demo_file(state_dir / DEMO_FILE, url, key, facts)
         print(instructions(url, key, state_dir / "keys.json", facts, state), flush=True)
         while not stopping.is_set():
             time.sleep(0.5)
