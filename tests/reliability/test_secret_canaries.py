@@ -1,4 +1,5 @@
-"""Secret canaries (issue 9, proof 2): secret values reach the cluster's Secrets and no other sink.
+"""Secret canaries (issue 9, proof 2): secret values reach the cluster's Secrets (or, for a connection with a
+secret store, its Key Vault) and no other sink.
 
 Canaries: a raw password for every target kind whose secret comes from the request, a service principal secret
 for every kind that takes one (over HTTP and over Service Bus, including a rejected message), and every key
@@ -32,6 +33,8 @@ from typing import Any
 
 import pytest
 from azure.data.tables import TableServiceClient
+from azure.keyvault.secrets import ApiVersion, SecretClient
+from azure.mgmt.keyvault import KeyVaultManagementClient
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 from kubernetes import client as k8s
 
@@ -41,6 +44,7 @@ from tests.reliability._targets import (
     auth_types,
     cluster_id,
     secret_from_request,
+    target_id,
     target_kinds,
     target_service,
 )
@@ -169,6 +173,38 @@ def _requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
     return requests, canaries
 
 
+def _vault_requests() -> tuple[list[tuple[str, dict[str, Any]]], set[str]]:
+    """A Key Vault CSI linker, then two linkers whose secrets go to that vault (secretStore): a database
+    password from the request, and storage keys the connector lists. Their canary belongs in the vault."""
+    vault = target_id("keyvault")
+    csi = _body("keyvault", {"authType": "userAssignedIdentity"})
+    csi["properties"]["targetService"]["resourceProperties"] = {
+        "type": "KeyVault",
+        "connectAsKubernetesCsiDriver": True,
+    }
+    password = _canary("vault-password")
+    database = _body(
+        "postgres-flexible",
+        {"authType": "secret", "name": "app", "secretInfo": {"secretType": "rawValue", "value": password}},
+    )
+    blob = _body("storage-blob", {"authType": "secret"})
+    for stored in (database, blob):
+        stored["properties"]["secretStore"] = {"keyVaultId": vault}
+    return [("kvcsistore", csi), ("pgvault", database), ("blobvault", blob)], {password}
+
+
+def _vault_values(stack: Stack) -> list[str]:
+    vault = stack.arm.mgmt_client(KeyVaultManagementClient).vaults.get("rg-demo", "kv-demo-0001")
+    client = SecretClient(
+        str(vault.properties.vault_uri),
+        stack.arm.credential,
+        connection_verify=stack.arm.ca_file,
+        verify_challenge_resource=False,
+        api_version=ApiVersion.V7_6,
+    )
+    return [str(client.get_secret(str(p.name)).value) for p in client.list_properties_of_secrets()]
+
+
 def _servicebus_messages() -> tuple[list[tuple[str, bytes]], set[str]]:
     """Queue messages carrying canaries: two valid requests and one the trigger must reject."""
     password, secret, rejected = _canary("sb-password"), _canary("sb-sp"), _canary("sb-rejected")
@@ -291,6 +327,9 @@ def test_no_canary_reaches_any_sink_but_the_cluster(stack: Stack, logs: LogCaptu
     stack.arm.instant()
     keys_at_start = issued_keys(stack.arm)
     requests, canaries = _requests()
+    vault_requests, in_vault_only = _vault_requests()
+    requests += vault_requests
+    canaries |= in_vault_only
     for name, body in requests:
         status, _, answer = client.call("PUT", f"{LINKERS}/{name}?api-version={API}", body)
         assert status == 201, (name, answer)
@@ -331,7 +370,10 @@ def test_no_canary_reaches_any_sink_but_the_cluster(stack: Stack, logs: LogCaptu
     canaries |= keys
     # The canaries are where they belong, or finding none of them elsewhere would mean nothing.
     in_cluster = "\n".join(_cluster_secret_values(stack))
-    missing = {c for c in canaries - keys if c not in in_cluster}
+    in_vault = "\n".join(_vault_values(stack))
+    assert all(c in in_vault and c not in in_cluster for c in in_vault_only), "the vault holds its canary"
+    assert any(k in in_vault for k in keys), "the storage key went to the vault"
+    missing = {c for c in canaries - keys - in_vault_only if c not in in_cluster}
     # Only the rejected message's secret and the one the update replaced are on no cluster.
     assert missing == superseded, f"canaries not in any Secret: {missing - superseded}"
     assert sum(1 for k in keys if k in in_cluster) >= 8, "the issued keys were not written to Secrets"
