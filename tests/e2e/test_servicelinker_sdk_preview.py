@@ -117,6 +117,39 @@ def test_a_get_modify_put_keeps_the_stored_password(e2e: E2E) -> None:
     assert secret is not None and secret.get("AZURE_POSTGRESQL_PASSWORD") == PASSWORD, secret
 
 
+def test_a_patch_keeps_the_configuration_it_does_not_name(e2e: E2E) -> None:
+    body = {
+        **_blob_secret(),
+        "configuration_info": {
+            "customized_keys": {"AZURE_STORAGEBLOB_CONNECTIONSTRING": "BLOB_CS"},
+            "delete_or_update_behavior": "ForcedCleanup",
+        },
+    }
+    created, patched, configurations = _run(
+        e2e,
+        {"op": "create", "name": "cfgconn", "parameters": body},
+        # As the CLI shapes its update: configurationInfo named, with nothing set in it.
+        {
+            "op": "update",
+            "name": "cfgconn",
+            "parameters": {"client_type": "dotnet", "configuration_info": {}},
+        },
+        {"op": "list_configurations", "name": "cfgconn"},
+    )
+
+    assert _value(created)["provisioning_state"] == "Succeeded"
+    assert _value(patched)["client_type"] == "dotnet"
+    assert [c["name"] for c in _value(configurations)["configurations"]] == ["BLOB_CS"]
+    secret = e2e.kube_secret(CLUSTER, "default", "sc-cfgconn-secret")
+    assert secret is not None and _storage_key(e2e) in secret["BLOB_CS"]
+
+    (deleted,) = _run(e2e, {"op": "delete", "name": "cfgconn"})
+
+    # ForcedCleanup survived the PATCH: the delete removes the Secret.
+    assert deleted == {"ok": True, "value": None}
+    assert e2e.kube_secret(CLUSTER, "default", "sc-cfgconn-secret") is None
+
+
 def test_workload_identity_and_its_update_through_the_cli_sdk(e2e: E2E) -> None:
     client_id = _identity_client_id(e2e)
     body = {
