@@ -8,9 +8,13 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.rest import HttpRequest
-from azure.mgmt.kubernetesconfiguration.extensions.models import Extension
+from azure.mgmt.authorization import AuthorizationManagementClient
+from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.kubernetesconfiguration.extensions import KubernetesConfigurationExtensionsMgmtClient
+from azure.mgmt.kubernetesconfiguration.extensions.models import Extension, ExtensionProperties
+from azure.mgmt.msi import ManagedServiceIdentityClient
+from azure.mgmt.resource.resources import ResourceManagementClient
 
-from activities import clients as product_clients
 from activities.target_values import api_version_for
 from connector import targets
 from emulators.arm import api_versions
@@ -29,7 +33,7 @@ def test_an_unlisted_version_gets_no_registered_provider_found_through_the_offic
     arm: ArmHarness,
 ) -> None:
     arm.seed_demo()
-    aks = arm.mgmt_client(product_clients.ContainerServiceClient, api_version=UNLISTED)
+    aks = arm.mgmt_client(ContainerServiceClient, api_version=UNLISTED)
     with pytest.raises(HttpResponseError) as err:
         aks.managed_clusters.get(RG, CLUSTER)
     assert err.value.status_code == 400
@@ -41,20 +45,15 @@ def test_an_unlisted_version_gets_no_registered_provider_found_through_the_offic
     )
     assert "2026-08-01" in message and message.endswith("The supported locations are 'eastus'.")
     # The same call at the client's own version works.
-    assert (
-        arm.mgmt_client(product_clients.ContainerServiceClient).managed_clusters.get(RG, CLUSTER).name
-        == CLUSTER
-    )
+    assert arm.mgmt_client(ContainerServiceClient).managed_clusters.get(RG, CLUSTER).name == CLUSTER
 
 
 def test_a_refused_write_changes_nothing(arm: ArmHarness) -> None:
     arm.seed_demo()
-    arm.mgmt_client(product_clients.ResourceManagementClient).providers.register(
-        "Microsoft.KubernetesConfiguration"
-    )
+    arm.mgmt_client(ResourceManagementClient).providers.register("Microsoft.KubernetesConfiguration")
     arm.instant()
-    cls = product_clients.KubernetesConfigurationExtensionsMgmtClient
-    body = Extension(extension_type="microsoft.servicelinker", auto_upgrade_minor_version=True)
+    cls = KubernetesConfigurationExtensionsMgmtClient
+    body = Extension(properties=ExtensionProperties(extension_type="microsoft.servicelinker"))
     with pytest.raises(HttpResponseError) as err:
         arm.mgmt_client(cls, api_version="2025-03-02").extensions.begin_create(
             RG, "Microsoft.ContainerService", "managedClusters", CLUSTER, "sc-extension", body
@@ -70,7 +69,7 @@ def test_a_refused_write_changes_nothing(arm: ArmHarness) -> None:
 
 def test_a_missing_api_version_gets_missing_api_version_parameter(arm: ArmHarness) -> None:
     arm.seed_demo()
-    client = arm.mgmt_client(product_clients.ResourceManagementClient)
+    client = arm.mgmt_client(ResourceManagementClient)
     response = client.send_request(
         HttpRequest(
             "GET",
@@ -89,7 +88,7 @@ def test_a_missing_api_version_gets_missing_api_version_parameter(arm: ArmHarnes
 
 def test_arm_native_types_answer_invalid_api_version_parameter(arm: ArmHarness) -> None:
     arm.seed_demo()
-    client = arm.mgmt_client(product_clients.ResourceManagementClient, api_version="2017-05-11")
+    client = arm.mgmt_client(ResourceManagementClient, api_version="2017-05-11")
     with pytest.raises(HttpResponseError) as err:
         client.resource_groups.get(RG)
     assert err.value.status_code == 400
@@ -107,21 +106,17 @@ def test_admin_paths_need_no_api_version(arm: ArmHarness) -> None:
 
 
 def _client_versions() -> dict[str, set[str]]:
-    """namespace → api-versions the product's pinned management clients send for the operations it calls."""
+    """namespace → api-versions the product's pinned clients (activities/clients.py) send."""
     credential: Any = StaticTokenCredential()
     sub = DEMO_SUBSCRIPTION
-    authz = product_clients.AuthorizationManagementClient(credential, sub)
-    msi = product_clients.ManagedServiceIdentityClient(credential, sub)
+    authz = AuthorizationManagementClient(credential, sub)
+    msi = ManagedServiceIdentityClient(credential, sub)
     return {
-        "Microsoft.ContainerService": {
-            product_clients.ContainerServiceClient(credential, sub)._config.api_version
-        },
+        "Microsoft.ContainerService": {ContainerServiceClient(credential, sub)._config.api_version},
         "Microsoft.KubernetesConfiguration": {
-            product_clients.KubernetesConfigurationExtensionsMgmtClient(credential, sub)._config.api_version
+            KubernetesConfigurationExtensionsMgmtClient(credential, sub)._config.api_version
         },
-        "Microsoft.Resources": {
-            product_clients.ResourceManagementClient(credential, sub)._config.api_version
-        },
+        "Microsoft.Resources": {ResourceManagementClient(credential, sub)._config.api_version},
         "Microsoft.Authorization": {
             authz.role_assignments._config.api_version,
             authz.role_definitions._config.api_version,
