@@ -41,6 +41,8 @@ _JSON_FIELDS = {
     "lastError": "LastError",
     "lastReconcile": "LastReconcile",
     "granted": "Granted",
+    # ARM's systemData of the linker (who created and last changed it, and when), answered on GET.
+    "systemData": "SystemData",
 }
 _PLAIN_FIELDS = {
     "linkerId": "LinkerId",

@@ -132,5 +132,6 @@ class RegistryRecord(TypedDict, total=False):
     lastReconcile: dict[str, Any] | None
     lastReconcileTime: str | None
     granted: dict[str, Any] | None
+    systemData: dict[str, str] | None
     updatedAt: str | None
     etag: str | None

@@ -927,11 +927,24 @@ def _same_subject(key: str, stored: Mapping[str, Any], request: Mapping[str, Any
 # --- Emitting --------------------------------------------------------------------------------------------
 
 
+# What a response carries, per api-version. Azure answers every property of the version's schema, null when
+# unset; the shapes below follow the vendored specs (spec/README.md) and, for 2024-07-01-preview, the
+# responses azure-cli recorded from Azure (serviceconnector tests, test_kubernetes_storageblob_e2e.yaml).
+# The specs of 2022-11-01-preview, 2023-04-01-preview and 2024-04-01 are not vendored yet: those versions
+# answer the 2022-05-01 shape plus publicNetworkSolution and configurationInfo (which each of them defines)
+# and secretStore's keyVaultSecretName, and no validator judges them (assumption, written here only).
+_FULL_SHAPE_VERSIONS = frozenset({API_2024_07_01_PREVIEW})
+
+
+def _full_shape(api_version: str) -> bool:
+    return api_version in _FULL_SHAPE_VERSIONS
+
+
 def _target_body(connection: Connection) -> dict[str, Any]:
     spec = targets.get_spec(connection.target_kind)
     if not spec.is_arm_resource:
         return {"type": spec.service_type, "endpoint": connection.target_id}
-    body: dict[str, Any] = {"type": "AzureResource", "id": connection.target_id}
+    body: dict[str, Any] = {"type": "AzureResource", "id": connection.target_id, "resourceProperties": None}
     if connection.key_vault_csi:
         body["resourceProperties"] = {"type": "KeyVault", "connectAsKubernetesCsiDriver": True}
     elif connection.app_config_extension:
@@ -939,7 +952,14 @@ def _target_body(connection: Connection) -> dict[str, Any]:
     return body
 
 
-def _auth_body(connection: Connection) -> dict[str, Any]:
+def _identity_extras(api_version: str) -> dict[str, Any]:
+    """The identity auth fields later versions define and this connector never sets (refused on input)."""
+    if not _full_shape(api_version):
+        return {}
+    return {"userName": None, "deleteOrUpdateBehavior": None, "roles": None, "authMode": None}
+
+
+def _auth_body(connection: Connection, api_version: str) -> dict[str, Any]:
     auth = connection.auth
     if isinstance(auth, WorkloadIdentityAuth):
         # The Key Vault CSI driver's identity is the add-on's: Azure answers null ids there, not "".
@@ -947,6 +967,7 @@ def _auth_body(connection: Connection) -> dict[str, Any]:
             "authType": auth.auth_type.value,
             "clientId": auth.client_id or None,
             "subscriptionId": auth.subscription_id or None,
+            **_identity_extras(api_version),
         }
     if isinstance(auth, ServicePrincipalAuth):
         # `secret` is write-only: ARM never returns it.
@@ -954,13 +975,14 @@ def _auth_body(connection: Connection) -> dict[str, Any]:
             "authType": auth.auth_type.value,
             "clientId": auth.client_id,
             "principalId": auth.principal_id,
+            **_identity_extras(api_version),
         }
-    body: dict[str, Any] = {"authType": auth.auth_type.value}
-    if auth.user_name is not None:
-        body["name"] = auth.user_name
+    body: dict[str, Any] = {"authType": auth.auth_type.value, "name": auth.user_name, "secretInfo": None}
+    if _full_shape(api_version):
+        body["authMode"] = None
     if auth.kind in (SecretKind.RAW_VALUE, SecretKind.AUTO):
-        # As Service Connector answers for secret auth: the value is write-only, and keys the connector
-        # lists itself are reported the same way.
+        # As Service Connector answers for secret auth once the connection exists (azure-cli's recorded GET):
+        # the value is write-only, and keys the connector lists itself are reported the same way.
         body["secretInfo"] = {"secretType": SecretKind.RAW_VALUE.value}
     elif auth.kind is SecretKind.KEY_VAULT_SECRET_REFERENCE:
         body["secretInfo"] = {
@@ -971,37 +993,69 @@ def _auth_body(connection: Connection) -> dict[str, Any]:
     return body
 
 
+def _secret_store_body(connection: Connection, api_version: str) -> dict[str, Any] | None:
+    vault, secret_name = None, None
+    if isinstance(connection.auth, SecretAuth) and connection.auth.key_vault_id:
+        vault = connection.auth.key_vault_id
+    elif connection.secret_store is not None:
+        store = connection.secret_store
+        vault, secret_name = store.key_vault_id, store.key_vault_secret_name
+    if not has_configuration_info(api_version):  # 2022-05-01's SecretStore has keyVaultId only
+        return None if vault is None else {"keyVaultId": vault}
+    if vault is None and not _full_shape(api_version):
+        return None
+    return {"keyVaultId": vault, "keyVaultSecretName": secret_name}
+
+
+def _configuration_info_body(connection: Connection, api_version: str) -> dict[str, Any]:
+    # Unset is null, as Azure answers: no invented {} or "Default".
+    behavior = connection.delete_or_update_behavior
+    body: dict[str, Any] = {
+        "customizedKeys": dict(connection.customized_keys) or None,
+        "deleteOrUpdateBehavior": None if behavior is DeleteOrUpdateBehavior.DEFAULT else behavior.value,
+    }
+    if _full_shape(api_version):
+        body.update(
+            {
+                "action": None,
+                "daprProperties": None,
+                "additionalConfigurations": None,
+                "additionalConnectionStringProperties": None,
+                "configurationStore": {"appConfigurationId": None},
+            }
+        )
+    return body
+
+
+def _public_network_body(api_version: str) -> dict[str, Any] | None:
+    # Nothing is configured on the target's network (anything else is refused on input).
+    if not _full_shape(api_version):
+        return None
+    return {"firewallRules": None, "deleteOrUpdateBehavior": None, "action": None}
+
+
 def _properties(connection: Connection, api_version: str) -> dict[str, Any]:
     props: dict[str, Any] = {
         "targetService": _target_body(connection),
-        "authInfo": _auth_body(connection),
+        "authInfo": _auth_body(connection, api_version),
         "clientType": connection.client_type.value,
+        "provisioningState": connection.provisioning_state,
+        "vNetSolution": None,
+        "secretStore": _secret_store_body(connection, api_version),
         "scope": connection.namespace,
     }
-    if isinstance(connection.auth, SecretAuth) and connection.auth.key_vault_id:
-        props["secretStore"] = {"keyVaultId": connection.auth.key_vault_id}
-    elif connection.secret_store is not None:
-        props["secretStore"] = {
-            "keyVaultId": connection.secret_store.key_vault_id,
-            "keyVaultSecretName": connection.secret_store.key_vault_secret_name,
-        }
     if has_configuration_info(api_version):
-        props["configurationInfo"] = {
-            "customizedKeys": dict(connection.customized_keys),
-            "deleteOrUpdateBehavior": connection.delete_or_update_behavior.value,
-        }
+        props["publicNetworkSolution"] = _public_network_body(api_version)
+        props["configurationInfo"] = _configuration_info_body(connection, api_version)
     return props
 
 
 def to_linker_body(connection: Connection, api_version: str) -> dict[str, Any]:
     """The linker resource as GET returns it; secret values are never included."""
     version = _check_api_version(api_version)
-    props = _properties(connection, version)
-    if connection.provisioning_state is not None:
-        props["provisioningState"] = connection.provisioning_state
     return {
         "id": connection.linker_id,
         "name": connection.linker_name,
         "type": LINKER_RESOURCE_TYPE,
-        "properties": props,
+        "properties": _properties(connection, version),
     }

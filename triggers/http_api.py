@@ -141,12 +141,9 @@ def _linker_body(record: dict[str, Any], api_version: str) -> dict[str, Any]:
         record.get("provisioningState")
     )
     body = to_linker_body(connection, api_version)
-    error = record.get("lastError")
-    if isinstance(error, dict) and record.get("provisioningState") == "Failed":
-        # Read-only extra: why the last operation failed (clients that do not know it ignore it).
-        body["properties"]["lastError"] = {
-            k: error[k] for k in ("code", "message", "mitigation", "action", "scope") if error.get(k)
-        }
+    # Why an operation failed is in its status (`error`) and in GET .../diagnostics: the linker schema has no
+    # place for it, and every linker answer is judged against that schema.
+    body["systemData"] = record.get("systemData")
     return body
 
 
@@ -246,7 +243,9 @@ async def _put_or_patch(
     # The body never renders secret values, sealed or not.
     accepted = connection.with_provisioning_state(ops.ACCEPTED)
     headers = _accepted_headers(req, cluster, started.operation_id, settings, location=False)
-    return arm.json_response(201, to_linker_body(accepted, api_version), headers)
+    body = to_linker_body(accepted, api_version)
+    body["systemData"] = started.system_data
+    return arm.json_response(201, body, headers)
 
 
 async def _delete(

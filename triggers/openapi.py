@@ -94,11 +94,6 @@ _SCHEMAS: dict[str, Any] = {
                         "deleteOrUpdateBehavior (Default | ForcedCleanup)",
                     },
                     "provisioningState": {"type": "string", "readOnly": True},
-                    "lastError": {
-                        "type": "object",
-                        "readOnly": True,
-                        "description": "Why the last operation failed: code, message, mitigation",
-                    },
                 },
             },
         },

@@ -82,6 +82,7 @@ class Started:
     kind: str
     linker_id: str
     new: bool
+    system_data: dict[str, str] | None = None  # the linker's systemData as written (connect only)
 
 
 def new_operation_id() -> str:
@@ -307,7 +308,8 @@ async def _check_free(
         return None
     assert running is not None
     if running.get("kind") == kind and running.get("desiredHash") == desired_hash:
-        return Started(running["id"], kind, record["linkerId"], new=False)
+        written = record.get("systemData")
+        return Started(running["id"], kind, record["linkerId"], new=False, system_data=written)
     raise OperationConflict(record["linkerId"], running)
 
 
@@ -330,7 +332,8 @@ async def _write_or_join(
     current = await get_record(record["linkerId"])
     winner = (current or {}).get("lastOperation") or {}
     if winner.get("id") and winner.get("kind") == kind and winner.get("desiredHash") == desired_hash:
-        return Started(str(winner["id"]), kind, record["linkerId"], new=False)
+        written = (current or {}).get("systemData")
+        return Started(str(winner["id"]), kind, record["linkerId"], new=False, system_data=written)
     raise OperationConflict(record["linkerId"], winner or None)
 
 
@@ -340,6 +343,36 @@ def _names_operation(record: dict[str, Any] | None, operation_id: str) -> bool:
     return bool(current.get("id") == operation_id)
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who asks for a change, as ARM's systemData names it (createdByType: User, Application,
+    ManagedIdentity or Key)."""
+
+    name: str
+    kind: str
+
+
+# The Functions host authenticates a request with a function key but does not tell the app which key, nor
+# who holds it: an HTTP caller is recorded as a key, the kind ARM's systemData documents for key-authenticated
+# callers, named for what authenticated it (assumption, written here only).
+FUNCTION_KEY_CALLER = Caller("function key", "Key")
+
+
+def system_data(record: dict[str, Any] | None, caller: Caller, now: datetime) -> dict[str, str]:
+    """ARM's systemData after `caller` changes the linker at `now`: creation kept from the stored record."""
+    created = (record or {}).get("systemData") if (record or {}).get("desired") else None
+    created = created if isinstance(created, dict) else {}
+    stamp = _iso(now)
+    return {
+        "createdBy": str(created.get("createdBy") or caller.name),
+        "createdByType": str(created.get("createdByType") or caller.kind),
+        "createdAt": str(created.get("createdAt") or stamp),
+        "lastModifiedBy": caller.name,
+        "lastModifiedByType": caller.kind,
+        "lastModifiedAt": stamp,
+    }
+
+
 async def submit_connect(
     client: df.DurableOrchestrationClient,
     connection: Connection,
@@ -347,6 +380,7 @@ async def submit_connect(
     *,
     record: dict[str, Any] | None,
     operation_id: str | None = None,
+    caller: Caller = FUNCTION_KEY_CALLER,
 ) -> Started:
     """Create or update a connection: collisions, concurrency, registry write, then start `connect`.
 
@@ -359,6 +393,7 @@ async def submit_connect(
     desired_hash = connection.desired_hash()
     resumed = _names_operation(record, operation_id)
     previous = ((record or {}).get("lastOperation") or {}).get("previous") or [] if resumed else []
+    written = (record or {}).get("systemData")  # a redelivered message's write already went through
     if not resumed:
         running = await _check_free(client, record, CONNECT, desired_hash)
         if running is not None:
@@ -384,7 +419,9 @@ async def submit_connect(
             "lastReconcileTime": (record or {}).get("lastReconcileTime"),
             # What earlier operations granted stays known until a ForcedCleanup delete revokes it.
             "granted": (record or {}).get("granted"),
+            "systemData": system_data(record, caller, _now()),
         }
+        written = new_record["systemData"]
         joined = await _write_or_join(new_record, (record or {}).get("etag"), CONNECT, desired_hash)
         if joined is not None:
             return joined
@@ -396,7 +433,7 @@ async def submit_connect(
     if previous:
         payload["previous"] = previous
     await _start_once(client, CONNECT, operation_id, payload)
-    return Started(operation_id, CONNECT, linker_id, new=True)
+    return Started(operation_id, CONNECT, linker_id, new=True, system_data=written)
 
 
 async def submit_disconnect(

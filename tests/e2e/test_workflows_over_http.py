@@ -21,6 +21,7 @@ from tests.e2e.conftest import API, BLOB, CLUSTER, E2E
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 SC_JOB_LINE = "ERROR sc-job: helm install failed: image pull back-off"
+DIAGNOSTICS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/diagnostics"
 
 
 def _body(*, api_version: str = API, forced_cleanup: bool = False) -> dict[str, Any]:
@@ -116,7 +117,9 @@ def test_a_failed_extension_install_ends_the_operation_and_the_linker_failed_wit
     assert SC_JOB_LINE in info["diagnostics"]["jobLogs"]["lines"]
     linker = e2e.http("GET", f"{LINKERS}/blobfail?api-version={API}")[2]
     assert linker["properties"]["provisioningState"] == "Failed"
-    assert linker["properties"]["lastError"]["code"] == "ExtensionOperationFailed"
+    diagnostics = e2e.http("GET", f"{DIAGNOSTICS}?api-version={API}")[2]
+    (failed,) = [c for c in diagnostics["connections"] if c["linkerId"].endswith("/linkers/blobfail")]
+    assert failed["lastError"]["code"] == "ExtensionOperationFailed"
 
 
 def test_delete_keeps_the_secret_by_default_and_forced_cleanup_removes_it(e2e: E2E) -> None:

@@ -453,9 +453,12 @@ def test_auth_mode_opt_in_is_the_default_and_accepted() -> None:
 def test_secret_auth_reads_back_with_a_raw_value_secret_info_and_no_value() -> None:
     connection = parse_linker(LINKER_ID, body(SECRET_BODY), "2024-07-01-preview")
     emitted = to_linker_body(connection, "2024-07-01-preview")
+    # As azure-cli's recording of Azure answers at this version (test_kubernetes_storageblob_e2e.yaml).
     assert emitted["properties"]["authInfo"] == {
-        "authType": "secret",
+        "name": None,
         "secretInfo": {"secretType": "rawValue"},
+        "authType": "secret",
+        "authMode": None,
     }
     # Sent back as read (what a client that GETs, edits and PUTs does), it means the same connection.
     assert parse_linker(LINKER_ID, emitted, "2024-07-01-preview").desired_hash() == connection.desired_hash()
