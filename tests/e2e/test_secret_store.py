@@ -205,3 +205,22 @@ def test_a_bad_secret_store_is_refused_and_changes_nothing(
     assert status == 400
     assert error["error"]["target"] == f"properties.secretStore.{target}"
     assert e2e.http("GET", f"{LINKERS}/badstore?api-version={API}")[0] == 404
+
+
+def test_a_deleted_secretproviderclass_is_applied_again_without_a_new_vault_version(e2e: E2E) -> None:
+    _csi_linker(e2e)
+    assert _create(e2e, "blobspc")["status"] == "Succeeded"
+    client, name = _vault(e2e), "sc-blobspc-azure-storageblob-connectionstring"
+    api = k8s.CustomObjectsApi(e2e.arm.kube.client_for(kube_key(CLUSTER)))
+    group, plural, spc = (
+        "secrets-store.csi.x-k8s.io",
+        "secretproviderclasses",
+        "sc-blobspc-secretproviderclass",
+    )
+    api.delete_namespaced_custom_object(group, "v1", "default", plural, spc)
+
+    assert _reconcile(e2e)["repaired"] == 1
+    assert (
+        api.get_namespaced_custom_object(group, "v1", "default", plural, spc)["spec"]["provider"] == "azure"
+    )
+    assert _versions(client, name) == 1
