@@ -3,7 +3,7 @@
 Admin routes added under `/_emulator` (besides the common reset/faults/journal/clock/seed):
     GET|POST /arm/settings        durations and limits (registrationDelaySeconds, clusterUpdateSeconds,
                                   extensionInstallSeconds, extensionDeleteSeconds, ficWriteLatencySeconds,
-                                  ficLimit)
+                                  ficLimit, principalReplicationSeconds)
     POST     /arm/throttle        {"preset": "arm"} (ARM's token buckets per principal: reads 250 / 25 per s,
                                   writes and deletes 200 / 10 per s), or {"reads": N, "writes": N,
                                   "refillPerSecond": r, "retryAfter": s}; "clock": "emulator" refills on the

@@ -62,6 +62,7 @@ class Settings:
     extension_delete_seconds: float = 10.0
     fic_write_latency: float = 0.02  # real seconds a federated credential write holds its identity
     fic_limit: int = 20
+    principal_replication_seconds: float = 0.0  # PrincipalNotFound window (emulators/arm/replication.py)
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case keys (unknown keys raise KeyError)."""
@@ -72,6 +73,7 @@ class Settings:
             "extensionDeleteSeconds": "extension_delete_seconds",
             "ficWriteLatencySeconds": "fic_write_latency",
             "ficLimit": "fic_limit",
+            "principalReplicationSeconds": "principal_replication_seconds",  # replication window
         }
         for key, value in values.items():
             attr = aliases.get(key, key)
@@ -88,6 +90,7 @@ class Settings:
             "extensionDeleteSeconds": self.extension_delete_seconds,
             "ficWriteLatencySeconds": self.fic_write_latency,
             "ficLimit": self.fic_limit,
+            "principalReplicationSeconds": self.principal_replication_seconds,  # replication window
         }
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from emulators.arm import errors
+from emulators.arm import errors, replication
 from emulators.arm.handlers.common import body_of, ok, page, public_view
 from emulators.arm.state import ArmState, Resource, normalize_id
 from emulators.common.http import Request, Response
@@ -160,6 +160,7 @@ class AuthorizationHandlers:
                 "A valid principal ID must be provided for role assignment.",
                 target="properties.principalId",
             )
+        replication.check_replicated(self.state, principal, props.get("principalType"))
         rid = assignment_id(scope, name)
         existing = self.state.get(rid)
         for other in self.state.of_type(ASSIGNMENT_TYPE):

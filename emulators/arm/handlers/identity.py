@@ -14,7 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlparse
 
-from emulators.arm import errors
+from emulators.arm import errors, replication
 from emulators.arm.handlers.common import body_of, ok, page, public_view, require_group, require_resource
 from emulators.arm.state import DEFAULT_LOCATION, ArmState, Resource, new_guid, normalize_id
 from emulators.common.http import Request, Response
@@ -134,6 +134,7 @@ class IdentityHandlers:
             str(body.get("location") or group["location"]),
             tags=body.get("tags"),
         )
+        replication.remember_created(self.state, identity)
         self.state.put(identity)
         return ok(public_view(identity), 201)
 
