@@ -280,3 +280,19 @@ def test_flex_consumption_runs_python_311_from_its_deployment_container() -> Non
     config = resources["site"]["config"]["properties"]["functionAppConfig"]
     assert config["runtime"] == {"name": "python", "version": "3.11"}
     assert config["deployment"]["storage"]["authentication"]["type"] == "UserAssignedIdentity"
+
+
+def test_task_hub_name_fits_both_backends() -> None:
+    """The default hub name is valid for both backends' documented naming rules."""
+    hub = bicep.parse("main.bicep")["parameters"]["taskHubName"]["default"]
+    # Microsoft.DurableTask 2025-11-01 REST spec: taskHubName pattern.
+    assert re.fullmatch(r"[a-zA-Z0-9-]{3,64}", hub)
+    # Durable Functions task hub names with the Azure Storage provider: letters and digits, a letter first,
+    # 3 to 45 characters.
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9]{2,44}", hub)
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    assert sample["DURABLE_TASK_HUB"] == hub
+    assert (
+        sample["RECONCILE_SCHEDULE"]
+        == bicep.parse("main.bicep")["parameters"]["reconcileSchedule"]["default"]
+    )
