@@ -20,7 +20,9 @@ from azure.mgmt.servicelinker.models import (
     SecretAuthInfo,
     ValueSecretInfo,
 )
+from kubernetes import client as k8s
 
+from emulators.arm import kube_key
 from tests.e2e.conftest import API, CLUSTER, E2E
 from tests.e2e.sdk_preview.harness import run_steps
 
@@ -193,3 +195,34 @@ def test_az_aks_connection_update_confluent_cloud_keeps_the_stored_secret(e2e: E
         f"username='{KAFKA_KEY}' password='{KAFKA_SECRET}';"
         in secret["AZURE_CONFLUENTCLOUDKAFKA_KAFKASASLCONFIG"]
     )
+
+
+def _reconcile(e2e: E2E) -> dict[str, Any]:
+    status, headers, _ = e2e.http("POST", "/api/reconcile")
+    assert status == 202
+    done = e2e.wait_operation(headers["Azure-AsyncOperation"], timeout=60)
+    assert done["status"] == "Succeeded", done
+    return dict(done["properties"])
+
+
+def test_a_reconcile_rebuilds_a_deleted_confluent_secret_from_the_sealed_api_secret_and_reads_no_arm(
+    e2e: E2E,
+) -> None:
+    client = e2e.linker_client()
+    client.linker.begin_create_or_update(
+        CLUSTER, "kafkarec", _linker(ConfluentBootstrapServer(endpoint=BOOTSTRAP), KAFKA_KEY, KAFKA_SECRET)
+    ).result()
+    before = e2e.kube_secret(CLUSTER, "default", "sc-kafkarec-secret")
+    assert _reconcile(e2e)["drifted"] == 0
+
+    k8s.CoreV1Api(e2e.arm.kube.client_for(kube_key(CLUSTER))).delete_namespaced_secret(
+        "sc-kafkarec-secret", "default"
+    )
+    e2e.arm.admin.clear_journal()
+
+    assert _reconcile(e2e)["repaired"] == 1
+    assert e2e.kube_secret(CLUSTER, "default", "sc-kafkarec-secret") == before
+    # The endpoint is no ARM resource: ARM saw only the cluster's own calls (and provider registrations).
+    subscription_providers = CLUSTER.lower().split("/resourcegroups/")[0] + "/providers/"
+    paths = [e["path"].lower() for e in e2e.arm.admin.journal()["entries"]]
+    assert all(p.startswith((CLUSTER.lower(), subscription_providers)) for p in paths), paths
