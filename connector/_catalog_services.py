@@ -108,7 +108,7 @@ KEYVAULT = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-app-configuration
-# (azure-docs how-to-integrate-app-configuration.md, 10/26/2023 and 02/02/2024: same keys). With
+# (azure-docs how-to-integrate-app-configuration.md, 10/26/2023 and 06/18/2026, listing AKS: same keys). With
 # connectWithKubernetesExtension, https://learn.microsoft.com/azure/aks/azure-app-configuration-quickstart
 # gives no other key set; the flag is refused (connector/CATALOG.md, item 1).
 # Configuration Stores - List Keys (Microsoft.AppConfiguration 2023-03-01): {"value": [{"connectionString",
