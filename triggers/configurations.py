@@ -11,10 +11,22 @@ from typing import Any
 
 from connector import manifests, secret_store, targets
 from connector.model import Connection
+from connector.wire import API_2022_05_01
+
+DEFAULT_CONFIG_TYPE = "Default"
+KEY_VAULT_SECRET_CONFIG_TYPE = "KeyVaultSecret"
 
 
-def list_configurations(connection: Connection, tenant_id: str | None) -> list[dict[str, Any]]:
-    """[{name, value}] in the order the Secret holds them; secret values are always null."""
+def list_configurations(
+    connection: Connection, tenant_id: str | None, api_version: str = API_2022_05_01
+) -> list[dict[str, Any]]:
+    """[{name, value, ...}] in the order the Secret holds them; secret values are always null.
+
+    2022-05-01's SourceConfiguration has name and value only; the 2024-07-01-preview spec adds configType,
+    keyVaultReferenceIdentity and description, answered as azure-cli's recording of Azure shows them
+    (`"configType": "Default", "keyVaultReferenceIdentity": null, "description": ""`). The versions between,
+    whose specs are not vendored, are answered the same way (assumption, written here only).
+    """
     kind = connection.target_kind
     mode = manifests.auth_mode(connection)
     secret_keys = targets.secret_keys(kind, mode, connection.client_type)
@@ -38,9 +50,13 @@ def list_configurations(connection: Connection, tenant_id: str | None) -> list[d
         rendered = {connection.customized_keys.get(k, k): v for k, v in known.items()}
     hidden = {connection.customized_keys.get(k, k) for k in secret_keys}
     items = [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]
+    if api_version == API_2022_05_01:
+        return items
     # A secret store keeps these values in Key Vault (connector/secret_store.py), not in the Secret.
     in_vault = secret_store.vault_secret_names(connection)
     for item in items:
-        if item["name"] in in_vault:
-            item["configType"] = "KeyVaultSecret"
+        in_key_vault = item["name"] in in_vault
+        item["configType"] = KEY_VAULT_SECRET_CONFIG_TYPE if in_key_vault else DEFAULT_CONFIG_TYPE
+        item["keyVaultReferenceIdentity"] = None
+        item["description"] = ""
     return items

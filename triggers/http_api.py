@@ -32,6 +32,7 @@ from connector.validation import (
     subscription_problems,
 )
 from connector.wire import linker_id_of, parse_linker, parse_patch, to_linker_body
+from telemetry import traced_http
 from triggers import arm_format as arm
 from triggers import operations as ops
 from triggers.blueprint import bp
@@ -188,6 +189,7 @@ async def _handle(coro: Any) -> func.HttpResponse:
 
 @bp.route(route=LINKER_ROUTE, methods=["GET", "PUT", "PATCH", "DELETE"])
 @bp.durable_client_input(client_name="client")
+@traced_http(LINKER_ROUTE)
 async def linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """GET, PUT, PATCH or DELETE one linker."""
     method = req.method.upper()
@@ -270,6 +272,7 @@ async def _delete(
 
 @bp.route(route=LINKERS_ROUTE, methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@traced_http(LINKERS_ROUTE)
 async def linkers(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """List a cluster's linkers, one page at a time (nextLink carries $skipToken)."""
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
@@ -305,6 +308,7 @@ async def _list(
 
 @bp.route(route=LINKER_ROUTE + "/validateLinker", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@traced_http(LINKER_ROUTE + "/validateLinker")
 async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start a validation of the linker on the cluster (202; the operation's result holds the checks)."""
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/validateLinker/action")
@@ -328,12 +332,13 @@ async def validate_linker(req: func.HttpRequest, client: df.DurableOrchestration
 
 
 @bp.route(route=LINKER_ROUTE + "/listConfigurations", methods=["POST"])
+@traced_http(LINKER_ROUTE + "/listConfigurations")
 async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse:
     """The configuration names of the linker and its non-secret values."""
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/listConfigurations/action")
     if isinstance(guarded, func.HttpResponse):
         return guarded
-    cluster, settings, _api_version = guarded
+    cluster, settings, api_version = guarded
     bad_name = _linker_name_error(req.route_params["name"])
     if bad_name is not None:
         return bad_name
@@ -347,7 +352,7 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
         applied_kind = (record or {}).get("appliedTargetKind")
         if applied_kind:  # what the Secret holds (an OpenAI account's keys are AZURE_OPENAI_*)
             connection = connection.model_copy(update={"target_kind": applied_kind})
-        configurations = list_configurations(connection, settings.tenant_id)
+        configurations = list_configurations(connection, settings.tenant_id, api_version)
         return arm.json_response(200, {"configurations": configurations})
 
     return await _handle(run())
@@ -358,6 +363,7 @@ async def list_linker_configurations(req: func.HttpRequest) -> func.HttpResponse
 
 @bp.route(route=OPERATION_ROUTE, methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@traced_http(OPERATION_ROUTE)
 async def operation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """ARM's async-operation status of one operation."""
     refused = arm.api_version_error(req.params.get("api-version") or "")
@@ -415,6 +421,7 @@ def _may_read_operation(payload: Any, subscription: str, settings: TriggerSettin
 
 
 @bp.route(route=CLUSTER_ROUTE + "/diagnostics", methods=["GET"])
+@traced_http(CLUSTER_ROUTE + "/diagnostics")
 async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     """What the registry knows about a cluster's connections: states, last operations, last errors."""
     guarded = _guard(req, "Microsoft.ServiceLinker/linkers/read")
@@ -444,6 +451,7 @@ async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route=CLUSTER_ROUTE + "/resetExtension", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@traced_http(CLUSTER_ROUTE + "/resetExtension")
 async def cluster_reset_extension(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
@@ -459,6 +467,7 @@ async def cluster_reset_extension(
 
 @bp.route(route="api/reconcile", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@traced_http("api/reconcile")
 async def reconcile_now(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start a reconciliation of every connection now, or give the one running (202 + its status URL)."""
     # Not an ARM route: api-version is optional here, but one that is sent must be a supported one.
@@ -492,12 +501,14 @@ def _first_allowed_subscription(settings: TriggerSettings) -> str | None:
 
 
 @bp.route(route="api/health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced_http("api/health")
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness probe: answers 200 when the app is loaded."""
     return arm.json_response(200, {"status": "Healthy"})
 
 
 @bp.route(route="api/openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+@traced_http("api/openapi.json")
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """The OpenAPI 3 document of this API."""
     return arm.json_response(200, openapi_document(TriggerSettings.from_env().public_base_url or "/"))
