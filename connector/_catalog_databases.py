@@ -40,9 +40,9 @@ _CLIENTS = frozenset(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-postgres
-# Flexible Servers - Get: properties.fullyQualifiedDomainName. Ruby (ruby-pg) uses the libpq keyword form like
-# PHP
-# (the ruby row of the page was not read: unconfirmed).
+# (azure-docs how-to-integrate-postgres.md, 11/21/2025, listing AKS: every secret tab, Ruby and PHP with the
+# libpq keyword form; the page's .NET example omits the password, which a secret connection string needs).
+# Flexible Servers - Get: properties.fullyQualifiedDomainName.
 _PG_KEYWORDS = "host={host} port=5432 dbname={database} sslmode=require user={user} password={secret}"
 POSTGRES_FLEXIBLE = TargetSpec(
     kind="postgres-flexible",
@@ -105,11 +105,13 @@ POSTGRES_FLEXIBLE = TargetSpec(
             ),
             ClientType.PHP: items(("AZURE_POSTGRESQL_CONNECTIONSTRING", _PG_KEYWORDS)),
             ClientType.RUBY: items(("AZURE_POSTGRESQL_CONNECTIONSTRING", _PG_KEYWORDS)),
+            # The page's "Other" tab (11/21/2025).
             ClientType.NONE: items(
                 ("AZURE_POSTGRESQL_HOST", "{host}"),
-                ("AZURE_POSTGRESQL_PORT", "5432"),
-                ("AZURE_POSTGRESQL_DATABASE", "{database}"),
                 ("AZURE_POSTGRESQL_USERNAME", "{user}"),
+                ("AZURE_POSTGRESQL_DATABASE", "{database}"),
+                ("AZURE_POSTGRESQL_PORT", "5432"),
+                ("AZURE_POSTGRESQL_SSL", "true"),
                 ("AZURE_POSTGRESQL_PASSWORD", "{secret}"),
             ),
         },

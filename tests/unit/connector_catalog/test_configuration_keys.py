@@ -347,14 +347,15 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                 SPRING: ("spring.datasource.url", "spring.datasource.username", "spring.datasource.password"),
                 NONE: (
                     "AZURE_POSTGRESQL_HOST",
-                    "AZURE_POSTGRESQL_PORT",
-                    "AZURE_POSTGRESQL_DATABASE",
                     "AZURE_POSTGRESQL_USERNAME",
+                    "AZURE_POSTGRESQL_DATABASE",
+                    "AZURE_POSTGRESQL_PORT",
+                    "AZURE_POSTGRESQL_SSL",
                     "AZURE_POSTGRESQL_PASSWORD",
                 ),
             },
         },
-        "how-to-integrate-postgres (2022-11-29, prefix upper-cased); none from reference §2 (M)",
+        "how-to-integrate-postgres (2025-11-21, lists AKS; none is the page's Other tab)",
     ),
     "mysql-flexible": (
         {DOTNET, GO, JAVA, SPRING, NODE, PHP, PY, DJANGO, RUBY, NONE},
