@@ -296,3 +296,14 @@ def test_task_hub_name_fits_both_backends() -> None:
         sample["RECONCILE_SCHEDULE"]
         == bicep.parse("main.bicep")["parameters"]["reconcileSchedule"]["default"]
     )
+
+
+def test_every_resource_uses_a_stable_api_version() -> None:
+    """Each resource type at a GA api-version (each looked up in azure-rest-api-specs' stable/ folders)."""
+    versions = {}
+    for path in bicep_files():
+        for resource in (bicep.parse(str(path.relative_to(bicep.INFRA))).get("resources") or {}).values():
+            versions[resource["type"]] = resource["api_version"]
+    assert not [t for t, v in versions.items() if "preview" in v], versions
+    assert versions["Microsoft.Web/sites"] == "2024-11-01"
+    assert versions["Microsoft.DurableTask/schedulers"] == "2025-11-01"
