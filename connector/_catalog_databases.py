@@ -120,8 +120,8 @@ POSTGRES_FLEXIBLE = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-mysql
-# The secret rows for .NET, Java and Spring Boot were not read; they follow the page's identity rows with the
-# password added: unconfirmed.
+# (azure-docs how-to-integrate-mysql.md, 06/17/2026, listing AKS: every secret tab read; the page's JDBC
+# example URI-escapes the password, which is written here as given).
 MYSQL_FLEXIBLE = TargetSpec(
     kind="mysql-flexible",
     display_name="Azure Database for MySQL flexible server",
@@ -192,12 +192,14 @@ MYSQL_FLEXIBLE = TargetSpec(
                 ("AZURE_MYSQL_PASSWORD", "{secret}"),
                 ("AZURE_MYSQL_SSLMODE", "required"),
             ),
-            # Reference §2 lists HOST, NAME, USER, PASSWORD as the secret key set.
+            # The page's "Other" tab (06/17/2026).
             ClientType.NONE: items(
                 ("AZURE_MYSQL_HOST", "{host}"),
-                ("AZURE_MYSQL_NAME", "{database}"),
-                ("AZURE_MYSQL_USER", "{user}"),
+                ("AZURE_MYSQL_USERNAME", "{user}"),
                 ("AZURE_MYSQL_PASSWORD", "{secret}"),
+                ("AZURE_MYSQL_DATABASE", "{database}"),
+                ("AZURE_MYSQL_PORT", "3306"),
+                ("AZURE_MYSQL_SSL", "true"),
             ),
         },
     },
