@@ -4,11 +4,10 @@ On AKS the Azure CLI offers only secret auth (user name + password in the reques
 config] SUPPORTED_AUTH_TYPE in the reference notes), so only the secret key sets are catalogued; the password
 comes from the request (FROM_REQUEST) and no role is granted.
 
-Key names and formats: MicrosoftDocs/azure-docs articles/service-connector/how-to-integrate-postgres.md (2022,
-prefix written `Azure_POSTGRESQL_`; the current pages and the reference use `AZURE_POSTGRESQL_`, used here),
-how-to-integrate-mysql.md (11/29/2022) and how-to-integrate-sql-database.md (10/26/2023). Flexible servers
-take the plain user name (no `@server` suffix, which single servers needed). The `none` key sets are not on
-those pages: they follow the reference notes (discrete host/port/database/user/password keys): unconfirmed.
+Key names and formats: MicrosoftDocs/azure-docs articles/service-connector/how-to-integrate-postgres.md
+(11/21/2025), how-to-integrate-mysql.md (06/17/2026) and how-to-integrate-sql-database.md (newest in the
+index); all three list AKS, and their "Other" tabs give the `none` key sets. Flexible servers take the plain
+user name (no `@server` suffix, which single servers needed).
 """
 
 from __future__ import annotations
@@ -207,8 +206,9 @@ MYSQL_FLEXIBLE = TargetSpec(
 )
 
 # https://learn.microsoft.com/azure/service-connector/how-to-integrate-sql-database
-# Servers - Get: properties.fullyQualifiedDomainName. The page's .NET example omits the user; it is included
-# here.
+# (azure-docs how-to-integrate-sql-database.md, newest version in the index, with "Other" tabs: every secret
+# tab matches). Servers - Get: properties.fullyQualifiedDomainName. The page's .NET example omits the user; it
+# is included here.
 SQL = TargetSpec(
     kind="sql",
     display_name="Azure SQL Database",
@@ -280,7 +280,7 @@ SQL = TargetSpec(
                 ("AZURE_SQL_USERNAME", "{user}"),
                 ("AZURE_SQL_PASSWORD", "{secret}"),
             ),
-            # Reference §2: `none` uses AZURE_SQL_HOST / AZURE_SQL_USERNAME (the Ruby-style set): unconfirmed.
+            # The page's "Other" tab.
             ClientType.NONE: items(
                 ("AZURE_SQL_HOST", "{host}"),
                 ("AZURE_SQL_PORT", "1433"),

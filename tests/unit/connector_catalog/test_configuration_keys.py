@@ -448,7 +448,7 @@ EXPECTED: dict[str, tuple[set[str], dict[str, dict[str, tuple[str, ...] | None]]
                 ),
             },
         },
-        "how-to-integrate-sql-database (2023-10-26); none from reference §2 (M)",
+        "how-to-integrate-sql-database (newest in the index, lists AKS; none is the page's Other tab)",
     ),
     "cognitiveservices": (
         {DOTNET, JAVA, NODE, PY, NONE},
