@@ -224,3 +224,15 @@ def test_a_deleted_secretproviderclass_is_applied_again_without_a_new_vault_vers
         api.get_namespaced_custom_object(group, "v1", "default", plural, spc)["spec"]["provider"] == "azure"
     )
     assert _versions(client, name) == 1
+
+
+def test_a_connection_made_again_after_forced_cleanup_recovers_its_soft_deleted_secret(e2e: E2E) -> None:
+    _csi_linker(e2e)
+    assert _create(e2e, "blobagain", forced_cleanup=True)["status"] == "Succeeded"
+    deleted = e2e.http("DELETE", f"{LINKERS}/blobagain?api-version={API}")
+    assert _finish(e2e, deleted)["status"] == "Succeeded"
+    client, name = _vault(e2e), "sc-blobagain-azure-storageblob-connectionstring"
+    assert client.get_deleted_secret(name).recovery_id  # soft-deleted: the name stays taken
+
+    assert _create(e2e, "blobagain")["status"] == "Succeeded"
+    assert f"AccountKey={_storage_key(e2e)}" in str(client.get_secret(name).value)
