@@ -329,9 +329,12 @@ def _store_vault_secrets(payload: Payload) -> dict[str, Any]:
 
 @_activity(Activity.DELETE_VAULT_SECRETS)
 def _delete_vault_secrets(payload: Payload) -> dict[str, Any]:
-    """{connection, targetKind?} -> {linkerId, deleted: [names], secretProviderClass: {name, deleted}}."""
+    """{connection, targetKind?, vaultSecrets? (default true)} -> {linkerId, deleted: [names],
+    secretProviderClass: {name, deleted}}."""
     return vault_ops.delete_vault_secrets(
-        _need(payload, "connection"), target_kind=_opt(payload, "targetKind")
+        _need(payload, "connection"),
+        target_kind=_opt(payload, "targetKind"),
+        vault_secrets=bool(_opt(payload, "vaultSecrets", True)),
     )
 
 

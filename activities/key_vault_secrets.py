@@ -312,26 +312,38 @@ def store_vault_secrets(
     }
 
 
-@classified
-def delete_vault_secrets(
-    connection: dict[str, Any], *, target_kind: str | None = None, clients: Clients | None = None
-) -> dict[str, Any]:
-    """ForcedCleanup of a secret-store linker: soft-delete its vault secrets and delete its
-    SecretProviderClass; what is absent already is success. {"deleted": [names], "secretProviderClass"}."""
-    clients = clients or get_clients()
-    conn = Connection.from_stored(connection)
-    store = conn.secret_store
-    if store is None:
-        return {"linkerId": conn.linker_id, "deleted": [], "secretProviderClass": None}
-    vault = read_vault(clients, store.key_vault_id, TargetCache())
-    client = clients.key_vault_secrets(vault["uri"])
+def _soft_delete(clients: Clients, vault_id: str, names: list[str]) -> list[str]:
+    """Delete each named vault secret (soft delete: recoverable for the vault's retention); the ones that were
+    there."""
+    client = clients.key_vault_secrets(read_vault(clients, vault_id, TargetCache())["uri"])
     deleted = []
-    for name in secret_store.vault_secret_names(conn, kind=target_kind).values():
+    for name in names:
         try:
             client.begin_delete_secret(name).result()
         except ResourceNotFoundError:
             continue
         deleted.append(name)
+    return deleted
+
+
+@classified
+def delete_vault_secrets(
+    connection: dict[str, Any],
+    *,
+    target_kind: str | None = None,
+    vault_secrets: bool = True,
+    clients: Clients | None = None,
+) -> dict[str, Any]:
+    """ForcedCleanup of a secret-store linker: soft-delete its vault secrets (unless `vault_secrets` is False:
+    a move keeps them) and delete its SecretProviderClass; what is absent already is success.
+    {"linkerId", "deleted": [names], "secretProviderClass": {name, deleted}}."""
+    clients = clients or get_clients()
+    conn = Connection.from_stored(connection)
+    store = conn.secret_store
+    if store is None:
+        return {"linkerId": conn.linker_id, "deleted": [], "secretProviderClass": None}
+    names = list(secret_store.vault_secret_names(conn, kind=target_kind).values()) if vault_secrets else []
+    deleted = _soft_delete(clients, store.key_vault_id, names) if names else []
     class_name = secret_store.secret_provider_class_name(conn.linker_name)
 
     def remove(api: k8s.ApiClient) -> bool:

@@ -37,8 +37,8 @@ def clean_up(
 
     `delete_secret=False` keeps the Secret (an update that moved only the identity: the new Secret has the
     same name); `revoke_roles_granted=False` keeps the role assignments (see `revoke_roles`). A secret store's
-    vault secrets and SecretProviderClass go only on delete, when `vault_target_kind` (the kind the linker was
-    applied as, which names its vault secrets) is given. `granted` is the
+    SecretProviderClass goes with the Secret; its vault secrets only on delete, when `vault_target_kind` (the
+    kind the linker was applied as, which names them) is given. `granted` is the
     record's list of what the connection's operations granted: when given, exactly those grants are removed;
     a record from before grants were recorded (None) falls back to the names the product derives.
     """
@@ -65,11 +65,17 @@ def clean_up(
                 "deleteSecret": delete_secret,
             },
         )
-    if vault_target_kind and connection.secret_store is not None:
-        flow.status("cleanup", 0, f"vault secrets of {connection.linker_name}")
+    if connection.secret_store is not None and (vault_target_kind or delete_secret):
+        # A move keeps the vault secrets (the new placement reads the same ones): only its
+        # SecretProviderClass, in the namespace left, goes.
+        flow.status("cleanup", 0, f"secret store of {connection.linker_name}")
         yield from flow.call(
             Activity.DELETE_VAULT_SECRETS,
-            {"connection": connection.to_stored(), "targetKind": vault_target_kind},
+            {
+                "connection": connection.to_stored(),
+                "targetKind": vault_target_kind,
+                "vaultSecrets": bool(vault_target_kind),
+            },
         )
     # Workload identity proper only: the Key Vault CSI driver uses the add-on's own identity, which the
     # product granted nothing and must not touch.
