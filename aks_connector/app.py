@@ -568,6 +568,9 @@ def reconcile(
 @app.command()
 def diagnose(
     source_id: SourceId = None,
+    collect: Annotated[
+        bool, typer.Option("--collect/--registry-only", help="Also read the cluster now (extension, sc-job).")
+    ] = True,
     resource_group: ResourceGroup = None,
     name: Name = None,
     subscription: Subscription = None,
@@ -577,12 +580,12 @@ def diagnose(
     key: Key = None,
     scope: Scope = None,
 ) -> None:
-    """A cluster's connections with their states, last errors, mitigations and collected diagnostics."""
+    """A cluster's connections with their states, last errors and mitigations, and what the cluster shows now:
+    sc-extension's state and statuses, the sc-job status and its log tail."""
     with _command(endpoint, key, scope, output, query) as ctx:
         cluster = ids.source_id(source_id, resource_group, name, subscription)
-        body = ctx.api.call(
-            "GET", _linker_path(f"{cluster}/providers/Microsoft.ServiceLinker/diagnostics")
-        ).body
+        path = _linker_path(f"{cluster}/providers/Microsoft.ServiceLinker/diagnostics")
+        body = ctx.api.call("GET", path + ("?collect=true" if collect else "")).body
         ctx.show(body, diagnose_rows)
         if output is OutputFormat.TABLE and not query:
             print_diagnostics(ctx.out, body or {})

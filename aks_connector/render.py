@@ -135,7 +135,12 @@ def operation_rows(data: Any) -> list[dict[str, Any]]:
 
 
 def print_diagnostics(console: Console, body: dict[str, Any]) -> None:
-    """After the table: each failed connection's error, mitigation and collected diagnostics, in full."""
+    """After the table: what the cluster shows now, then each failed connection's error, mitigation and the
+    diagnostics collected when it failed."""
+    collected = as_dict(body.get("collected"))
+    if collected:
+        console.print("\ncluster now:", style="bold", highlight=False)
+        print_collected(console, collected)
     for c in body.get("connections") or []:
         error = c.get("lastError") if isinstance(c, dict) and isinstance(c.get("lastError"), dict) else None
         if not error:

@@ -9,6 +9,7 @@ resetExtension (POST). On demand: POST api/reconcile. Every request for a cluste
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.diagnostics import collect_diagnostics
 from connector.bounded_json import loads_bounded, size_error
 from connector.errors import ConnectorFailure
 from connector.ids import parse_cluster_id
@@ -443,7 +445,11 @@ async def cluster_diagnostics(req: func.HttpRequest) -> func.HttpResponse:
             for r in records
         ]
         failed = sum(1 for c in connections if c["provisioningState"] == "Failed")
-        body = {"clusterId": cluster.id, "connections": connections, "failed": failed}
+        body: dict[str, Any] = {"clusterId": cluster.id, "connections": connections, "failed": failed}
+        if req.params.get("collect", "").lower() == "true":
+            # What the cluster shows now (extension statuses, Helm release, sc-job status and log tail): reads
+            # only, through the same scope-guarded clients as the activities.
+            body["collected"] = await asyncio.to_thread(collect_diagnostics, cluster.id)
         return arm.json_response(200, body)
 
     return await _handle(run())

@@ -233,7 +233,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         _CLUSTER + "/diagnostics": {
             "get": {
                 "operationId": "Cluster_Diagnostics",
-                "parameters": [*_CLUSTER_PARAMS, _API_VERSION],
+                "parameters": [
+                    *_CLUSTER_PARAMS,
+                    _API_VERSION,
+                    _param("collect", "query", {"type": "boolean"}),
+                ],
                 "responses": {
                     "200": {"description": "Connections of the cluster with states and last errors"},
                     **_ERRORS,

@@ -173,8 +173,16 @@ def test_operations_wait_show_reconcile_reset_extension_and_diagnose(e2e: E2E) -
     body = diagnosed.json()
     assert body["clusterId"] == CLUSTER and body["failed"] == 0
     assert [c["provisioningState"] for c in body["connections"]] == ["Succeeded"]
+    # What the cluster shows now, read for the command: the reinstalled extension, and the sc-job's state.
+    collected = body["collected"]
+    assert collected["extension"]["present"] is True
+    assert collected["extension"]["provisioningState"] == "Succeeded"
+    assert collected["unavailable"] == {}
+    registry_only = cli(e2e, "diagnose", "--source-id", CLUSTER, "--registry-only", "-o", "json")
+    assert "collected" not in registry_only.json()
     table = cli(e2e, "diagnose", "--source-id", CLUSTER)
     assert "ops" in table.out and "Succeeded" in table.out
+    assert "sc-extension: Succeeded" in table.out
 
 
 def test_list_support_types_comes_from_the_catalog() -> None:
