@@ -236,3 +236,25 @@ def test_a_connection_made_again_after_forced_cleanup_recovers_its_soft_deleted_
 
     assert _create(e2e, "blobagain")["status"] == "Succeeded"
     assert f"AccountKey={_storage_key(e2e)}" in str(client.get_secret(name).value)
+
+
+def test_moving_the_connection_moves_its_secretproviderclass_and_keeps_the_vault_secret(e2e: E2E) -> None:
+    _csi_linker(e2e)
+    assert _create(e2e, "blobmove")["status"] == "Succeeded"
+    moved = _stored_body()
+    moved["properties"]["scope"] = "apps"
+    assert (
+        _finish(e2e, e2e.http("PUT", f"{LINKERS}/blobmove?api-version={API}", moved))["status"] == "Succeeded"
+    )
+
+    api = k8s.CustomObjectsApi(e2e.arm.kube.client_for(kube_key(CLUSTER)))
+    group, plural, spc = (
+        "secrets-store.csi.x-k8s.io",
+        "secretproviderclasses",
+        "sc-blobmove-secretproviderclass",
+    )
+    assert api.get_namespaced_custom_object(group, "v1", "apps", plural, spc)
+    with pytest.raises(k8s.ApiException) as gone:
+        api.get_namespaced_custom_object(group, "v1", "default", plural, spc)
+    assert gone.value.status == 404
+    assert _versions(_vault(e2e), "sc-blobmove-azure-storageblob-connectionstring") == 1
