@@ -76,6 +76,7 @@ CONFLUENT_BOOTSTRAP_SERVER = TargetSpec(
     client_types=_CLIENTS,
     service_type="ConfluentBootstrapServer",
     endpoint_pattern=_HOST_AND_PORT,
+    endpoint_form="host:port, e.g. pkc-xxxxx.eastus.azure.confluent.cloud:9092",
 )
 
 CONFLUENT_SCHEMA_REGISTRY = TargetSpec(
@@ -103,6 +104,7 @@ CONFLUENT_SCHEMA_REGISTRY = TargetSpec(
     client_types=_CLIENTS,
     service_type="ConfluentSchemaRegistry",
     endpoint_pattern=_HTTPS_URL,
+    endpoint_form="https://host, e.g. https://psrc-xxxxx.westus2.azure.confluent.cloud",
 )
 
 CONFLUENT_SPECS: tuple[TargetSpec, ...] = (CONFLUENT_BOOTSTRAP_SERVER, CONFLUENT_SCHEMA_REGISTRY)

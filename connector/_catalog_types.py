@@ -167,9 +167,11 @@ class TargetSpec:
     resource_kind: str | None = None
     notes: tuple[str, ...] = field(default=())
     # `targetService.type` on the wire. Targets other than AzureResource carry an `endpoint` matching
-    # `endpoint_pattern` (a full-match regular expression) and have no ARM resource to read.
+    # `endpoint_pattern` (a full-match regular expression; `endpoint_form` says it in words) and have no ARM
+    # resource to read.
     service_type: str = "AzureResource"
     endpoint_pattern: str | None = None
+    endpoint_form: str | None = None
 
     @property
     def is_arm_resource(self) -> bool:

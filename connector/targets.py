@@ -146,8 +146,9 @@ def spec_for_service_type(service_type: str) -> TargetSpec | None:
 def endpoint_problem(spec: TargetSpec, endpoint: str) -> str | None:
     """Why an endpoint does not fit a target named by endpoint (a sentence), or None when it fits."""
     if spec.endpoint_pattern is None or re.fullmatch(spec.endpoint_pattern, endpoint) is None:
-        example = "host:port" if spec.service_type == "ConfluentBootstrapServer" else "https://host"
-        return f"A {spec.service_type} endpoint is written {example}."
+        return (
+            f"A {spec.service_type} endpoint is written {spec.endpoint_form or 'as its service documents'}."
+        )
     return None
 
 
