@@ -199,6 +199,8 @@ class KeyVaultHandlers:
             )
 
     def _vault(self, name: str) -> Resource:
+        # Vault names are global in Azure (they are DNS names): a second seeded vault of the same name (the
+        # foreign-subscription copy of a seed) shares the first one's listener and secrets.
         for vault in self.state.of_type(VAULT_TYPE):
             if vault.name.lower() == name.lower():
                 return vault
