@@ -29,6 +29,7 @@ from connector import naming
 from connector.boundary import Activity, PlannedPageData
 from connector.errors import Category, ConnectorFailure, make_error
 from connector.ids import parse_cluster
+from telemetry import activity_span
 
 Payload = Mapping[str, Any] | None
 
@@ -51,9 +52,15 @@ def _activity(name: str) -> Callable[[Callable[[Payload], Any]], Any]:
     """Register a function as the Durable activity `name` (its input binding is `payload`)."""
 
     def register(func: Callable[[Payload], Any]) -> Any:
-        wrapped = classified(func)
+        operation = classified(func)
+
+        def wrapped(payload: Payload) -> Any:
+            with activity_span(name, payload):
+                return operation(payload)
+
         wrapped.__name__ = name
         wrapped.__qualname__ = name
+        wrapped.__doc__ = func.__doc__
         return bp.activity_trigger(input_name="payload")(wrapped)
 
     return register

@@ -34,6 +34,7 @@ from activities.failures import classified
 from connector import naming
 from connector.errors import Category, ConnectorFailure, connection_not_found, make_error
 from connector.ids import split_linker_id
+from telemetry import connection_state_recorded
 
 _JSON_FIELDS = {
     "desired": "Desired",
@@ -194,6 +195,7 @@ def put_record(
         raise _conflict(record["linkerId"], "already exists") from None
     except ResourceModifiedError:
         raise _conflict(record["linkerId"], "was changed by another operation") from None
+    connection_state_recorded(str(record.get("provisioningState") or ""))
     return _from_entity(entity, meta.get("etag"))
 
 
@@ -238,6 +240,7 @@ def update_status(
         raise ConnectorFailure(connection_not_found(linker_id)) from None
     except ResourceModifiedError:
         raise _conflict(linker_id, "was changed by another operation") from None
+    connection_state_recorded(provisioning_state)
     found = get_record(linker_id, clients=clients)
     assert found is not None
     return found

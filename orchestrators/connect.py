@@ -25,6 +25,7 @@ from orchestrators.flow import Flow, OrchestrationFailure, Steps
 from orchestrators.moves import remove_previous_placements
 from orchestrators.outcomes import run_linker_operation
 from orchestrators.repair import perform, plan_linkers
+from telemetry import orchestration_episode
 
 
 def load_connection(flow: Flow, linker_id: str) -> Steps:
@@ -93,4 +94,5 @@ def remove_unrecorded_writes(flow: Flow, linker_id: str, planned: list[plan.Plan
 @bp.orchestration_trigger(context_name="context", orchestration="connect")
 def connect_orchestrator(context: Any) -> Steps:
     """Create or update one connection, remove what a move left behind, record and announce the outcome."""
-    return (yield from run_linker_operation(context, "connect", connect_steps))
+    steps = run_linker_operation(context, "connect", connect_steps)
+    return (yield from orchestration_episode(context, "connect", steps))

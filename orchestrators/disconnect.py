@@ -22,6 +22,7 @@ from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentity
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure, Steps
 from orchestrators.outcomes import run_linker_operation
+from telemetry import orchestration_episode
 
 
 def clean_up(
@@ -192,4 +193,5 @@ def disconnect_steps(flow: Flow, linker_id: str, data: dict[str, Any]) -> Steps:
 @bp.orchestration_trigger(context_name="context", orchestration="disconnect")
 def disconnect_orchestrator(context: Any) -> Steps:
     """Delete one connection: registry record always, created resources only with ForcedCleanup."""
-    return (yield from run_linker_operation(context, "disconnect", disconnect_steps))
+    steps = run_linker_operation(context, "disconnect", disconnect_steps)
+    return (yield from orchestration_episode(context, "disconnect", steps))

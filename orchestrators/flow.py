@@ -24,6 +24,7 @@ from connector.ids import subscription_of
 from connector.model import Connection, WorkloadIdentityAuth
 from connector.vocabulary import KUBERNETES_CONFIGURATION
 from orchestrators.policy import Next, Policy, decide, poll_delay, retries_exhausted
+from telemetry import activity_retried
 
 # Service Connector's own wording for an extension that never became ready; users search for it.
 READY_TIMEOUT_MESSAGE = "Timed out waiting for the resource to come to a ready/completed state"
@@ -150,6 +151,8 @@ class Flow:
             decision = decide(self.policy, error, attempt, retrying)
             step = self.step
             if decision.next is Next.RETRY:
+                throttled = error.category is Category.THROTTLED
+                activity_retried(self.context, name, error.code, throttled=throttled, attempt=attempt + 1)
                 self.status(
                     step,
                     attempt + 1,

@@ -15,6 +15,7 @@ from connector.boundary import Activity
 from connector.errors import ConnectorError
 from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
 from orchestrators.policy import Policy
+from telemetry import operation_completed
 
 LinkerSteps = Callable[[Flow, str, dict[str, Any]], Steps]
 
@@ -75,6 +76,7 @@ def run_linker_operation(context: Any, kind: str, steps: LinkerSteps) -> Steps:
     data = context.get_input() or {}
     linker_id = str(data.get("linkerId") or "")
     flow = Flow(context, Policy.from_dict(data.get("policy")))
+    started = context.current_utc_datetime  # the first episode's time, the same on every replay
     error = None
     try:
         yield from steps(flow, linker_id, data)
@@ -85,4 +87,6 @@ def run_linker_operation(context: Any, kind: str, steps: LinkerSteps) -> Steps:
             error = error.with_diagnostics({"granted": flow.granted})
         if linker_id:
             yield from record_failure(flow, linker_id, error)
-    return (yield from announce(flow, kind, operation_id_of(context, data), outcome(linker_id, error)))
+    result = outcome(linker_id, error)
+    operation_completed(context, kind, result["provisioningState"], error.code if error else None, started)
+    return (yield from announce(flow, kind, operation_id_of(context, data), result))

@@ -29,6 +29,7 @@ from orchestrators.flow import Flow, OrchestrationFailure, Steps, failure_of
 from orchestrators.grouping import batches, summarize
 from orchestrators.policy import Policy
 from orchestrators.repair import PlannedPage, perform, plan_linkers
+from telemetry import orchestration_episode
 
 CLUSTER_PAGE_SIZE = 100
 
@@ -144,6 +145,11 @@ def cluster_result(
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile_cluster")
 def reconcile_cluster_orchestrator(context: Any) -> Steps:
     """Reconcile one page of a cluster's connections, then continue as new with the next; never fails."""
+    return (yield from orchestration_episode(context, "reconcile_cluster", _reconcile_cluster_steps(context)))
+
+
+def _reconcile_cluster_steps(context: Any) -> Steps:
+    """The steps of `reconcile_cluster`, run once per episode through `orchestration_episode`."""
     data = context.get_input() or {}
     cluster_id = str(data.get("clusterId") or "")
     pass_id = str(data.get("passId") or context.instance_id)
@@ -170,6 +176,11 @@ def reconcile_cluster_orchestrator(context: Any) -> Steps:
 @bp.orchestration_trigger(context_name="context", orchestration="reconcile")
 def reconcile_orchestrator(context: Any) -> Steps:
     """Reconcile every settled connection, one child per cluster, with bounded fan-out; a summary."""
+    return (yield from orchestration_episode(context, "reconcile", _reconcile_steps(context)))
+
+
+def _reconcile_steps(context: Any) -> Steps:
+    """The steps of `reconcile`, run once per episode through `orchestration_episode`."""
     data = context.get_input() or {}
     slot = str(data.get("slot") or "")
     policy = Policy.from_dict(data.get("policy"))

@@ -18,6 +18,7 @@ from connector.boundary import Activity, ApplyLinkerRequest
 from connector.errors import ConnectorError
 from connector.ids import subscription_of
 from orchestrators.flow import Flow, Steps, failure_of
+from telemetry import reconcile_drift, reconcile_repair
 
 
 class _Repair:
@@ -204,13 +205,18 @@ def perform(
     """
     repair = _Repair(flow, planned, observed, pass_id)
     errors: dict[str, ConnectorError] = {}
+    for kind in sorted({type(item.action).__name__ for item in planned}):
+        reconcile_drift(flow.context, kind, sum(type(item.action).__name__ == kind for item in planned))
     for item in planned:
         served = {i.lower() for i in item.serves}
+        action = type(item.action).__name__
         if isolate and served and served <= set(errors):
             continue
         try:
             yield from _carry_out(repair, item, set(errors))
+            reconcile_repair(flow.context, action, "succeeded")
         except Exception as exc:
+            reconcile_repair(flow.context, action, "failed", failure_of(exc).code)
             if not isolate:
                 raise
             error = failure_of(exc)

@@ -16,6 +16,7 @@ from connector.ids import cluster_of_linker
 from orchestrators import bp
 from orchestrators.flow import Flow, Steps, failure_of
 from orchestrators.policy import Policy
+from telemetry import orchestration_episode
 
 _CLUSTER_SEGMENT = "/providers/microsoft.containerservice/managedclusters/"
 
@@ -41,6 +42,11 @@ def _is_cluster_id(cluster_id: str) -> bool:
 @bp.orchestration_trigger(context_name="context", orchestration="reset_extension")
 def reset_extension_orchestrator(context: Any) -> Steps:
     """Delete sc-extension, wait until it is gone, reinstall it, then re-apply the cluster's connections."""
+    return (yield from orchestration_episode(context, "reset_extension", _reset_extension_steps(context)))
+
+
+def _reset_extension_steps(context: Any) -> Steps:
+    """The steps of `reset_extension`, run once per episode through `orchestration_episode`."""
     data = context.get_input() or {}
     cluster_id = str(data.get("clusterId") or "").rstrip("/")
     flow = Flow(context, Policy.from_dict(data.get("policy")), cluster_id)

@@ -24,6 +24,7 @@ from connector.model import Connection
 from orchestrators import bp
 from orchestrators.flow import Flow, OrchestrationFailure
 from orchestrators.policy import Policy
+from telemetry import orchestration_episode
 
 TARGET = "Target resource existence validated."
 CLUSTER = "Cluster and sc-extension validated."
@@ -139,6 +140,13 @@ def _now(context: df.DurableOrchestrationContext) -> str:
 @bp.orchestration_trigger(context_name="context", orchestration="validate")
 def validate_orchestrator(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     """Observe the linker's cluster and report each check (failed reads retried as in every workflow)."""
+    return (yield from orchestration_episode(context, "validate", _validate_steps(context)))
+
+
+def _validate_steps(
+    context: df.DurableOrchestrationContext,
+) -> Generator[Any, Any, dict[str, Any]]:
+    """The steps of `validate`, run once per episode through `orchestration_episode`."""
     payload = context.get_input() or {}
     linker_id = payload.get("linkerId")
     # Reads only: a busy cluster is not waited for, and an unregistered provider is reported, not registered.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 # What is deployed with the app (devhost, emulators, scripts, bench and tests are not).
-PRODUCT = ["function_app.py", "activities", "connector", "orchestrators", "triggers", "sealing"]
+PRODUCT = ["function_app.py", "activities", "connector", "orchestrators", "triggers", "sealing", "telemetry"]
 
 
 def _canonical(name: str) -> str:
