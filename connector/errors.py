@@ -323,13 +323,19 @@ _LINKED_AUTHZ = re.compile(
     r"perform action\(s\) '(?P<action>[^']+)' on the linked scope\(s\) '(?P<scope>[^']+)'", re.IGNORECASE
 )
 _NOT_REGISTERED = re.compile(r"not registered to use namespace '?(?P<ns>[\w.]+)'?", re.IGNORECASE)
+# 409 codes that mean "a resource is busy with another operation: the same request succeeds later". Decided by
+# code alone, never by message wording; where each code comes from, and the one assumption among them, is in
+# docs/error-codes.md.
 _BUSY_CODES = frozenset(
-    {"operationnotallowed", "anotheroperationinprogress", "operationpreempted", "etagmismatch"}
-)
-_BUSY_TEXT = re.compile(
-    r"in progress|is updating|being updated|updating state|is in updating|provisioning state|"
-    r"another operation|operation is already|operationnotallowed",
-    re.IGNORECASE,
+    {
+        "operationnotallowed",  # AKS: another operation on the managed cluster is in progress
+        "anotheroperationinprogress",
+        "operationpreempted",
+        "etagmismatch",  # AKS: a concurrent write changed the cluster ("Another operation is in progress")
+        "extensionpatchfailed",  # extension RP: the extension is Creating/Updating/Deleting
+        "extensionputfailed",  # assumption: PUT worded like PATCH
+        "extensiondeletefailed",  # assumption: DELETE worded like PATCH
+    }
 )
 
 
@@ -357,8 +363,8 @@ def classify_arm(
             category, stable, text or f"HTTP {status}", resource=resource, retry_after=retry_after
         )
 
-    unregistered = _NOT_REGISTERED.search(text)
-    if lowered == "missingsubscriptionregistration" or unregistered:
+    if lowered == "missingsubscriptionregistration":
+        unregistered = _NOT_REGISTERED.search(text)  # the namespace, for the mitigation; not the decision
         provider = unregistered.group("ns") if unregistered else None
         return replace(build(Category.PROVIDER_NOT_REGISTERED), provider=provider)
     if status == 429:
@@ -377,7 +383,7 @@ def classify_arm(
     if status == 408 or status >= 500:
         return build(Category.TRANSIENT, retry_after=retry_after)
     if status == 409:
-        if lowered in _BUSY_CODES or _BUSY_TEXT.search(text):
+        if lowered in _BUSY_CODES:
             return build(Category.CLUSTER_BUSY, retry_after=retry_after)
         return build(Category.CONFLICT)
     if status == 404:

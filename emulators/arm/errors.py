@@ -125,23 +125,31 @@ def cluster_operation_in_progress(operation: str, started_at: str) -> ArmError:
 
 
 def extension_cluster_not_ready(cluster_name: str, state: str) -> ArmError:
-    """409 for an extension write while its managed cluster is not in a terminal Succeeded state."""
+    """409 for an extension write while its managed cluster is not in a terminal Succeeded state.
+
+    Assumption (docs/error-codes.md): the extension RP answers with AKS's pending-operation error.
+    """
     return ArmError(
         409,
-        "Conflict",
-        f"Operation is not allowed: the managed cluster '{cluster_name}' is in provisioning state '{state}'. "
-        "Extension operations require the cluster to be in 'Succeeded' state. Please wait for the current "
-        "operation on the cluster to finish and retry.",
+        "OperationNotAllowed",
+        f"Operation is not allowed: Another operation ({state}) is in progress, please wait for it to finish "
+        "before starting a new operation. See https://aka.ms/aks-pending-operation for more details",
     )
 
 
-def extension_operation_in_progress(name: str) -> ArmError:
-    """409 for an extension write while another operation on the same extension runs."""
+def extension_operation_in_progress(state: str, method: str) -> ArmError:
+    """409 for an extension write while another operation on the same extension runs.
+
+    The PATCH wording is the extension RP's (Azure/azure-cli-extensions#7502); PUT and DELETE follow it by
+    assumption (docs/error-codes.md).
+    """
     return ArmError(
         409,
-        "Conflict",
-        f"Operation is not allowed: another operation is in progress on the extension '{name}'. "
-        "Please wait for it to finish before starting a new operation.",
+        f"Extension{method.capitalize()}Failed",
+        f"The {method.upper()} method cannot be completed due to a conflict. "
+        f"(ProvisioningState of extension: {state}). Please wait for a few minutes for the ProvisioningState "
+        "to change to Succeeded, Failed or Canceled and retry again. If the problem persists, please contact "
+        "Microsoft support.",
     )
 
 

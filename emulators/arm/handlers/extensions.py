@@ -92,7 +92,7 @@ class ExtensionHandlers:
         rid = extension_id(cluster.id, req.params["name"])
         existing = self.state.get(rid)
         if existing is not None and existing.properties.get("provisioningState") in _IN_PROGRESS:
-            raise errors.extension_operation_in_progress(existing.name)
+            raise errors.extension_operation_in_progress(existing.properties["provisioningState"], "PUT")
         ext = existing or Resource(rid, EXTENSION_TYPE, {})
         ext.body = self._body(rid, req.params["name"], props_in, existing)
         ext.secrets = {k: str(v) for k, v in (props_in.get("configurationProtectedSettings") or {}).items()}
@@ -110,7 +110,7 @@ class ExtensionHandlers:
         cluster, ext = self._extension(req.params)
         self._cluster_ready(cluster)
         if ext.properties.get("provisioningState") in _IN_PROGRESS:
-            raise errors.extension_operation_in_progress(ext.name)
+            raise errors.extension_operation_in_progress(ext.properties["provisioningState"], "PATCH")
         props_in = body_of(req).get("properties") or {}
         for key in ("autoUpgradeMinorVersion", "releaseTrain", "version"):
             if key in props_in:
@@ -135,8 +135,8 @@ class ExtensionHandlers:
         if ext is None:
             return Response.empty(204)
         self._cluster_ready(cluster)
-        if ext.properties.get("provisioningState") in ("Creating", "Updating", "Deleting"):
-            raise errors.extension_operation_in_progress(ext.name)
+        if ext.properties.get("provisioningState") in _IN_PROGRESS:
+            raise errors.extension_operation_in_progress(ext.properties["provisioningState"], "DELETE")
         ext.extra["deleting"] = True
         ext.properties["provisioningState"] = "Deleting"
         return self._start(req, ext, self.state.settings.extension_delete_seconds, 202)

@@ -191,6 +191,7 @@ def test_write_while_cluster_updating_gets_409(
     with pytest.raises(ResourceExistsError) as err:
         extensions.extensions.begin_create(*_args(), BODY, polling=False)
     assert err.value.status_code == 409
+    assert err.value.error.code == "OperationNotAllowed"  # an assumption: docs/error-codes.md
     assert "Updating" in err.value.error.message
     arm.advance(60)
     assert _install(arm, extensions).properties.provisioning_state == "Succeeded"
@@ -200,8 +201,15 @@ def test_write_while_extension_installing_gets_409(
     arm: ArmHarness, extensions: KubernetesConfigurationExtensionsMgmtClient, registered: None
 ) -> None:
     extensions.extensions.begin_create(*_args(), BODY, polling=False)
-    with pytest.raises(ResourceExistsError):
+    with pytest.raises(ResourceExistsError) as put:
         extensions.extensions.begin_create(*_args(), BODY, polling=False)
+    with pytest.raises(ResourceExistsError) as patch:
+        extensions.extensions.begin_update(
+            *_args(), {"properties": {"releaseTrain": "Stable"}}, polling=False
+        )
+    # The extension RP's code and text for a PATCH (Azure/azure-cli-extensions#7502); PUT by assumption.
+    assert (put.value.error.code, patch.value.error.code) == ("ExtensionPutFailed", "ExtensionPatchFailed")
+    assert "(ProvisioningState of extension: Creating)" in patch.value.error.message
 
 
 def test_injected_install_failure_leaves_statuses_helm_and_sc_job_logs(

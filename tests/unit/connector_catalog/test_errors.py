@@ -71,9 +71,31 @@ def test_aks_operation_not_allowed_is_cluster_busy(message: str) -> None:
     assert error.retryable
 
 
-def test_a_plain_conflict_saying_the_cluster_is_updating_is_busy() -> None:
+# Real texts: Azure/azure-cli-extensions#7502 (extension PATCH while Updating),
+# Azure/terraform-azurerm-aks#604 (AKS EtagMismatch).
+EXTENSION_BUSY = (
+    "The PATCH method cannot be completed due to a conflict. (ProvisioningState of extension: Updating). "
+    "Please wait for a few minutes for the ProvisioningState to change to Succeeded, Failed or Canceled and "
+    "retry again. If the problem persists, please contact Microsoft support."
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("ExtensionPatchFailed", EXTENSION_BUSY),
+        ("EtagMismatch", "Operation is not allowed: Another operation is in progress"),
+    ],
+)
+def test_busy_extension_and_cluster_codes_are_retried(code: str, message: str) -> None:
+    assert classify_arm(409, code, message).category is Category.CLUSTER_BUSY
+
+
+def test_busy_is_decided_by_the_code_not_the_wording() -> None:
+    """A conflict whose text merely sounds busy is not retried: only codes decide (docs/error-codes.md)."""
     text = "Operation returned an invalid status code 'Conflict': the cluster is in Updating state"
-    assert classify_arm(409, "Conflict", text).category is Category.CLUSTER_BUSY
+    assert classify_arm(409, "Conflict", text).category is Category.CONFLICT
+    assert classify_arm(400, None, NOT_REGISTERED).category is Category.INVALID
 
 
 def test_other_conflicts_are_not_retried() -> None:
@@ -85,7 +107,6 @@ def test_other_conflicts_are_not_retried() -> None:
     ("status", "code", "message"),
     [
         (409, "MissingSubscriptionRegistration", NOT_REGISTERED),
-        (400, None, NOT_REGISTERED),
         (409, "MissingSubscriptionRegistration", None),
     ],
 )
