@@ -63,6 +63,7 @@ class Settings:
     fic_write_latency: float = 0.02  # real seconds a federated credential write holds its identity
     fic_limit: int = 20
     principal_replication_seconds: float = 0.0  # PrincipalNotFound window (emulators/arm/replication.py)
+    list_page_size: int = 100  # items per ARM list page before a nextLink (handlers/common.py page())
 
     def update(self, values: dict[str, Any]) -> None:
         """Set fields from camelCase or snake_case keys (unknown keys raise KeyError)."""
@@ -74,6 +75,7 @@ class Settings:
             "ficWriteLatencySeconds": "fic_write_latency",
             "ficLimit": "fic_limit",
             "principalReplicationSeconds": "principal_replication_seconds",  # replication window
+            "listPageSize": "list_page_size",  # items per ARM list page
         }
         for key, value in values.items():
             attr = aliases.get(key, key)
@@ -91,6 +93,7 @@ class Settings:
             "ficWriteLatencySeconds": self.fic_write_latency,
             "ficLimit": self.fic_limit,
             "principalReplicationSeconds": self.principal_replication_seconds,  # replication window
+            "listPageSize": self.list_page_size,  # items per ARM list page
         }
 
 
