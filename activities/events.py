@@ -21,6 +21,7 @@ from typing import Any
 
 from activities.clients import Clients, get_clients
 from connector.errors import Category, ConnectorFailure, make_error, redact
+from telemetry import log as log_record
 
 COMPLETED = "ConnectionOperationCompleted"
 REJECTED = "ConnectionRequestRejected"
@@ -67,10 +68,11 @@ def send_event(
     except (ServiceBusConnectionError, ServiceBusCommunicationError) as broken:
         # The kept sender's link was dropped since its last use; the failed sender is gone, and a fresh
         # one opens a new connection. A second failure means the namespace is unreachable: raise it.
-        _LOG.info(
-            "sending to %s failed on a broken link (%s); retrying once on a fresh sender",
-            queue,
-            type(broken).__name__,
+        log_record(
+            logging.INFO,
+            "event send failed on a broken link; retrying once on a fresh sender",
+            queue=queue,
+            error_code=type(broken).__name__,
         )
         with clients.servicebus_sender(queue) as sender:
             sender.send_messages(message)

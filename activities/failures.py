@@ -25,6 +25,7 @@ from connector.errors import (
     classify_kube,
     make_error,
 )
+from telemetry import log as log_record
 
 _LOG = logging.getLogger(__name__)
 
@@ -145,7 +146,9 @@ def classified(func: Callable[P, R]) -> Callable[P, R]:
         except Exception as exc:
             failure = to_failure(exc)
             if failure is not exc:
-                _LOG.info("%s failed: %s", func.__name__, failure.error.code)
+                log_record(
+                    logging.INFO, "activity failed", activity=func.__name__, error_code=failure.error.code
+                )
                 raise failure from None
             raise
 

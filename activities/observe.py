@@ -32,6 +32,7 @@ from connector import manifests, naming, plan, targets
 from connector.errors import ConnectorFailure
 from connector.ids import parse_cluster
 from connector.model import ClusterRef, Connection
+from telemetry import log as log_record
 
 _LOG = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,7 +64,12 @@ def _hash_rendered_now(
         values, kind = resolve(connection, clients, addon_client_id=addon_client_id, cache=cache)
         return manifests.content_hash(manifests.build_secret(connection, values, kind=kind))
     except Exception as exc:  # reported as drift: the apply that follows fails with the classified error
-        _LOG.info("cannot render %s now: %s", connection.linker_id, to_failure(exc).error.code)
+        log_record(
+            logging.INFO,
+            "cannot render now",
+            linker_id=connection.linker_id,
+            error_code=to_failure(exc).error.code,
+        )
         return None
 
 

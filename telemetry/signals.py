@@ -36,6 +36,10 @@ ATTRIBUTES = frozenset(
         "http.route",
         "http.request.method",
         "http.response.status_code",
+        "message.id",
+        "queue",
+        "reconcile.slot",
+        "reason",
     }
 )
 _PAYLOAD_KEYS = {"linkerId": "linker.id", "operationId": "operation.id", "clusterId": "cluster.id"}

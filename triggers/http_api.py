@@ -34,6 +34,7 @@ from connector.validation import (
     subscription_problems,
 )
 from connector.wire import linker_id_of, parse_linker, parse_patch, to_linker_body
+from telemetry import log as log_record
 from telemetry import traced_http
 from triggers import arm_format as arm
 from triggers import operations as ops
@@ -156,7 +157,7 @@ REGISTRY_RETRY_AFTER_SECONDS = 5
 
 def _failure_response(failure: ConnectorFailure) -> func.HttpResponse:
     # The registry could not be reached or refused: a transient server-side problem for the caller.
-    _LOG.warning("registry failure: %s", failure.error.code)
+    log_record(logging.WARNING, "registry failure", error_code=failure.error.code)
     if not failure.error.retryable:
         return arm.json_response(500, failure.error.to_arm_error())
     # One stable code, and no SDK text (it names the store's address): the caller only needs to retry.

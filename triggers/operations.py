@@ -32,6 +32,7 @@ from connector import naming
 from connector.errors import Category, ConnectorFailure, make_error, parse_failure_text
 from connector.model import Connection, DeleteOrUpdateBehavior, WorkloadIdentityAuth, secret_fingerprint
 from sealing import linker_context, seal
+from telemetry import log as log_record
 from triggers.settings import TriggerSettings
 
 CONNECT = "connect"
@@ -197,7 +198,12 @@ async def settle_abandoned(
     try:
         status = await client.get_status(operation["id"])
     except Exception as exc:  # a read of the linker must not fail because the task hub did not answer
-        _LOG.warning("status of operation %s unavailable: %s", operation["id"], type(exc).__name__)
+        log_record(
+            logging.WARNING,
+            "operation status unavailable",
+            operation_id=operation["id"],
+            error_code=type(exc).__name__,
+        )
         return record
     if status.runtime_status == OrchestrationRuntimeStatus.Completed:
         return await _adopt_outcome(record, status.output)

@@ -27,6 +27,7 @@ import azure.durable_functions as df
 import azure.functions as func
 from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 
+from telemetry import log as log_record
 from triggers import operations as ops
 from triggers.blueprint import bp
 from triggers.settings import TriggerSettings
@@ -93,11 +94,13 @@ async def start_reconcile(
     await sleep(jitter_seconds(slot, host, settings.reconcile_jitter_seconds))
     last = await client.get_status(RECONCILE_INSTANCE_ID)
     if last.runtime_status is not None and isinstance(last.input_, dict) and last.input_.get("slot") == slot:
-        _LOG.info("reconciliation of slot %s skipped: another host started it", slot)
+        log_record(
+            logging.INFO, "reconciliation skipped", reconcile_slot=slot, reason="another host started it"
+        )
         return None
     started = await start_singleton(client, {"slot": slot, "policy": settings.policy()})
     if started.already_running:
-        _LOG.info("reconciliation of slot %s skipped: a reconciliation still runs", slot)
+        log_record(logging.INFO, "reconciliation skipped", reconcile_slot=slot, reason="one still runs")
         return None
     return started.instance_id
 
@@ -107,5 +110,5 @@ async def start_reconcile(
 async def reconcile_timer(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     """Start the scheduled drift reconciliation."""
     if timer.past_due:
-        _LOG.info("the reconciliation timer is past due; running now")
+        log_record(logging.INFO, "reconciliation timer past due; running now")
     await start_reconcile(client, TriggerSettings.from_env(), datetime.now(UTC))

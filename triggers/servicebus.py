@@ -28,6 +28,7 @@ import azure.functions as func
 from connector.bounded_json import loads_bounded
 from connector.validation import INVALID_REQUEST_BODY, MISSING_REQUIRED_FIELD, RequestValidationError
 from connector.wire import API_2024_04_01, parse_linker, split_linker_id
+from telemetry import log as log_record
 from triggers import arm_format as arm
 from triggers import events
 from triggers import operations as ops
@@ -79,7 +80,7 @@ async def handle_request(
     """Start the operation a message asks for; its id, or None when there is nothing to do."""
     operation_id = ops.operation_id_for_message(key)
     if (await client.get_status(operation_id)).runtime_status is not None:
-        _LOG.info("message %s was handled already (operation %s)", key, operation_id)
+        log_record(logging.INFO, "message handled already", message_id=key, operation_id=operation_id)
         return operation_id
     linker_id, operation, document, api_version = parse_request(body)
     try:
@@ -96,7 +97,9 @@ async def handle_request(
     try:
         if operation == "delete":
             if record is None:
-                _LOG.info("delete of %s: no such connection, nothing to do", linker_id)
+                log_record(
+                    logging.INFO, "delete of an unknown connection: nothing to do", linker_id=linker_id
+                )
                 return None
             started = await ops.submit_disconnect(client, record, settings, operation_id=operation_id)
         else:
@@ -130,7 +133,7 @@ async def connection_request(message: func.ServiceBusMessage, client: df.Durable
     try:
         operation_id = await handle_request(client, key, message.get_body(), settings)
     except Rejected as rejected:
-        _LOG.warning("connection request %s rejected: %s", key, rejected)
+        log_record(logging.WARNING, "connection request rejected", message_id=key, error_code=rejected.code)
         await events.publish(
             settings.events_queue,
             {
@@ -144,7 +147,7 @@ async def connection_request(message: func.ServiceBusMessage, client: df.Durable
         )
         return
     if operation_id is not None:
-        _LOG.info("connection request %s: operation %s", key, operation_id)
+        log_record(logging.INFO, "connection request started", message_id=key, operation_id=operation_id)
 
 
 def _linker_id_of(body: bytes) -> str | None:
