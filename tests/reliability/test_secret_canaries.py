@@ -13,9 +13,10 @@ validations, configuration listings and deletes, every sink is scanned for each 
   activity queue, episodes);
 - the registry rows (Azurite, read with azure-data-tables);
 - the Service Bus events queue, drained;
-- the ARM and Kubernetes emulators' call journals.
+- the ARM and Kubernetes emulators' call journals;
+- the exported telemetry: every span, metric point and log record OpenTelemetry's in-memory exporters got.
 
-Telemetry has no sink yet (issue 9 names it "once it exists"). The canaries must be on the cluster, in
+The canaries must be on the cluster, in
 Secrets, or the scan proves nothing: that is checked first.
 """
 
@@ -40,6 +41,7 @@ from kubernetes import client as k8s
 
 from emulators.arm import kube_key
 from tests.activities.conftest import issued_keys, log_texts
+from tests.fixtures.telemetry import TelemetryCapture, telemetry_capture  # noqa: F401
 from tests.reliability._targets import (
     auth_types,
     cluster_id,
@@ -69,6 +71,7 @@ class Sinks:
             "registry": [],
             "service bus events": [],
             "emulator journals": [],
+            "telemetry": [],
         }
 
     def add(self, sink: str, *texts: str) -> None:
@@ -321,7 +324,11 @@ def _cluster_secret_values(stack: Stack) -> list[str]:
     return values
 
 
-def test_no_canary_reaches_any_sink_but_the_cluster(stack: Stack, logs: LogCapture) -> None:
+def test_no_canary_reaches_any_sink_but_the_cluster(
+    stack: Stack,
+    logs: LogCapture,
+    telemetry_capture: TelemetryCapture,  # noqa: F811
+) -> None:
     sinks = Sinks()
     client = Client(stack, sinks)
     stack.arm.instant()
@@ -383,6 +390,8 @@ def test_no_canary_reaches_any_sink_but_the_cluster(stack: Stack, logs: LogCaptu
     sinks.add("registry", *_registry_texts(stack))
     sinks.add("service bus events", *_drain_events(stack))
     sinks.add("emulator journals", json.dumps(stack.journal()))
+    sinks.add("telemetry", *telemetry_capture.texts())
+    assert telemetry_capture.spans("activity ") and telemetry_capture.logs(), "telemetry was exported"
     assert len(sinks.texts["logs"]) > 100 and any("listKeys" in t for t in sinks.texts["logs"]), "DEBUG logs"
     assert any("ConnectionRequestRejected" in e for e in sinks.texts["service bus events"]), "events drained"
     assert len(sinks.texts["registry"]) >= len(linkers) - 1 and sinks.texts["task hub"], "rows were read"
