@@ -197,14 +197,18 @@ class ClusterHandlers:
         require_group(self.state, sub, rg)
         prefix = f"/subscriptions/{sub}/resourcegroups/{rg}/".lower()
         return page(
-            [public_view(c) for c in self.state.of_type(CLUSTER_TYPE) if c.id.lower().startswith(prefix)]
+            req,
+            [public_view(c) for c in self.state.of_type(CLUSTER_TYPE) if c.id.lower().startswith(prefix)],
+            self.state.settings.list_page_size,
         )
 
     def list_subscription(self, req: Request) -> Response:
         """GET the clusters of a subscription."""
         prefix = f"/subscriptions/{req.params['sub']}/".lower()
         return page(
-            [public_view(c) for c in self.state.of_type(CLUSTER_TYPE) if c.id.lower().startswith(prefix)]
+            req,
+            [public_view(c) for c in self.state.of_type(CLUSTER_TYPE) if c.id.lower().startswith(prefix)],
+            self.state.settings.list_page_size,
         )
 
     def put(self, req: Request) -> Response:

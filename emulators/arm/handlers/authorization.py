@@ -224,7 +224,7 @@ class AuthorizationHandlers:
             if principal and assignment.properties["principalId"].lower() != principal.group(1).lower():
                 continue
             items.append(public_view(assignment))
-        return page(items)
+        return page(req, items, self.state.settings.list_page_size)
 
     def get_definition(self, req: Request) -> Response:
         """GET a role definition by GUID at any scope (built-in roles)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 from emulators.arm import errors
@@ -67,6 +68,24 @@ def public_view(resource: Resource) -> dict[str, Any]:
     return copied
 
 
-def page(items: list[dict[str, Any]]) -> Response:
-    """A one-page ARM list answer."""
-    return ok({"value": items})
+SKIP_TOKEN = "$skipToken"
+
+
+def page(req: Request, items: list[dict[str, Any]], size: int) -> Response:
+    """One page of an ARM list: `size` items from `$skipToken` on, and a `nextLink` while more remain.
+
+    The token is the offset into the list, opaque to clients; the nextLink repeats the request's other query
+    parameters (api-version, $filter) as ARM's do, so the SDK pagers follow it unchanged.
+    """
+    raw = req.arg(SKIP_TOKEN) or "0"
+    if not raw.isdigit():
+        raise errors.invalid_request(
+            "InvalidSkipToken", f"The skip token '{raw}' is not valid.", target=SKIP_TOKEN
+        )
+    start, size = int(raw), max(1, size)
+    payload: dict[str, Any] = {"value": items[start : start + size]}
+    if start + size < len(items):
+        query = {k: v for k, v in req.query.items() if k != SKIP_TOKEN}
+        query[SKIP_TOKEN] = [str(start + size)]
+        payload["nextLink"] = f"{base_url(req)}{req.path}?{urllib.parse.urlencode(query, doseq=True)}"
+    return ok(payload)

@@ -71,10 +71,12 @@ class ExtensionHandlers:
         """GET the extensions of a cluster."""
         cluster = self._cluster(req.params)
         return page(
+            req,
             [
                 public_view(e)
                 for e in self.state.children(cluster.id + f"/providers/{NAMESPACE}", "extensions")
-            ]
+            ],
+            self.state.settings.list_page_size,
         )
 
     def put(self, req: Request) -> Response:

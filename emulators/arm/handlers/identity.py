@@ -143,7 +143,9 @@ class IdentityHandlers:
         require_group(self.state, req.params["sub"], req.params["rg"])
         prefix = f"/subscriptions/{req.params['sub']}/resourcegroups/{req.params['rg']}/".lower()
         return page(
-            [public_view(r) for r in self.state.of_type(IDENTITY_TYPE) if r.id.lower().startswith(prefix)]
+            req,
+            [public_view(r) for r in self.state.of_type(IDENTITY_TYPE) if r.id.lower().startswith(prefix)],
+            self.state.settings.list_page_size,
         )
 
     def fic_get(self, req: Request) -> Response:
@@ -159,7 +161,11 @@ class IdentityHandlers:
     def fic_list(self, req: Request) -> Response:
         """GET the federated identity credentials of an identity."""
         identity = self._identity(req.params)
-        return page([public_view(f) for f in self.state.children(identity.id, FIC_SEGMENT)])
+        return page(
+            req,
+            [public_view(f) for f in self.state.children(identity.id, FIC_SEGMENT)],
+            self.state.settings.list_page_size,
+        )
 
     def fic_delete(self, req: Request) -> Response:
         """DELETE a federated identity credential (200, or 204 when absent)."""

@@ -63,6 +63,7 @@ class ResourceHandlers:
     def list_subscriptions(self, req: Request) -> Response:
         """GET every subscription."""
         return page(
+            req,
             [
                 {
                     "id": f"/subscriptions/{s.id}",
@@ -72,7 +73,8 @@ class ResourceHandlers:
                     "tenantId": self.state.tenant_id,
                 }
                 for s in self.state.subscriptions.values()
-            ]
+            ],
+            self.state.settings.list_page_size,
         )
 
     # ----- providers
@@ -84,7 +86,9 @@ class ResourceHandlers:
     def list_providers(self, req: Request) -> Response:
         """GET every provider of the subscription."""
         sub = self._sub(req.params["sub"])
-        return page([provider_body(sub, p) for p in sub.providers.values()])
+        return page(
+            req, [provider_body(sub, p) for p in sub.providers.values()], self.state.settings.list_page_size
+        )
 
     def register(self, req: Request) -> Response:
         """POST register: Registering now, Registered after the configured delay on the clock."""
@@ -107,7 +111,11 @@ class ResourceHandlers:
         sub = self._sub(req.params["sub"])
         wanted = f"{req.params['ns']}/{req.params['type']}"
         prefix = f"/subscriptions/{sub.id}/".lower()
-        return page([public_view(r) for r in self.state.of_type(wanted) if r.id.lower().startswith(prefix)])
+        return page(
+            req,
+            [public_view(r) for r in self.state.of_type(wanted) if r.id.lower().startswith(prefix)],
+            self.state.settings.list_page_size,
+        )
 
     # ----- resource groups
     def get_group(self, req: Request) -> Response:
@@ -130,7 +138,11 @@ class ResourceHandlers:
 
     def list_groups(self, req: Request) -> Response:
         """GET the resource groups of a subscription."""
-        return page([dict(g) for g in self._sub(req.params["sub"]).resource_groups.values()])
+        return page(
+            req,
+            [dict(g) for g in self._sub(req.params["sub"]).resource_groups.values()],
+            self.state.settings.list_page_size,
+        )
 
     # ----- any resource
     def get_any(self, req: Request) -> Response:
@@ -148,15 +160,21 @@ class ResourceHandlers:
         if len(segments) == 1:
             prefix = normalize_id(path) + "/"
             return page(
+                req,
                 [
                     public_view(r)
                     for k, r in self.state.resources.items()
                     if k.startswith(prefix) and "/" not in k[len(prefix) :]
-                ]
+                ],
+                self.state.settings.list_page_size,
             )
         if self.state.get(parent_path) is None:
             raise errors.resource_not_found(f"{ns}/{segments[0]}", "/".join(segments[1:-1]), rg)
-        return page([public_view(r) for r in self.state.children(parent_path, child_type)])
+        return page(
+            req,
+            [public_view(r) for r in self.state.children(parent_path, child_type)],
+            self.state.settings.list_page_size,
+        )
 
     def head_any(self, req: Request) -> Response:
         """HEAD a resource by id (check_existence_by_id): 204 or 404, no body."""
