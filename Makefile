@@ -36,7 +36,7 @@ lint: $(VENV)/.stamp
 
 typecheck: $(VENV)/.stamp
 	$(VENV)/bin/mypy connector
-	$(VENV)/bin/mypy function_app.py triggers orchestrators activities
+	$(VENV)/bin/mypy function_app.py triggers orchestrators activities telemetry
 	$(VENV)/bin/mypy --strict aks_connector
 
 # checkov scans infra/ from its own virtualenv (.venv-checkov: its pins would clash with the app's). The gate
