@@ -13,8 +13,9 @@ emulated Azure and clusters always start again from the seed; `aks-connector rec
 connections).
 
 Besides the key and the curl commands it prints the demo identity's client id (for workload identity), the
-Service Bus connection string, and a kubeconfig per demo cluster written to the state dir; demo.json there
-holds the same facts for scripts.
+Service Bus connection string, a kubeconfig per demo cluster and `<state-dir>/kubeconfig` with a context per
+cluster (named after it) written to the state dir, and the kubectl commands of the troubleshooting flow;
+demo.json there holds the same facts for scripts.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ READY_TIMEOUT = 60.0
 # What --keep-state keeps: the task hub (devhost's SQLite store) and Azurite's folder (the registry table).
 TASK_HUB_FILES = ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm")
 AZURITE_FOLDER = "azurite"
+KUBECONFIG_FILE = "kubeconfig"  # every demo cluster, a context each (kubectl --context aks-demo-1)
 DEMO_FILE = "demo.json"  # what this run printed (endpoint, key, identity, Service Bus, kubeconfigs) as JSON
 
 
@@ -214,6 +216,7 @@ class DemoFacts:
     identity_client_id: str
     servicebus_connection: str
     kubeconfigs: dict[str, Path]
+    kubeconfig: Path  # every demo cluster, one context each, named after the cluster
 
 
 def arm_call(arm_url: str, arm_ca: Path, method: str, path: str, api_version: str) -> Any:
@@ -230,14 +233,52 @@ def demo_facts(arm_url: str, arm_ca: Path, servicebus: str, state_dir: Path) -> 
     identity = arm_call(arm_url, arm_ca, "GET", DEMO_IDENTITY, "2024-11-30")
     cluster_group = DEMO_CLUSTER.rsplit("/", 1)[0]
     kubeconfigs: dict[str, Path] = {}
+    parsed: dict[str, dict[str, Any]] = {}
     for name in DEMO_CLUSTERS:
         path = f"{cluster_group}/{name}/listClusterUserCredential"
         credentials = arm_call(arm_url, arm_ca, "POST", path, "2024-01-01")
+        text = base64.b64decode(credentials["kubeconfigs"][0]["value"])
         target = state_dir / f"kubeconfig-{name}.yaml"
-        target.write_bytes(base64.b64decode(credentials["kubeconfigs"][0]["value"]))
+        target.write_bytes(text)
         target.chmod(0o600)  # it holds the cluster's credentials
         kubeconfigs[name] = target
-    return DemoFacts(str(identity["properties"]["clientId"]), servicebus, kubeconfigs)
+        parsed[name] = yaml.safe_load(text)
+    merged = state_dir / KUBECONFIG_FILE
+    merged.write_text(yaml.safe_dump(merge_kubeconfigs(parsed), sort_keys=False), encoding="utf-8")
+    merged.chmod(0o600)
+    return DemoFacts(str(identity["properties"]["clientId"]), servicebus, kubeconfigs, merged)
+
+
+def merge_kubeconfigs(per_cluster: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One kubeconfig with a context per cluster, named after it (`--context aks-demo-1`), as
+    `az aks get-credentials` merges them."""
+    merged: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [],
+        "users": [],
+        "contexts": [],
+    }
+    for name, config in per_cluster.items():
+        cluster = dict(config["clusters"][0], name=name)
+        user = dict(config["users"][0], name=f"clusterUser_{name}")
+        merged["clusters"].append(cluster)
+        merged["users"].append(user)
+        merged["contexts"].append({"name": name, "context": {"cluster": name, "user": user["name"]}})
+    merged["current-context"] = next(iter(per_cluster), "")
+    return merged
+
+
+def troubleshooting_commands(kubeconfig: Path, cluster: str = "aks-demo-1") -> list[str]:
+    """The kubectl steps of the troubleshooting flow, against a demo cluster."""
+    kubectl = f"kubectl --kubeconfig {kubeconfig} --context {cluster}"
+    return [
+        f"{kubectl} get ns",
+        f"{kubectl} get secret sc-blobdemo-secret -o yaml",
+        f"{kubectl} get job -n sc-system",
+        f"{kubectl} describe job/sc-job -n sc-system",
+        f"{kubectl} logs job/sc-job -n sc-system",
+    ]
 
 
 def sample_values() -> dict[str, Any]:
@@ -270,6 +311,7 @@ def write_demo_file(path: Path, url: str, key: str, facts: DemoFacts) -> None:
         "identityClientId": facts.identity_client_id,
         "serviceBusConnection": facts.servicebus_connection,
         "kubeconfigs": {name: str(file) for name, file in facts.kubeconfigs.items()},
+        "kubeconfig": str(facts.kubeconfig),
     }
     path.write_text(json.dumps(demo, indent=2), encoding="utf-8")
     path.chmod(0o600)  # it holds the function key
@@ -300,6 +342,10 @@ def instructions(url: str, key: str, keys_file: Path, facts: DemoFacts | None = 
             f"Demo identity client id (for --workload-identity): {facts.identity_client_id}",
             f"Service Bus connection string: {facts.servicebus_connection}",
             *(f"Kubeconfig of {name}: {path}" for name, path in facts.kubeconfigs.items()),
+            f"Kubeconfig of every demo cluster (one context each): {facts.kubeconfig}",
+            "",
+            "Troubleshooting a connection with kubectl (what Service Connector's docs ask for):",
+            *(f"  {command}" for command in troubleshooting_commands(facts.kubeconfig)),
             "",
         ]
     return "\n".join(

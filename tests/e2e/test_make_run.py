@@ -90,6 +90,14 @@ def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_pa
         assert state == "Succeeded"
         linker = _call("GET", put.group(1), key.group(1))[2]
         assert linker["properties"]["provisioningState"] == "Succeeded"
+        # The troubleshooting commands it printed run as written with the real kubectl.
+        commands = re.findall(r"^  (kubectl --kubeconfig \S+ --context aks-demo-1 .*)$", output, re.MULTILINE)
+        assert len(commands) == 5, output
+        assert f"--kubeconfig {tmp_path / 'kubeconfig'} " in commands[0]
+        for command in commands[:2]:  # get ns, get secret: the others need a failed install
+            done = subprocess.run(command.split(), capture_output=True, text=True, timeout=60, check=False)
+            assert done.returncode == 0, done.stderr
+        assert "sc-blobdemo-secret" in done.stdout
         azurite_node = re.search(r"pid=(\d+)", (tmp_path / "azurite.log").read_text())
         assert azurite_node
 
