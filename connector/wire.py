@@ -928,13 +928,13 @@ def _same_subject(key: str, stored: Mapping[str, Any], request: Mapping[str, Any
 
 
 # What a response carries, per api-version. Azure answers every property of the version's schema, null when
-# unset; the shapes below follow the vendored specs (spec/README.md: 2022-05-01, 2024-04-01 and
-# 2024-07-01-preview, the last two alike for a linker) and azure-cli's recording of Azure's answers at
-# 2024-07-01-preview (serviceconnector tests, test_kubernetes_storageblob_e2e.yaml). The specs of
-# 2022-11-01-preview and 2023-04-01-preview are not vendored yet: those versions answer the 2022-05-01 shape
-# plus publicNetworkSolution, configurationInfo and secretStore's keyVaultSecretName, which both define, and
-# no validator judges them (assumption, written here only).
-_FULL_SHAPE_VERSIONS = frozenset({API_2024_04_01, API_2024_07_01_PREVIEW})
+# unset; the shapes below follow the vendored specs (spec/README.md: 2022-05-01, 2023-04-01-preview,
+# 2024-04-01 and 2024-07-01-preview, the last three alike for a linker) and azure-cli's recording of Azure's
+# answers at 2024-07-01-preview (serviceconnector tests, test_kubernetes_storageblob_e2e.yaml). The spec of
+# 2022-11-01-preview is not vendored yet: that version answers the 2022-05-01 shape plus
+# publicNetworkSolution, configurationInfo and secretStore's keyVaultSecretName, and no validator judges it
+# (assumption, written here only).
+_FULL_SHAPE_VERSIONS = frozenset({API_2023_04_01_PREVIEW, API_2024_04_01, API_2024_07_01_PREVIEW})
 
 
 def _full_shape(api_version: str) -> bool:

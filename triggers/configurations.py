@@ -22,10 +22,11 @@ def list_configurations(
 ) -> list[dict[str, Any]]:
     """[{name, value, ...}] in the order the Secret holds them; secret values are always null.
 
-    2022-05-01's SourceConfiguration has name and value only; the 2024-04-01 and 2024-07-01-preview specs add
-    configType, keyVaultReferenceIdentity and description, answered as azure-cli's recording of Azure shows
-    them (`"configType": "Default", "keyVaultReferenceIdentity": null, "description": ""`). The two previews
-    between, whose specs are not vendored, are answered the same way (assumption, written here only).
+    2022-05-01's SourceConfiguration has name and value only; the 2023-04-01-preview, 2024-04-01 and
+    2024-07-01-preview specs add configType, keyVaultReferenceIdentity and description, answered as
+    azure-cli's recording of Azure shows them (`"configType": "Default", "keyVaultReferenceIdentity": null,
+    "description": ""`). 2022-11-01-preview, whose spec is not vendored, is answered the same way
+    (assumption, written here only).
     """
     kind = connection.target_kind
     mode = manifests.auth_mode(connection)
