@@ -205,11 +205,11 @@ def perform(
     """
     repair = _Repair(flow, planned, observed, pass_id)
     errors: dict[str, ConnectorError] = {}
-    for kind in sorted({type(item.action).__name__ for item in planned}):
-        reconcile_drift(flow.context, kind, sum(type(item.action).__name__ == kind for item in planned))
+    for kind in sorted({item.action.name for item in planned}):
+        reconcile_drift(flow.context, kind, sum(item.action.name == kind for item in planned))
     for item in planned:
         served = {i.lower() for i in item.serves}
-        action = type(item.action).__name__
+        action = item.action.name
         if isolate and served and served <= set(errors):
             continue
         try:
