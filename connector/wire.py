@@ -928,17 +928,17 @@ def _same_subject(key: str, stored: Mapping[str, Any], request: Mapping[str, Any
 
 
 # What a response carries, per api-version. Azure answers every property of the version's schema, null when
-# unset; the shapes below follow the vendored specs (spec/README.md: 2022-05-01, 2023-04-01-preview,
-# 2024-04-01 and 2024-07-01-preview, the last three alike for a linker) and azure-cli's recording of Azure's
-# answers at 2024-07-01-preview (serviceconnector tests, test_kubernetes_storageblob_e2e.yaml). The spec of
-# 2022-11-01-preview is not vendored yet: that version answers the 2022-05-01 shape plus
-# publicNetworkSolution, configurationInfo and secretStore's keyVaultSecretName, and no validator judges it
-# (assumption, written here only).
-_FULL_SHAPE_VERSIONS = frozenset({API_2023_04_01_PREVIEW, API_2024_04_01, API_2024_07_01_PREVIEW})
+# unset; the shapes below follow the vendored specs (spec/README.md) and azure-cli's recording of Azure's
+# answers at 2024-07-01-preview (serviceconnector tests, test_kubernetes_storageblob_e2e.yaml).
+# 2022-05-01: no publicNetworkSolution or configurationInfo, secretStore has keyVaultId only, and identity
+# auth has no userName/roles/deleteOrUpdateBehavior. 2022-11-01-preview adds those but not authInfo.authMode;
+# 2023-04-01-preview, 2024-04-01 and 2024-07-01-preview add authMode and the fuller configurationInfo.
+_AUTH_MODE_VERSIONS = frozenset({API_2023_04_01_PREVIEW, API_2024_04_01, API_2024_07_01_PREVIEW})
 
 
-def _full_shape(api_version: str) -> bool:
-    return api_version in _FULL_SHAPE_VERSIONS
+def _has_auth_mode(api_version: str) -> bool:
+    """authInfo.authMode, configurationInfo.configurationStore and additionalConnectionStringProperties."""
+    return api_version in _AUTH_MODE_VERSIONS
 
 
 def _target_body(connection: Connection) -> dict[str, Any]:
@@ -955,9 +955,12 @@ def _target_body(connection: Connection) -> dict[str, Any]:
 
 def _identity_extras(api_version: str) -> dict[str, Any]:
     """The identity auth fields later versions define and this connector never sets (refused on input)."""
-    if not _full_shape(api_version):
+    if not has_configuration_info(api_version):
         return {}
-    return {"userName": None, "deleteOrUpdateBehavior": None, "roles": None, "authMode": None}
+    extras: dict[str, Any] = {"userName": None, "deleteOrUpdateBehavior": None, "roles": None}
+    if _has_auth_mode(api_version):
+        extras["authMode"] = None
+    return extras
 
 
 def _auth_body(connection: Connection, api_version: str) -> dict[str, Any]:
@@ -979,7 +982,7 @@ def _auth_body(connection: Connection, api_version: str) -> dict[str, Any]:
             **_identity_extras(api_version),
         }
     body: dict[str, Any] = {"authType": auth.auth_type.value, "name": auth.user_name, "secretInfo": None}
-    if _full_shape(api_version):
+    if _has_auth_mode(api_version):
         body["authMode"] = None
     if auth.kind in (SecretKind.RAW_VALUE, SecretKind.AUTO):
         # As Service Connector answers for secret auth once the connection exists (azure-cli's recorded GET):
@@ -1003,8 +1006,6 @@ def _secret_store_body(connection: Connection, api_version: str) -> dict[str, An
         vault, secret_name = store.key_vault_id, store.key_vault_secret_name
     if not has_configuration_info(api_version):  # 2022-05-01's SecretStore has keyVaultId only
         return None if vault is None else {"keyVaultId": vault}
-    if vault is None and not _full_shape(api_version):
-        return None
     return {"keyVaultId": vault, "keyVaultSecretName": secret_name}
 
 
@@ -1014,24 +1015,18 @@ def _configuration_info_body(connection: Connection, api_version: str) -> dict[s
     body: dict[str, Any] = {
         "customizedKeys": dict(connection.customized_keys) or None,
         "deleteOrUpdateBehavior": None if behavior is DeleteOrUpdateBehavior.DEFAULT else behavior.value,
+        "action": None,
+        "daprProperties": None,
+        "additionalConfigurations": None,
     }
-    if _full_shape(api_version):
-        body.update(
-            {
-                "action": None,
-                "daprProperties": None,
-                "additionalConfigurations": None,
-                "additionalConnectionStringProperties": None,
-                "configurationStore": {"appConfigurationId": None},
-            }
-        )
+    if _has_auth_mode(api_version):
+        body["additionalConnectionStringProperties"] = None
+        body["configurationStore"] = {"appConfigurationId": None}
     return body
 
 
-def _public_network_body(api_version: str) -> dict[str, Any] | None:
+def _public_network_body() -> dict[str, Any]:
     # Nothing is configured on the target's network (anything else is refused on input).
-    if not _full_shape(api_version):
-        return None
     return {"firewallRules": None, "deleteOrUpdateBehavior": None, "action": None}
 
 
@@ -1046,7 +1041,7 @@ def _properties(connection: Connection, api_version: str) -> dict[str, Any]:
         "scope": connection.namespace,
     }
     if has_configuration_info(api_version):
-        props["publicNetworkSolution"] = _public_network_body(api_version)
+        props["publicNetworkSolution"] = _public_network_body()
         props["configurationInfo"] = _configuration_info_body(connection, api_version)
     return props
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from connector import manifests, secret_store, targets
 from connector.model import Connection
-from connector.wire import API_2022_05_01
+from connector.wire import API_2022_05_01, API_2022_11_01_PREVIEW
 
 DEFAULT_CONFIG_TYPE = "Default"
 KEY_VAULT_SECRET_CONFIG_TYPE = "KeyVaultSecret"
@@ -22,11 +22,10 @@ def list_configurations(
 ) -> list[dict[str, Any]]:
     """[{name, value, ...}] in the order the Secret holds them; secret values are always null.
 
-    2022-05-01's SourceConfiguration has name and value only; the 2023-04-01-preview, 2024-04-01 and
-    2024-07-01-preview specs add configType, keyVaultReferenceIdentity and description, answered as
+    The SourceConfiguration of 2022-05-01 and 2022-11-01-preview has name and value only; 2023-04-01-preview,
+    2024-04-01 and 2024-07-01-preview add configType, keyVaultReferenceIdentity and description, answered as
     azure-cli's recording of Azure shows them (`"configType": "Default", "keyVaultReferenceIdentity": null,
-    "description": ""`). 2022-11-01-preview, whose spec is not vendored, is answered the same way
-    (assumption, written here only).
+    "description": ""`).
     """
     kind = connection.target_kind
     mode = manifests.auth_mode(connection)
@@ -51,7 +50,7 @@ def list_configurations(
         rendered = {connection.customized_keys.get(k, k): v for k, v in known.items()}
     hidden = {connection.customized_keys.get(k, k) for k in secret_keys}
     items = [{"name": name, "value": None if name in hidden else value} for name, value in rendered.items()]
-    if api_version == API_2022_05_01:
+    if api_version in (API_2022_05_01, API_2022_11_01_PREVIEW):
         return items
     # A secret store keeps these values in Key Vault (connector/secret_store.py), not in the Secret.
     in_vault = secret_store.vault_secret_names(connection)

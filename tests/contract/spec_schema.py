@@ -16,6 +16,7 @@ from tests.contract.traffic import SPEC_ROOT
 SERVICELINKER = SPEC_ROOT / "servicelinker" / "resource-manager" / "Microsoft.ServiceLinker" / "ServiceLinker"
 SPEC_FILES = {
     "2022-05-01": SERVICELINKER / "stable" / "2022-05-01" / "servicelinker.json",
+    "2022-11-01-preview": SERVICELINKER / "preview" / "2022-11-01-preview" / "servicelinker.json",
     "2023-04-01-preview": SERVICELINKER / "preview" / "2023-04-01-preview" / "servicelinker.json",
     "2024-04-01": SERVICELINKER / "stable" / "2024-04-01" / "servicelinker.json",
     "2024-07-01-preview": SERVICELINKER / "preview" / "2024-07-01-preview" / "servicelinker.json",

@@ -174,3 +174,12 @@ def test_the_recorded_azure_answer_declares_nothing_outside_the_spec() -> None:
     assert set(props["configurationInfo"]) == spec_schema.readable_names(version, "ConfigurationInfo")
     assert set(props["publicNetworkSolution"]) == spec_schema.readable_names(version, "PublicNetworkSolution")
     assert set(props["secretStore"]) == spec_schema.readable_names(version, "SecretStore")
+
+
+def test_every_api_version_the_product_serves_has_its_spec_vendored() -> None:
+    """No answer escapes the validator because its version's spec is missing."""
+    from connector.wire import SUPPORTED_API_VERSIONS
+    from tests.contract.traffic import VENDORED_API_VERSIONS
+
+    assert set(SUPPORTED_API_VERSIONS) == VENDORED_API_VERSIONS == set(spec_schema.SPEC_FILES)
+    assert all(path.is_file() for path in spec_schema.SPEC_FILES.values())

@@ -25,8 +25,11 @@ SPEC_ROOT = REPO / "spec" / "specification"
 VALIDATOR_SCRIPT = Path(__file__).with_name("oav_validate.cjs")
 NODE_MODULES = REPO / "node_modules"
 
-# The api-versions whose spec is vendored under spec/ (spec/README.md says where each came from).
-VENDORED_API_VERSIONS = frozenset({"2022-05-01", "2023-04-01-preview", "2024-04-01", "2024-07-01-preview"})
+# The api-versions whose spec is vendored under spec/ (spec/README.md says where each came from): every one
+# the product serves (connector.wire.SUPPORTED_API_VERSIONS).
+VENDORED_API_VERSIONS = frozenset(
+    {"2022-05-01", "2022-11-01-preview", "2023-04-01-preview", "2024-04-01", "2024-07-01-preview"}
+)
 # The version that judges an answer to a request whose api-version no spec describes (it can only be an ARM
 # error, the same ErrorResponse in every version).
 ERROR_JUDGE_API_VERSION = "2022-05-01"
