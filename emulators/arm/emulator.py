@@ -10,7 +10,8 @@ Admin routes added under `/_emulator` (besides the common reset/faults/journal/c
                                   emulator's clock (emulators/arm/throttle.py); GET: the configuration;
                                   DELETE: off
     POST     /arm/busy            {"resourceId": id, "seconds": N}: Updating for N clock seconds
-    POST     /arm/install-failures {"clusterId": id, "message"?, "logs"?, "code"?}; DELETE: clear all
+    POST     /arm/install-failures {"clusterId": id, "message"?, "logs"?, "code"?, "outcome"?}; DELETE: clear
+                                  all ("outcome": "Canceled" ends the installs Canceled, not Failed)
     POST     /arm/deny            {"action", "scope", "path"? (regex, default: the scope), "method"?,
                                   "times"?, "clientId"?, "objectId"?}: a fault rule answering 403
                                   AuthorizationFailed
@@ -188,6 +189,7 @@ class ArmEmulator(Emulator):
             message=str(body.get("message") or kube_effects.DEFAULT_FAILURE_MESSAGE),
             logs=str(body.get("logs") or kube_effects.DEFAULT_FAILURE_LOGS),
             code=str(body.get("code") or "ExtensionOperationFailed"),
+            outcome="Canceled" if str(body.get("outcome", "")).lower() == "canceled" else "Failed",
         )
         return Response.json(201, {"clusterId": cluster_id})
 

@@ -50,17 +50,20 @@ def extension_done(state: ArmState, ext: Resource) -> None:
         ext.properties["statuses"] = []
         ext.properties["errorInfo"] = None
         ext.properties["currentVersion"] = ext.properties.get("version") or "1.0.0"
+        if ext.properties.get("autoUpgradeMinorVersion"):
+            # Under auto-upgrade Azure reports the installed version in `version` (CreateExtension.json).
+            ext.properties["version"] = ext.properties["currentVersion"]
         ext.extra.pop("failure_error", None)
         _write_release(state, ext, revision, "deployed")
         _delete_job(state, ext)
         return
     error = {"code": failure.code, "message": failure.message}
-    ext.properties["provisioningState"] = "Failed"
+    ext.properties["provisioningState"] = failure.outcome
     ext.properties["statuses"] = [
         {
             "code": "InstallationFailed",
             "level": "Error",
-            "displayStatus": "Failed",
+            "displayStatus": failure.outcome,
             "message": failure.message,
             "time": state.timestamp(),
         }

@@ -188,6 +188,7 @@ class InstallFailure:
     message: str
     logs: str
     code: str = "ExtensionOperationFailed"
+    outcome: str = "Failed"  # or "Canceled": the terminal provisioningState the install ends in
 
 
 # A hook run when a pending item completes; the kube side effects of extension installs live there.
@@ -361,8 +362,9 @@ class ArmState:
         op.ended = self.timestamp()
         resource = self.get(op.resource_id)
         state = "Succeeded" if resource is None else resource.properties.get("provisioningState", "Succeeded")
-        if resource is not None and resource.extra.get("operation") == op.id and state == "Failed":
-            op.status = "Failed"
+        ended_badly = state in ("Failed", "Canceled")  # a Canceled install ends its operation Canceled
+        if resource is not None and resource.extra.get("operation") == op.id and ended_badly:
+            op.status = str(state)
             op.error = dict(resource.extra.get("failure_error") or {"code": "Failed", "message": "failed"})
         else:
             op.status = "Succeeded"

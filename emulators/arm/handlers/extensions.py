@@ -3,9 +3,12 @@
 URL shape pinned by azure-mgmt-kubernetesconfiguration-extensions 1.0.0 (operations/_operations.py):
 `/subscriptions/{s}/resourceGroups/{rg}/providers/{clusterRp}/{clusterResourceName}/{clusterName}/providers/
 Microsoft.KubernetesConfiguration/extensions/{extensionName}`; create accepts 200/201, update 200/202,
-delete 200/202/204 (it sends api-version 2025-03-01). Fields follow specification/kubernetesconfiguration/
-resource-manager/Microsoft.KubernetesConfiguration/extensions/stable/2023-05-01/extensions.json (Extension,
-ExtensionStatus, Scope/ScopeCluster; examples GetExtension.json, GetExtensionAsyncOperationStatus.json).
+delete 200/202/204 (it sends api-version 2025-03-01). Fields follow the vendored spec/specification/
+kubernetesconfiguration/resource-manager/Microsoft.KubernetesConfiguration/extensions/stable/2025-03-01/
+extensions.json (Extension with autoUpgradeMode, aksAssignedIdentity, isSystemExtension, currentVersion, plan)
+and its examples, which tests/emulators/arm/test_spec_examples.py replays: PATCH answers 200 ("No update is
+done to extension so return OK") when nothing changes, 202 otherwise; `version` "to 'pin'" requires
+`autoUpgradeMinorVersion` false; under auto-upgrade GET reports the installed version (CreateExtension.json).
 `configurationProtectedSettings` is write-only: `az k8s-extension show` output answers it as `{}`.
 """
 
@@ -23,6 +26,18 @@ from emulators.common.http import Request, Response
 NAMESPACE = "Microsoft.KubernetesConfiguration"
 EXTENSION_TYPE = "Microsoft.KubernetesConfiguration/extensions"
 _IN_PROGRESS = ("Creating", "Updating", "Deleting")
+_PATCHABLE = ("autoUpgradeMode", "autoUpgradeMinorVersion", "releaseTrain", "version")
+
+
+def _refuse_pinned_auto_upgrade(version: Any, auto_upgrade: bool) -> None:
+    """400 for a pinned `version` with auto-upgrade on: the spec's "To use 'version', autoUpgradeMinorVersion
+    must be 'false'". The code and wording are an assumption (docs/error-codes.md)."""
+    if version and auto_upgrade:
+        raise errors.invalid_request(
+            "InvalidParameter",
+            "To use 'version', autoUpgradeMinorVersion must be 'false'.",
+            target="properties.version",
+        )
 
 
 def extension_id(cluster: str, name: str) -> str:
@@ -91,12 +106,16 @@ class ExtensionHandlers:
                 "The extensionType property is required.",
                 target="properties.extensionType",
             )
+        auto = props_in.get("autoUpgradeMinorVersion")
+        _refuse_pinned_auto_upgrade(props_in.get("version"), True if auto is None else bool(auto))
         rid = extension_id(cluster.id, req.params["name"])
         existing = self.state.get(rid)
         if existing is not None and existing.properties.get("provisioningState") in _IN_PROGRESS:
             raise errors.extension_operation_in_progress(existing.properties["provisioningState"], "PUT")
         ext = existing or Resource(rid, EXTENSION_TYPE, {})
         ext.body = self._body(rid, req.params["name"], props_in, existing)
+        if body.get("plan"):
+            ext.body["plan"] = copy.deepcopy(body["plan"])
         ext.secrets = {k: str(v) for k, v in (props_in.get("configurationProtectedSettings") or {}).items()}
         ext.extra["revision"] = int(ext.extra.get("revision", 0)) + 1
         ext.extra["cluster_id"] = cluster.id
@@ -108,23 +127,28 @@ class ExtensionHandlers:
         )
 
     def patch(self, req: Request) -> Response:
-        """PATCH: update version, train, auto-upgrade and settings; reinstalls like PUT."""
+        """PATCH: 200 and no operation when nothing changes; else update and reinstall like PUT (202)."""
         cluster, ext = self._extension(req.params)
         self._cluster_ready(cluster)
         if ext.properties.get("provisioningState") in _IN_PROGRESS:
             raise errors.extension_operation_in_progress(ext.properties["provisioningState"], "PATCH")
         props_in = body_of(req).get("properties") or {}
-        for key in ("autoUpgradeMinorVersion", "releaseTrain", "version"):
-            if key in props_in:
-                ext.properties[key] = props_in[key]
-        if "configurationSettings" in props_in:
-            settings = dict(ext.properties.get("configurationSettings") or {})
-            settings.update(props_in["configurationSettings"] or {})
-            ext.properties["configurationSettings"] = settings
-        if "configurationProtectedSettings" in props_in:
-            ext.secrets.update(
-                {k: str(v) for k, v in (props_in["configurationProtectedSettings"] or {}).items()}
-            )
+        auto = props_in.get("autoUpgradeMinorVersion", ext.properties.get("autoUpgradeMinorVersion"))
+        # Under auto-upgrade the stored version is the installed one, not a pin: only a version sent counts.
+        _refuse_pinned_auto_upgrade(props_in.get("version"), bool(auto))
+        changes = {
+            k: props_in[k] for k in _PATCHABLE if k in props_in and props_in[k] != ext.properties.get(k)
+        }
+        settings = dict(ext.properties.get("configurationSettings") or {})
+        settings.update(props_in.get("configurationSettings") or {})
+        protected = {k: str(v) for k, v in (props_in.get("configurationProtectedSettings") or {}).items()}
+        if settings != (ext.properties.get("configurationSettings") or {}):
+            changes["configurationSettings"] = settings
+        secrets_changed = any(ext.secrets.get(k) != v for k, v in protected.items())
+        if not changes and not secrets_changed:
+            return ok(public_view(ext))
+        ext.properties.update(changes)
+        ext.secrets.update(protected)
         ext.extra["revision"] = int(ext.extra.get("revision", 0)) + 1
         ext.properties["provisioningState"] = "Updating"
         ext.properties["statuses"] = []
@@ -179,6 +203,7 @@ class ExtensionHandlers:
             },
             "properties": {
                 "extensionType": props_in["extensionType"],
+                "autoUpgradeMode": props_in.get("autoUpgradeMode") or "compatible",
                 "autoUpgradeMinorVersion": auto,
                 "releaseTrain": props_in.get("releaseTrain") or "Stable",
                 "version": props_in.get("version"),
