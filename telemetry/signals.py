@@ -107,8 +107,14 @@ def log(level: int, message: str, **values: Any) -> None:
 
 @contextmanager
 def _span(name: str, attributes: Mapping[str, Any], start_time: int | None = None) -> Iterator[Span]:
+    # Neither the exception nor its text is recorded (the SDK's defaults would put its message in the
+    # status): only the error code leaves.
     with _tracer.start_as_current_span(
-        name, attributes=dimensions(attributes), start_time=start_time, record_exception=False
+        name,
+        attributes=dimensions(attributes),
+        start_time=start_time,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
         try:
             yield span
