@@ -153,6 +153,17 @@ class E2E:
     clock: VirtualClock | None = None  # set in tests marked `virtual_clock`
     # Every exchange through http() and linker_client(), judged against the spec when the test ends.
     traffic: TrafficRecorder = field(default_factory=TrafficRecorder)
+    # The Azurite holding the product's registry (an HTTPS one with identity-based connections), and its CA.
+    storage: str = ""
+    storage_ca: str | None = None
+
+    def registry(self) -> Any:
+        """The product's registry table, reached with the account key whichever way the product connects."""
+        from azure.data.tables import TableServiceClient
+
+        verify = {"connection_verify": self.storage_ca} if self.storage_ca else {}
+        service = TableServiceClient.from_connection_string(self.storage, **verify)
+        return service.get_table_client(os.environ["REGISTRY_TABLE"])
 
     @property
     def url(self) -> str:
@@ -335,11 +346,12 @@ def e2e(
     # A high delivery count: the redelivery test fails deliveries on purpose before letting one through.
     requests, events = new_servicebus_queue(max_delivery_count=10_000), new_servicebus_queue()
     environment = product_environment(arm, azurite_connection_string, servicebus_emulator, requests, events)
+    storage, storage_ca = azurite_connection_string, None
     if connections == "identity":
         entra: EntraEmulator = request.getfixturevalue("entra_emulator")
-        environment = identity_environment(
-            environment, entra, request.getfixturevalue("azurite_oauth"), servicebus_emulator
-        )
+        oauth: OAuthAzurite = request.getfixturevalue("azurite_oauth")
+        environment = identity_environment(environment, entra, oauth, servicebus_emulator)
+        storage, storage_ca = oauth.instance.connection_string, oauth.ca_file
         servicebus_emulator.trust_jwt(entra.issuer.verify)
         request.addfinalizer(lambda: servicebus_emulator.trust_jwt(None))
         for name in ("AzureWebJobsStorage", "SERVICEBUS_CONNECTION"):
@@ -363,7 +375,17 @@ def e2e(
     monkeypatch.setenv("PUBLIC_BASE_URL", running.url)
     try:
         key = running.host.keys.host_keys["default"]
-        product = E2E(running, arm, key, servicebus_emulator, requests, events, clock)
+        product = E2E(
+            running,
+            arm,
+            key,
+            servicebus_emulator,
+            requests,
+            events,
+            clock,
+            storage=storage,
+            storage_ca=storage_ca,
+        )
         yield product
     finally:
         stop_host_thread(running)

@@ -12,7 +12,6 @@ import time
 from typing import Any
 
 import pytest
-from azure.data.tables import TableServiceClient
 from azure.servicebus import ServiceBusClient
 
 from emulators.entra import EntraEmulator
@@ -59,10 +58,8 @@ def test_a_connection_with_identity_based_storage_and_service_bus(
     grants = entra_emulator.grants()[grants_before:]
     assert {(g.resource, g.client_id) for g in grants} >= {("https://storage.azure.com", storage_identity)}
     # ... and holds the record, in the OAuth Azurite (read back here with its account key).
-    table = TableServiceClient.from_connection_string(
-        azurite_oauth.instance.connection_string, connection_verify=azurite_oauth.ca_file
-    ).get_table_client(os.environ["REGISTRY_TABLE"])
-    assert [e["LinkerName"] for e in table.list_entities()] == ["idconn"]
+    assert e2e.storage == azurite_oauth.instance.connection_string
+    assert [e["LinkerName"] for e in e2e.registry().list_entities()] == ["idconn"]
 
 
 @pytest.mark.parametrize(

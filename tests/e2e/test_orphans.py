@@ -3,11 +3,9 @@ removes them only when RECONCILE_REMOVE_ORPHANS opts in; over real HTTP on DevHo
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
-from azure.data.tables import TableServiceClient
 
 from activities.registry import cluster_key
 from tests.e2e.conftest import API, CLUSTER, E2E, blob_secret_body
@@ -29,18 +27,17 @@ def _reconcile(e2e: E2E) -> dict[str, Any]:
     return dict(done["properties"])
 
 
-def _lose_record(storage: str, name: str) -> None:
+def _lose_record(e2e: E2E, name: str) -> None:
     """The record vanishes (a lost write, a restored backup, a hand edit); the cluster keeps the Secret."""
-    table = TableServiceClient.from_connection_string(storage).get_table_client(os.environ["REGISTRY_TABLE"])
-    table.delete_entity(cluster_key(CLUSTER), name)
+    e2e.registry().delete_entity(cluster_key(CLUSTER), name)
 
 
 def test_reconcile_reports_orphans_and_removes_them_only_when_opted_in(
-    e2e: E2E, azurite_connection_string: str, monkeypatch: pytest.MonkeyPatch
+    e2e: E2E, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _connect(e2e, "kept")
     _connect(e2e, "lost")
-    _lose_record(azurite_connection_string, "lost")
+    _lose_record(e2e, "lost")
 
     report = _reconcile(e2e)
 
