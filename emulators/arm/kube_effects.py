@@ -89,8 +89,14 @@ def extension_deleted(state: ArmState, ext: Resource) -> None:
     _delete_job(state, ext)
 
 
+def release_name(ext: Resource) -> str:
+    """The Helm release of an extension: its name, lowercased (Helm release names are RFC 1123 labels;
+    extension names such as the spec examples' "ClusterMonitor" need not be)."""
+    return ext.name.lower()
+
+
 def _release_secret_name(ext: Resource, revision: int) -> str:
-    return f"sh.helm.release.v1.{ext.name}.v{revision}"
+    return f"sh.helm.release.v1.{release_name(ext)}.v{revision}"
 
 
 def _write_release(state: ArmState, ext: Resource, revision: int, status: str) -> None:
@@ -100,7 +106,7 @@ def _write_release(state: ArmState, ext: Resource, revision: int, status: str) -
     namespace = release_namespace(ext)
     state.kube.apply_object(key, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
     release = {
-        "name": ext.name,
+        "name": release_name(ext),
         "namespace": namespace,
         "version": revision,
         "info": {
@@ -137,7 +143,12 @@ def _release_secret(
         "metadata": {
             "name": _release_secret_name(ext, revision),
             "namespace": namespace,
-            "labels": {"name": ext.name, "owner": "helm", "status": status, "version": str(revision)},
+            "labels": {
+                "name": release_name(ext),
+                "owner": "helm",
+                "status": status,
+                "version": str(revision),
+            },
         },
         "data": {"release": base64.b64encode(payload).decode()},
     }
@@ -162,7 +173,7 @@ def _write_failed_job(state: ArmState, ext: Resource, failure: InstallFailure) -
                 "namespace": namespace,
                 "labels": {"app.kubernetes.io/managed-by": "Helm"},
                 "annotations": {
-                    "meta.helm.sh/release-name": ext.name,
+                    "meta.helm.sh/release-name": release_name(ext),
                     "meta.helm.sh/release-namespace": namespace,
                 },
             },

@@ -9,7 +9,7 @@ extensions.json (Extension with autoUpgradeMode, aksAssignedIdentity, isSystemEx
 and its examples, which tests/emulators/arm/test_spec_examples.py replays: PATCH answers 200 ("No update is
 done to extension so return OK") when nothing changes, 202 otherwise; `version` "to 'pin'" requires
 `autoUpgradeMinorVersion` false; under auto-upgrade GET reports the installed version (CreateExtension.json).
-`configurationProtectedSettings` is write-only: `az k8s-extension show` output answers it as `{}`.
+`configurationProtectedSettings` is write-only: the spec marks it `x-ms-secret`, never sent in a response.
 """
 
 from __future__ import annotations
@@ -172,7 +172,12 @@ class ExtensionHandlers:
         op = self.state.operations.get(req.params["operation"])
         if op is None:
             raise errors.ArmError(404, "NotFound", f"Operation '{req.params['operation']}' was not found.")
-        return ok(op.body())
+        # The extension RP's OperationStatusResult has id, name, status, properties and error, no start or end
+        # time (common/2022-03-01/definitions.json; GetExtensionAsyncOperationStatus.json).
+        status = op.body()
+        return ok(
+            {k: status.get(k) for k in ("id", "name", "status")} | {"properties": {}, "error": op.error}
+        )
 
     def _start(self, req: Request, ext: Resource, seconds: float, status: int) -> Response:
         self.state.make_busy(ext, seconds, "extension")
@@ -210,7 +215,6 @@ class ExtensionHandlers:
                 "currentVersion": None,
                 "scope": scope,
                 "configurationSettings": dict(props_in.get("configurationSettings") or {}),
-                "configurationProtectedSettings": {},
                 "provisioningState": "Creating",
                 "statuses": [],
                 "errorInfo": None,
