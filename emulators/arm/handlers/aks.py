@@ -43,7 +43,7 @@ _READ_ONLY = {
     "privateFQDN",
     "currentKubernetesVersion",
     "maxAgentPools",
-    "identityProfile",
+    "identityProfile",  # writable, but only its kubeletidentity resourceId: see _kubelet_identity
     "resourceUID",
 }
 
@@ -114,8 +114,34 @@ def new_cluster(
     for key, value in (properties or {}).items():
         if key not in _READ_ONLY:
             resource.properties[key] = copy.deepcopy(value)
+    _kubelet_identity(resource, properties or {})
     derive_features(state, resource)
     return resource
+
+
+def _kubelet_identity(cluster: Resource, properties: dict[str, Any]) -> None:
+    """Keep the kubelet identity a PUT names (identityProfile.kubeletidentity.resourceId, the spec's only
+    accepted key); AKS fills clientId and objectId. A PUT without identityProfile keeps the current one."""
+    wanted = ((properties.get("identityProfile") or {}).get("kubeletidentity") or {}).get("resourceId")
+    current = (cluster.properties.get("identityProfile") or {}).get("kubeletidentity") or {}
+    if not wanted or str(current.get("resourceId", "")).lower() == str(wanted).lower():
+        return
+    cluster.properties["identityProfile"] = {
+        "kubeletidentity": {"resourceId": wanted, "clientId": new_guid(), "objectId": new_guid()}
+    }
+
+
+def _refuse_workload_identity_without_oidc(properties: dict[str, Any]) -> None:
+    """400 when workload identity is on and the OIDC issuer is off: AKS requires the issuer (the az CLI checks
+    the same before sending). The code and wording are an assumption (docs/error-codes.md)."""
+    workload = ((properties.get("securityProfile") or {}).get("workloadIdentity") or {}).get("enabled")
+    oidc = (properties.get("oidcIssuerProfile") or {}).get("enabled")
+    if workload and not oidc:
+        raise errors.invalid_request(
+            "InvalidParameter",
+            "Enabling workload identity requires enabling OIDC issuer.",
+            target="properties.securityProfile.workloadIdentity",
+        )
 
 
 def _identity_ref(sub: str, rg: str, name: str) -> dict[str, str]:
@@ -217,6 +243,11 @@ class ClusterHandlers:
         group = require_group(self.state, sub, rg)
         body = body_of(req)
         existing = self.state.get(cluster_id(sub, rg, name))
+        props_in = body.get("properties") or {}
+        # Checked on the properties as they would be after the PUT, before anything changes.
+        _refuse_workload_identity_without_oidc(
+            {**(existing.properties if existing is not None else {}), **props_in}
+        )
         if existing is None:
             location = str(body.get("location") or group["location"])
             cluster = new_cluster(
@@ -230,9 +261,10 @@ class ClusterHandlers:
         else:
             cluster = existing
             _busy_guard(cluster)
-            for key, value in (body.get("properties") or {}).items():
+            for key, value in props_in.items():
                 if key not in _READ_ONLY:
                     cluster.properties[key] = copy.deepcopy(value)
+            _kubelet_identity(cluster, props_in)
             if "tags" in body:
                 cluster.body["tags"] = dict(body.get("tags") or {})
             derive_features(self.state, cluster)
