@@ -9,7 +9,13 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.containerservice.models import ManagedCluster, UserAssignedIdentity
+from azure.mgmt.containerservice.models import (
+    ManagedCluster,
+    ManagedClusterProperties,
+    ManagedClusterSecurityProfile,
+    ManagedClusterSecurityProfileWorkloadIdentity,
+    UserAssignedIdentity,
+)
 
 from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
 
@@ -50,8 +56,12 @@ def test_enabling_workload_identity_without_the_oidc_issuer_is_refused_and_chang
 def test_a_new_cluster_with_workload_identity_and_no_issuer_is_not_created(
     aks: ContainerServiceClient,
 ) -> None:
+    workload = ManagedClusterSecurityProfileWorkloadIdentity(enabled=True)
     body = ManagedCluster(
-        location="eastus", dns_prefix="wi", security_profile={"workloadIdentity": {"enabled": True}}
+        location="eastus",
+        properties=ManagedClusterProperties(
+            dns_prefix="wi", security_profile=ManagedClusterSecurityProfile(workload_identity=workload)
+        ),
     )
     with pytest.raises(HttpResponseError) as err:
         aks.managed_clusters.begin_create_or_update(RG, "aks-wi", body).result()
@@ -65,13 +75,15 @@ def test_the_kubelet_identity_a_put_names_is_kept_and_survives_a_put_without_it(
 ) -> None:
     body = ManagedCluster(
         location="eastus",
-        dns_prefix="kl",
-        identity_profile={"kubeletidentity": UserAssignedIdentity(resource_id=KUBELET)},
+        properties=ManagedClusterProperties(
+            dns_prefix="kl", identity_profile={"kubeletidentity": UserAssignedIdentity(resource_id=KUBELET)}
+        ),
     )
     created = aks.managed_clusters.begin_create_or_update(RG, "aks-kl", body).result()
     kubelet = created.identity_profile["kubeletidentity"]
     assert kubelet.resource_id == KUBELET and kubelet.client_id and kubelet.object_id
-    update = ManagedCluster(location="eastus", dns_prefix="kl", tags={"team": "a"})  # no identityProfile
+    no_identity_profile = ManagedClusterProperties(dns_prefix="kl")
+    update = ManagedCluster(location="eastus", tags={"team": "a"}, properties=no_identity_profile)
     updated = aks.managed_clusters.begin_create_or_update(RG, "aks-kl", update).result()
     assert updated.identity_profile["kubeletidentity"].as_dict() == kubelet.as_dict()
     # A read-modify-write PUT (what the product sends) keeps it too.
