@@ -111,7 +111,7 @@ def ensure_extension(
     """Install sc-extension if missing, upgrade it if its train or version differ; no write when as desired.
 
     The install is started, not awaited: the orchestrator polls read_extension with durable timers. A Failed
-    extension is left alone (its statuses explain why) unless `reinstall_failed`.
+    or Canceled extension is left alone (its statuses explain why) unless `reinstall_failed`.
     """
     clients = clients or get_clients()
     ref = parse_cluster(cluster_id)
@@ -135,7 +135,8 @@ def ensure_extension(
                     resource=ref.id,
                 )
             )
-        failed = str(props.get("provisioningState") or "").lower() == "failed"
+        # Failed and Canceled are both terminal without an installed extension: reinstalling is the remedy.
+        failed = str(props.get("provisioningState") or "").lower() in ("failed", "canceled")
         patch = _upgrade_patch(clients.settings, current)
         if failed and reinstall_failed:
             body = {"properties": desired_properties(clients.settings)}

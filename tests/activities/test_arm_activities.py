@@ -187,6 +187,21 @@ def test_extension_install_failure_reports_statuses(world: World) -> None:
     assert world.writes() == []
 
 
+@pytest.mark.parametrize("outcome", ["Failed", "Canceled"])
+def test_a_failed_or_canceled_extension_is_reinstalled_when_asked(world: World, outcome: str) -> None:
+    _register(world)
+    world.arm.admin.call("POST", "/arm/install-failures", {"clusterId": CLUSTER_1, "outcome": outcome})
+    ensure_extension(CLUSTER_1, clients=world.clients)
+    world.arm.advance(300)
+    assert read_extension(CLUSTER_1, clients=world.clients)["provisioningState"] == outcome
+    world.arm.admin.call("DELETE", "/arm/install-failures")
+    world.clear_journals()
+
+    assert ensure_extension(CLUSTER_1, reinstall_failed=True, clients=world.clients)["action"] == "reinstall"
+    world.arm.advance(300)
+    assert read_extension(CLUSTER_1, clients=world.clients)["provisioningState"] == "Succeeded"
+
+
 def test_extension_on_a_busy_cluster_is_cluster_busy(world: World) -> None:
     _register(world)
     world.arm.admin.call("POST", "/arm/busy", {"resourceId": CLUSTER_1, "seconds": 300})
