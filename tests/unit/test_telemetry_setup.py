@@ -55,3 +55,27 @@ def test_a_provider_the_worker_installed_is_left_alone() -> None:
         APPLICATIONINSIGHTS_CONNECTION_STRING=CONNECTION,
     )
     assert out == ["False", "True"]
+
+
+def test_entra_ingestion_is_read_from_the_authentication_string() -> None:
+    """The format the Functions host documents for APPLICATIONINSIGHTS_AUTHENTICATION_STRING."""
+    from telemetry.setup import entra_ingestion
+
+    assert entra_ingestion("Authorization=AAD;ClientId=11111111-2222-3333-4444-555555555555") == (
+        "11111111-2222-3333-4444-555555555555"
+    )
+    assert entra_ingestion("Authorization=AAD") == ""  # the system-assigned identity
+    assert entra_ingestion("") is None
+
+
+def test_with_entra_ingestion_the_exporters_authenticate_with_the_managed_identity() -> None:
+    out = _run(
+        "import telemetry\nfrom opentelemetry import trace\n"
+        "ok = telemetry.configure()\n"
+        "processors = trace.get_tracer_provider()._active_span_processor._span_processors\n"
+        "exporters = [getattr(p, 'span_exporter', None) for p in processors]\n"
+        "print(ok, [type(getattr(e, '_credential', None)).__name__ for e in exporters])",
+        APPLICATIONINSIGHTS_CONNECTION_STRING=CONNECTION,
+        APPLICATIONINSIGHTS_AUTHENTICATION_STRING="Authorization=AAD;ClientId=11111111-2222-3333-4444-555555555555",
+    )
+    assert out[0] == "True" and "ManagedIdentityCredential" in " ".join(out[1:]), out
