@@ -1,5 +1,8 @@
 """`python -m emulators.arm --port P [--state seed.yaml] [--ca-file out.pem] [--kube-admin-url U
---kube-ca-file F]`: the ARM emulator as a process."""
+--kube-ca-file F] [--entra-authority URL --entra-ca-file F]`: the ARM emulator as a process.
+
+Without `--entra-authority` any bearer token is accepted (the documented fallback); with it, tokens are
+verified against the Entra stand-in's published keys (emulators/arm/auth.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +20,12 @@ def build(args: argparse.Namespace) -> ArmEmulator:
         from emulators.kube.link import KubeLink
 
         kube = KubeLink(args.kube_admin_url, args.kube_ca_file)
-    return ArmEmulator(kube=kube)
+    emulator = ArmEmulator(kube=kube)
+    if args.entra_authority:
+        from emulators.common.entra_trust import EntraTrust
+
+        emulator.trust_entra(EntraTrust.discover(args.entra_authority, args.entra_ca_file))
+    return emulator
 
 
 def main() -> int:
@@ -25,6 +33,8 @@ def main() -> int:
     parser = argument_parser("arm")
     parser.add_argument("--kube-admin-url", help="admin URL of the kube emulator (https://127.0.0.1:P)")
     parser.add_argument("--kube-ca-file", help="CA PEM the kube emulator serves with")
+    parser.add_argument("--entra-authority", help="https://host:port/<tenant> of the Entra stand-in")
+    parser.add_argument("--entra-ca-file", help="CA PEM the Entra stand-in serves with")
     return run(build, "arm", parser=parser)
 
 

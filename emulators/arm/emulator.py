@@ -19,6 +19,7 @@ Admin routes added under `/_emulator` (besides the common reset/faults/journal/c
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import uuid
@@ -26,13 +27,15 @@ from typing import Any
 
 import trustme
 
-from emulators.arm import api_versions, errors, kube_effects
+from emulators.arm import api_versions, auth, errors, kube_effects
+from emulators.arm.handlers.authorization import ASSIGNMENT_TYPE
 from emulators.arm.key_vault import VAULT_TYPE, KeyVaultHandlers, VaultListeners
 from emulators.arm.routes import ROUTES, handler_groups, resolve
 from emulators.arm.seeding import load_seed
 from emulators.arm.state import DEFAULT_LOCATION, ArmState, InstallFailure, KubeLinkLike
 from emulators.arm.throttle import Throttle
 from emulators.common.clock import Clock
+from emulators.common.entra_trust import EntraTrust
 from emulators.common.http import Handler, Request, Response
 from emulators.common.server import AdminError, Emulator
 
@@ -52,6 +55,8 @@ class ArmEmulator(Emulator):
         self.state.on_extension_done = kube_effects.extension_done
         self.state.on_extension_deleted = kube_effects.extension_deleted
         self.throttle = Throttle(emulator_now=self.clock.now)
+        # None: any bearer token is accepted (the documented fallback); see emulators/arm/auth.py.
+        self.entra: EntraTrust | None = None
         self._vaults: VaultListeners | None = None
         # The Key Vault data plane first: its paths are not ARM's, and it answers its own auth challenge.
         for method, pattern, name, handler in KeyVaultHandlers(self.state).routes():
@@ -67,6 +72,8 @@ class ArmEmulator(Emulator):
     def _bind(self, host: str, port: int) -> None:
         """Listen, then serve every vault (seeded now or later) on its own listener: its vaultUri."""
         super()._bind(host, port)
+        self.state.role_assignments_url = f"{self.admin_url}/arm/role-assignments"
+        self.state.ca_data = base64.b64encode(self.ca_pem).decode()
         self._vaults = VaultListeners(self.ca, self.handle)
         with self.state.lock:
             self.state.vault_uri = self._vaults.uri
@@ -78,6 +85,10 @@ class ArmEmulator(Emulator):
         if self._vaults is not None:
             self._vaults.stop()
         super().stop()
+
+    def trust_entra(self, trust: EntraTrust | None) -> None:
+        """Verify bearer tokens against an Entra tenant from now on (None: accept any bearer token)."""
+        self.entra = trust
 
     def reset_state(self) -> None:
         """Forget all ARM state and turn throttling off."""
@@ -112,7 +123,7 @@ class ArmEmulator(Emulator):
             kind = self.throttle.kind_of(request.method)
             remaining = None
             try:
-                _authenticate(request)
+                auth.authenticate(request, self.entra)
                 api_versions.check(request.path, request.arg("api-version"), DEFAULT_LOCATION)
                 m = _SUBSCRIPTION.match(request.path)
                 principal = str(self.journal_extra(request)["token"])
@@ -151,6 +162,19 @@ class ArmEmulator(Emulator):
         add("POST", "/arm/install-failures", self._admin_install_failure)
         add("DELETE", "/arm/install-failures", self._admin_clear_install_failures)
         add("POST", "/arm/deny", self._admin_deny)
+        add("GET", "/arm/role-assignments", self._admin_role_assignments)
+
+    def _admin_role_assignments(self, request: Request) -> Response:
+        """`?principalId=`: that principal's role assignments `[{scope, roleDefinitionId}]` (the kube side of
+        Azure RBAC for Kubernetes reads them)."""
+        principal = (request.arg("principalId") or "").lower()
+        with self.state.lock:
+            found = [
+                {"scope": r.properties["scope"], "roleDefinitionId": r.properties["roleDefinitionId"]}
+                for r in self.state.of_type(ASSIGNMENT_TYPE)
+                if str(r.properties.get("principalId", "")).lower() == principal
+            ]
+        return Response.json(200, {"value": found})
 
     def _admin_throttle_off(self, request: Request) -> Response:
         self.throttle.disable()
@@ -212,15 +236,6 @@ class ArmEmulator(Emulator):
             if body.get(key) is not None:
                 spec[key] = body[key]
         return Response.json(201, self.faults.add(spec).describe())
-
-
-def _authenticate(request: Request) -> None:
-    header = request.header("Authorization")
-    if not header:
-        raise errors.authentication_missing()
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise errors.authentication_malformed()
 
 
 def _raise(error: errors.ArmError) -> Response:

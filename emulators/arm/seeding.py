@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.arm import kube_effects
-from emulators.arm.handlers.aks import KV_ADDON, new_cluster
+from emulators.arm.handlers.aks import KV_ADDON, new_cluster, register_kube
 from emulators.arm.handlers.authorization import BUILT_IN_ROLES, is_guid, new_assignment
 from emulators.arm.handlers.extensions import EXTENSION_TYPE, extension_id
 from emulators.arm.handlers.identity import FIC_SEGMENT, FIC_TYPE, new_identity
@@ -70,8 +70,7 @@ def _load_cluster(state: ArmState, sub: str, rg: str, location: str, spec: dict[
     )
     cluster.properties["powerState"] = {"code": str(spec.get("powerState", "Running"))}
     state.put(cluster)
-    if state.kube is not None:
-        cluster.extra["kube_info"] = state.kube.register_cluster(cluster.extra["kube_key"])
+    register_kube(state, cluster)
     provisioning = str(spec.get("provisioningState", "Succeeded"))
     if provisioning != "Succeeded":
         state.make_busy(cluster, float(spec.get("busySeconds", state.settings.cluster_update_seconds)))

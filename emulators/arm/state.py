@@ -43,7 +43,7 @@ KNOWN_PROVIDERS = (
 class KubeLinkLike(Protocol):
     """What the ARM emulator needs from the Kubernetes emulator (emulators.kube.link.KubeLink)."""
 
-    def register_cluster(self, key: str) -> dict[str, Any]: ...
+    def register_cluster(self, key: str, entra: dict[str, Any] | None = None) -> dict[str, Any]: ...
 
     def apply_object(self, key: str, obj: dict[str, Any]) -> Any: ...
 
@@ -214,6 +214,10 @@ class ArmState:
         self.on_extension_deleted: CompletionHook | None = None
         # A vault's data-plane URI, once the emulator listens (emulators/arm/key_vault.py VaultListeners).
         self.vault_uri: Callable[[str], str] | None = None
+        # Where the kube emulator reads role assignments for Azure RBAC on Entra clusters (admin API), and the
+        # CA (base64 PEM) it must trust there; set once the emulator listens.
+        self.role_assignments_url = ""
+        self.ca_data = ""
 
     # ---------------------------------------------------------------- lifecycle
     def reset(self) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 import trustme
 
 from emulators.common import AdminError, Clock, Emulator, Request, Response
+from emulators.common.entra_trust import EntraTrust, TokenRejected
 from emulators.common.faults import FaultRule
 
-from . import errors
+from . import entra, errors
 from .errors import KubeError
 from .handlers import KubeHandlers, status_response
 from .kinds import NAMESPACE
@@ -46,6 +47,8 @@ class KubeEmulator(Emulator):
     def __init__(self, clock: Clock | None = None, ca: trustme.CA | None = None) -> None:
         super().__init__(clock, ca)
         self.store = KubeStore(self.clock)
+        # None: each cluster accepts its static token only (the documented fallback; emulators/kube/entra.py).
+        self.entra: EntraTrust | None = None
         register_routes(self.router, KubeHandlers(self.store, self.authenticate))
         self._add_admin_routes()
 
@@ -57,25 +60,44 @@ class KubeEmulator(Emulator):
         if cluster is None:
             raise errors.route_not_found()
         scheme, _, token = request.header("Authorization").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), cluster.token.encode()
-        ):
-            raise errors.unauthorized()
+        token = token.strip() if scheme.lower() == "bearer" else ""
+        settings = cluster.entra if self.entra is not None else None
+        static = bool(token) and hmac.compare_digest(token.encode(), cluster.token.encode())
+        if settings is None or (static and settings.get("localAccounts", True)):
+            if not static:
+                raise errors.unauthorized()
+            return cluster
+        try:
+            assert self.entra is not None
+            claims = self.entra.check(token, [str(settings["audience"])])
+        except TokenRejected:
+            raise errors.unauthorized() from None
+        wanted = entra.resource_request(request.method, request.path, request.arg("watch") in ("1", "true"))
+        if settings.get("azureRbac") and wanted is not None:
+            entra.authorize(settings, str(claims.get("oid", "")), wanted)
         return cluster
 
-    def cluster_info(self, key: str) -> dict[str, str]:
+    def trust_entra(self, trust: EntraTrust | None) -> None:
+        """Verify Entra tokens on Entra-integrated clusters from now on (None: static tokens only)."""
+        self.entra = trust
+
+    def cluster_info(self, key: str, entra: dict[str, Any] | bool | None = False) -> dict[str, str]:
         """`{"server", "token", "caData"}` for a registered cluster (registering it if new)."""
-        cluster = self._register(key)
+        cluster = self._register(key, entra=entra)
         return {
             "server": f"{self.url}/clusters/{key}",
             "token": cluster.token,
             "caData": base64.b64encode(self.ca_pem).decode(),
         }
 
-    def _register(self, key: str, token: str | None = None) -> Cluster:
+    def _register(
+        self, key: str, token: str | None = None, entra: dict[str, Any] | bool | None = False
+    ) -> Cluster:
         if not _CLUSTER_KEY.match(key):
             raise AdminError(400, f"cluster key {key!r} must match [a-z0-9-]+")
-        return self.store.register(key, token)
+        if entra is not False and entra is not None and not isinstance(entra, dict):
+            raise AdminError(400, "entra must be an object or null")
+        return self.store.register(key, token, entra)
 
     # ----- hooks -----
     def reset_state(self) -> None:
@@ -167,7 +189,7 @@ class KubeEmulator(Emulator):
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("key"), str):
             raise AdminError(400, 'body must be {"key": "<cluster key>"}')
-        return Response.json(200, self.cluster_info(body["key"]))
+        return Response.json(200, self.cluster_info(body["key"], body.get("entra", False)))
 
     def _admin_delete(self, request: Request) -> Response:
         from .kinds import kind_of

@@ -15,9 +15,13 @@ class KubeLink(EmulatorAdmin):
     def __init__(self, admin_url: str, ca_file: str, timeout: float = 10.0) -> None:
         super().__init__(admin_url, ca_file, timeout)
 
-    def register_cluster(self, key: str) -> dict[str, str]:
-        """Create (or find) cluster `key`; returns `{"server", "token", "caData"}` (caData: base64 PEM)."""
-        info: dict[str, str] = self.call("POST", "/clusters", {"key": key})
+    def register_cluster(self, key: str, entra: dict[str, Any] | None = None) -> dict[str, str]:
+        """Create (or find) cluster `key`; returns `{"server", "token", "caData"}` (caData: base64 PEM).
+
+        `entra` makes it Entra-integrated (emulators/kube/entra.py says what it holds); None: a local-account
+        cluster.
+        """
+        info: dict[str, str] = self.call("POST", "/clusters", {"key": key, "entra": entra})
         return info
 
     def apply_object(self, key: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +65,41 @@ def kubeconfig(key: str, cluster_info: dict[str, str]) -> dict[str, Any]:
         "current-context": key,
         "preferences": {},
     }
+
+
+# The client application AKS's Entra kubeconfigs name for kubelogin (the Azure Kubernetes Service AAD client).
+AKS_CLIENT_APP_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+
+
+def entra_kubeconfig(
+    key: str, cluster_info: dict[str, str], server_app_id: str, tenant_id: str
+) -> dict[str, Any]:
+    """The user kubeconfig AKS returns for an Entra-integrated cluster: an exec (kubelogin) user, no token."""
+    config = kubeconfig(key, cluster_info)
+    config["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "kubelogin",
+            "args": [
+                "get-token",
+                "--environment",
+                "AzurePublicCloud",
+                "--server-id",
+                server_app_id,
+                "--client-id",
+                AKS_CLIENT_APP_ID,
+                "--tenant-id",
+                tenant_id,
+                "--login",
+                "devicecode",
+            ],
+            "env": None,
+            "installHint": "kubelogin is not installed which is required to connect to AAD enabled cluster.",
+            "provideClusterInfo": False,
+            "interactiveMode": "IfAvailable",
+        }
+    }
+    return config
 
 
 def kubeconfig_yaml(key: str, cluster_info: dict[str, str]) -> str:

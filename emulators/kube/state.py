@@ -45,6 +45,8 @@ class Cluster:
 
     key: str
     token: str
+    # Entra-integrated cluster settings (emulators/kube/entra.py); None: local accounts only.
+    entra: dict[str, Any] | None = None
     objects: dict[Key, dict[str, Any]] = field(default_factory=dict)
     logs: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
@@ -94,8 +96,13 @@ class KubeStore:
                 cluster.logs.clear()
                 self._bootstrap(cluster)
 
-    def register(self, key: str, token: str | None = None) -> Cluster:
-        """The cluster `key`, created with a fresh token if new (idempotent)."""
+    def register(
+        self, key: str, token: str | None = None, entra: dict[str, Any] | bool | None = False
+    ) -> Cluster:
+        """The cluster `key`, created with a fresh token if new (idempotent).
+
+        `entra`, unless False, replaces its Entra settings (None: a local-accounts cluster).
+        """
         with self._lock:
             cluster = self.clusters.get(key)
             if cluster is None:
@@ -103,6 +110,8 @@ class KubeStore:
                 self._bootstrap(cluster)
             elif token is not None:
                 cluster.token = token
+            if entra is not False:
+                cluster.entra = entra if isinstance(entra, dict) else None
             return cluster
 
     def _bootstrap(self, cluster: Cluster) -> None:

@@ -28,11 +28,13 @@ from emulators.arm.handlers.common import (
 )
 from emulators.arm.state import DEFAULT_LOCATION, ArmState, Resource, new_guid
 from emulators.common.http import Request, Response
-from emulators.kube.link import kubeconfig
+from emulators.kube.link import entra_kubeconfig, kubeconfig
 
 CLUSTER_TYPE = "Microsoft.ContainerService/managedClusters"
 NAMESPACE = "Microsoft.ContainerService"
 KV_ADDON = "azureKeyvaultSecretsProvider"
+# The AKS server application: Entra-integrated clusters accept only tokens issued for it.
+AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 
 # Properties the service computes; a PUT cannot set them (ManagedClusterProperties readOnly in the spec).
 _READ_ONLY = {
@@ -115,8 +117,49 @@ def new_cluster(
         if key not in _READ_ONLY:
             resource.properties[key] = copy.deepcopy(value)
     _kubelet_identity(resource, properties or {})
+    _complete_aad_profile(state, resource)
     derive_features(state, resource)
     return resource
+
+
+def _complete_aad_profile(state: ArmState, cluster: Resource) -> None:
+    """A managed aadProfile names the tenant, as AKS fills in `tenantID` when the request leaves it out."""
+    profile = cluster.properties.get("aadProfile")
+    if isinstance(profile, dict) and profile.get("managed"):
+        profile.setdefault("tenantID", state.tenant_id)
+        profile.setdefault("enableAzureRBAC", False)
+        profile.setdefault("adminGroupObjectIDs", [])
+
+
+def entra_integrated(cluster: Resource) -> bool:
+    """Whether the cluster uses Microsoft Entra ID (a managed aadProfile): users sign in with Entra tokens."""
+    profile = cluster.properties.get("aadProfile")
+    return isinstance(profile, dict) and bool(profile.get("managed"))
+
+
+def _kube_entra_settings(state: ArmState, cluster: Resource) -> dict[str, Any] | None:
+    """What the kube emulator needs to enforce Entra sign-in and Azure RBAC for Kubernetes on this cluster."""
+    if not entra_integrated(cluster):
+        return None
+    settings: dict[str, Any] = {
+        "audience": AKS_SERVER_APP_ID,
+        "clusterId": cluster.id,
+        "azureRbac": bool(cluster.properties["aadProfile"].get("enableAzureRBAC")),
+        "localAccounts": not cluster.properties.get("disableLocalAccounts", False),
+    }
+    if state.role_assignments_url:
+        # The kube emulator reads the role assignments from here at request time, as AKS asks Azure RBAC.
+        settings["roleAssignments"] = {"url": state.role_assignments_url, "caData": state.ca_data}
+    return settings
+
+
+def register_kube(state: ArmState, cluster: Resource) -> dict[str, Any] | None:
+    """Register (idempotently) the cluster with the linked kube emulator, with its Entra settings."""
+    if state.kube is None:
+        return None
+    info = state.kube.register_cluster(cluster.extra["kube_key"], entra=_kube_entra_settings(state, cluster))
+    cluster.extra["kube_info"] = info
+    return info
 
 
 def _kubelet_identity(cluster: Resource, properties: dict[str, Any]) -> None:
@@ -265,6 +308,8 @@ class ClusterHandlers:
                 if key not in _READ_ONLY:
                     cluster.properties[key] = copy.deepcopy(value)
             _kubelet_identity(cluster, props_in)
+            _complete_aad_profile(self.state, cluster)
+            self._register_kube(cluster)
             if "tags" in body:
                 cluster.body["tags"] = dict(body.get("tags") or {})
             derive_features(self.state, cluster)
@@ -299,23 +344,30 @@ class ClusterHandlers:
             "listclusteradmincredential": "clusterAdmin",
             "listclustermonitoringusercredential": "clusterMonitoringUser",
         }.get(action, "clusterUser")
-        kubeconfig = self._kubeconfig(cluster)
+        if name == "clusterAdmin" and cluster.properties.get("disableLocalAccounts"):
+            # AKS's answer (az aks get-credentials --admin on such a cluster): static credentials are refused.
+            raise errors.ArmError(
+                400,
+                "BadRequest",
+                "Getting static credential is not allowed because this cluster is set to disable local "
+                "accounts.",
+            )
+        kubeconfig = self._kubeconfig(cluster, admin=name == "clusterAdmin")
         value = base64.b64encode(yaml.safe_dump(kubeconfig, sort_keys=False).encode()).decode()
         return ok({"kubeconfigs": [{"name": name, "value": value}]})
 
     def _register_kube(self, cluster: Resource) -> dict[str, Any] | None:
-        if self.state.kube is None:
-            return None
-        info = self.state.kube.register_cluster(cluster.extra["kube_key"])
-        cluster.extra["kube_info"] = info
-        return info
+        return register_kube(self.state, cluster)
 
-    def _kubeconfig(self, cluster: Resource) -> dict[str, Any]:
+    def _kubeconfig(self, cluster: Resource, *, admin: bool = False) -> dict[str, Any]:
         key = cluster.extra["kube_key"]
         if self.state.kube is not None:
             # Registration is idempotent; asking again picks up a kube emulator that was reset meanwhile.
             info = self._register_kube(cluster)
             assert info is not None
+            if entra_integrated(cluster) and not admin:
+                # As AKS: the user kubeconfig of an Entra cluster runs kubelogin and carries no token.
+                return entra_kubeconfig(key, info, AKS_SERVER_APP_ID, self.state.tenant_id)
             return kubeconfig(key, info)
         # No kube emulator linked: a well-formed kubeconfig that points at the cluster's (unreachable) FQDN.
         server = f"https://{cluster.properties['fqdn']}:443"

@@ -52,6 +52,11 @@ BUILT_IN_ROLES: dict[str, str] = {
     "a97b65f3-24c7-4388-baec-2e87135dc908": "Cognitive Services User",
     "5bd9cd88-fe45-4216-938b-f97437e15450": "DocumentDB Account Contributor",
     "e0f68234-74aa-48ed-b826-c38b57376e17": "Redis Cache Contributor",
+    # Azure RBAC for Kubernetes (Entra-integrated clusters; the kube emulator enforces them).
+    "7f6c6a51-bcf8-42ba-9220-52d62157d7db": "Azure Kubernetes Service RBAC Reader",
+    "a7ffa36f-339b-4b5c-8bdf-e2c188b2c0eb": "Azure Kubernetes Service RBAC Writer",
+    "3498e952-d568-435e-9b2c-8d77e338d7f7": "Azure Kubernetes Service RBAC Admin",
+    "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
 }
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
