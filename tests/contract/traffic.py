@@ -106,7 +106,8 @@ class TrafficRecorder:
                 "method": method.upper(),
                 "url": judged,
                 "headers": {"content-type": "application/json"},
-                "body": request_body if isinstance(request_body, dict) else None,
+                # Requests are not judged (tests send bad ones on purpose); their bodies may carry secrets.
+                "body": None,
             },
             "liveResponse": {
                 "statusCode": str(status),
@@ -122,6 +123,20 @@ class TrafficRecorder:
         with self._lock:
             pairs, self.pairs = self.pairs, []
         return pairs
+
+
+_active: TrafficRecorder | None = None
+
+
+def activate(recorder: TrafficRecorder | None) -> None:
+    """Make `recorder` the one that clients started outside the fixture (the SDK side environment) feed."""
+    global _active
+    _active = recorder
+
+
+def active_recorder() -> TrafficRecorder | None:
+    """The recorder of the e2e test now running, if any."""
+    return _active
 
 
 def _json_or_none(raw: bytes | str | None) -> Any:

@@ -35,6 +35,7 @@ from devhost.app import DevHost, DevHostConfig
 from devhost.clock import Clock, VirtualClock
 from emulators.entra import EntraEmulator
 from emulators.servicebus import ServiceBusEmulator
+from tests.contract import traffic
 from tests.contract.traffic import OavValidator, RecordingPolicy, TrafficRecorder, describe
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
 from tests.fixtures.azurite import OAuthAzurite, azurite, azurite_connection_string, azurite_oauth  # noqa: F401
@@ -386,8 +387,10 @@ def e2e(
             storage=storage,
             storage_ca=storage_ca,
         )
+        traffic.activate(product.traffic)  # the SDK side environment's answers are judged too
         yield product
     finally:
+        traffic.activate(None)
         stop_host_thread(running)
         use_clients(None)
     issues = oav_validator.issues(product.traffic.take())

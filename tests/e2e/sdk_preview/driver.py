@@ -36,6 +36,33 @@ class _FunctionKeyPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
         request.http_request.headers["x-functions-key"] = self._key
 
 
+class _TrafficPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Appends each answer to the file SDK_DRIVER_TRAFFIC names: the e2e suite has oav judge it."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+
+    def on_response(self, request: Any, response: Any) -> None:
+        """One JSON line per exchange; request bodies stay out (they may carry secrets)."""
+        if request.context.options.get("stream"):
+            return  # an LRO's first call: the SDK streams that body itself, and it can be read only once
+        answer = response.http_response
+        answer.read()
+        try:
+            body = json.loads(answer.text()) if answer.text() else None
+        except ValueError:
+            body = None
+        entry = {
+            "method": request.http_request.method,
+            "url": request.http_request.url,
+            "status": answer.status_code,
+            "headers": dict(answer.headers),
+            "body": body,
+        }
+        with open(self._path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+
+
 class _NoCredential:
     """The client insists on a credential; the function key policy leaves it unused."""
 
@@ -50,6 +77,7 @@ def _client(base_url: str, key: str) -> Any:
         authentication_policy=_FunctionKeyPolicy(key),
         polling_interval=0.2,
         retry_total=0,
+        per_call_policies=[_TrafficPolicy(path)] if (path := os.environ.get("SDK_DRIVER_TRAFFIC")) else [],
     )
 
 
