@@ -81,13 +81,18 @@ class EntraEmulator:
             self._identities[client_id] = str(uuid.uuid4())
         return client_id
 
-    def add_application(self, client_id: str | None = None) -> tuple[str, str]:
-        """Register an application with a client secret; returns (client id, secret)."""
+    def add_application(
+        self, client_id: str | None = None, *, object_id: str | None = None, secret: str | None = None
+    ) -> tuple[str, str]:
+        """Register an application with a client secret; returns (client id, secret).
+
+        `object_id` fixes its service principal's object id (`oid`), e.g. one a seed's role assignment names.
+        """
         client_id = client_id or str(uuid.uuid4())
-        secret = secrets.token_urlsafe(24)
+        secret = secret or secrets.token_urlsafe(24)
         with self._lock:
             self._applications[client_id] = secret
-            self._identities.setdefault(client_id, str(uuid.uuid4()))
+            self._identities[client_id] = object_id or self._identities.get(client_id) or str(uuid.uuid4())
         return client_id, secret
 
     def grants(self, resource: str | None = None) -> list[TokenGrant]:

@@ -18,10 +18,11 @@ class KubeLink(EmulatorAdmin):
     def register_cluster(self, key: str, entra: dict[str, Any] | None = None) -> dict[str, str]:
         """Create (or find) cluster `key`; returns `{"server", "token", "caData"}` (caData: base64 PEM).
 
-        `entra` makes it Entra-integrated (emulators/kube/entra.py says what it holds); None: a local-account
-        cluster.
+        `entra` makes it Entra-integrated (emulators/kube/entra.py says what it holds); None leaves the
+        cluster as it is (AKS cannot turn Entra integration off either).
         """
-        info: dict[str, str] = self.call("POST", "/clusters", {"key": key, "entra": entra})
+        body: dict[str, Any] = {"key": key} if entra is None else {"key": key, "entra": entra}
+        info: dict[str, str] = self.call("POST", "/clusters", body)
         return info
 
     def apply_object(self, key: str, obj: dict[str, Any]) -> dict[str, Any]:

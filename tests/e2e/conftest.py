@@ -39,7 +39,7 @@ from tests.contract import traffic
 from tests.contract.traffic import OavValidator, RecordingPolicy, TrafficRecorder, describe
 from tests.fixtures.arm import DEMO_SEED, DEMO_SUBSCRIPTION, ArmHarness, arm, arm_emulator  # noqa: F401
 from tests.fixtures.azurite import OAuthAzurite, azurite, azurite_connection_string, azurite_oauth  # noqa: F401
-from tests.fixtures.entra import entra_emulator  # noqa: F401
+from tests.fixtures.entra import ProductApplication, ca_bundle, entra_emulator, entra_product, verified_by  # noqa: F401
 from tests.fixtures.kube import kube, kube_emulator  # noqa: F401
 from tests.fixtures.servicebus import new_servicebus_queue, servicebus_emulator  # noqa: F401
 
@@ -313,6 +313,13 @@ def connections(request: pytest.FixtureRequest) -> str:
     return str(getattr(request, "param", None) or os.environ.get("E2E_CONNECTIONS") or "connection_string")
 
 
+def e2e_credential() -> str:
+    """How the product authenticates to ARM and the clusters: `entra` (the default: azure-identity's client
+    secret credential against the Entra stand-in, whose tokens the emulators verify) or `static`
+    (E2E_CREDENTIAL=static: the ARM_STATIC_TOKEN fallback, tokens unverified)."""
+    return os.environ.get("E2E_CREDENTIAL") or "entra"
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run `both_connections` tests with connection strings and with identity-based connections."""
     if metafunc.definition.get_closest_marker("both_connections") and "e2e" in metafunc.fixturenames:
@@ -348,8 +355,10 @@ def e2e(
     requests, events = new_servicebus_queue(max_delivery_count=10_000), new_servicebus_queue()
     environment = product_environment(arm, azurite_connection_string, servicebus_emulator, requests, events)
     storage, storage_ca = azurite_connection_string, None
+    # The Entra stand-in over HTTPS: the product's credential and the identity-based connections use it.
+    entra_app: ProductApplication = request.getfixturevalue("entra_product")
+    entra: EntraEmulator = entra_app.emulator
     if connections == "identity":
-        entra: EntraEmulator = request.getfixturevalue("entra_emulator")
         oauth: OAuthAzurite = request.getfixturevalue("azurite_oauth")
         environment = identity_environment(environment, entra, oauth, servicebus_emulator)
         storage, storage_ca = oauth.instance.connection_string, oauth.ca_file
@@ -357,6 +366,14 @@ def e2e(
         request.addfinalizer(lambda: servicebus_emulator.trust_jwt(None))
         for name in ("AzureWebJobsStorage", "SERVICEBUS_CONNECTION"):
             monkeypatch.delenv(name, raising=False)
+    if e2e_credential() == "entra":
+        del environment["ARM_STATIC_TOKEN"]
+        monkeypatch.delenv("ARM_STATIC_TOKEN", raising=False)
+        bundle = ca_bundle(tmp_path / "entra-ca-bundle.pem", entra.ca_file, storage_ca or "")
+        environment |= entra_app.environment(bundle)
+        verification = verified_by(entra_app.trust(), arm.emulator, arm.kube.emulator)
+        verification.__enter__()
+        request.addfinalizer(lambda: verification.__exit__(None, None, None))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     use_clients(None)  # the activities' clients are rebuilt from this environment
