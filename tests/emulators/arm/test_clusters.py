@@ -49,8 +49,9 @@ def test_get_returns_the_fields_the_product_reads(aks: ContainerServiceClient) -
 
 
 def test_list_by_group_and_subscription(aks: ContainerServiceClient) -> None:
-    assert {c.name for c in aks.managed_clusters.list_by_resource_group(RG)} == {"aks-demo-1", "aks-demo-2"}
-    assert len(list(aks.managed_clusters.list())) == 2
+    names = {"aks-demo-1", "aks-demo-2", "aks-demo-3"}
+    assert {c.name for c in aks.managed_clusters.list_by_resource_group(RG)} == names
+    assert len(list(aks.managed_clusters.list())) == 3
 
 
 def test_unknown_cluster_is_resource_not_found(aks: ContainerServiceClient) -> None:
