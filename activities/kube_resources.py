@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 
 from activities.clients import Clients, get_clients
 from activities.cluster import read_cluster
-from activities.failures import classified
+from activities.failures import classified, kube_error
 from activities.target_values import TargetCache, resolve
 from connector import manifests, naming
 from connector.errors import Category, ConnectorFailure, make_error
@@ -32,12 +32,18 @@ T = TypeVar("T")
 def with_kube(clients: Clients, cluster: ClusterRef, call: Callable[[k8s.ApiClient], T]) -> T:
     """Run a call with the cluster's cached client; after a 401, fetch fresh credentials once and retry."""
     try:
-        return call(clients.kube(cluster))
+        try:
+            return call(clients.kube(cluster))
+        except ApiException as exc:
+            if exc.status != 401:
+                raise
+            clients.forget_kube(cluster)
+            return call(clients.kube(cluster))
     except ApiException as exc:
-        if exc.status != 401:
+        if exc.status != 403:
             raise
-        clients.forget_kube(cluster)
-        return call(clients.kube(cluster))
+        # Classified here, where the cluster is known: the mitigation names the scope to grant a role on.
+        raise ConnectorFailure(kube_error(exc, cluster.id)) from None
 
 
 def _apply(api: k8s.ApiClient, manifest: dict[str, Any]) -> dict[str, Any]:

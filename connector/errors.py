@@ -430,7 +430,20 @@ def classify_kube(
             retry_after=retry_after,
         )
 
-    if status in (401, 403) or reason_l in ("unauthorized", "forbidden"):
+    if status == 403 or reason_l == "forbidden":
+        # Decided by status and reason alone: on AKS a 403 is Azure RBAC for Kubernetes (Entra-integrated
+        # clusters) or a Kubernetes RBAC binding; the mitigation names the AKS RBAC role and the scope.
+        return replace(
+            make_error(
+                Category.UNAUTHORIZED,
+                "AuthorizationFailed",
+                text or f"Kubernetes API returned HTTP {status}",
+                resource=resource,
+            ),
+            mitigation=_aks_rbac_mitigation(resource),
+            scope=resource,
+        )
+    if status == 401 or reason_l == "unauthorized":
         return build(Category.UNAUTHORIZED)
     if status == 404 or reason_l == "notfound":
         return build(Category.NOT_FOUND)
@@ -446,6 +459,21 @@ def classify_kube(
     if status == 400:
         return build(Category.INVALID)
     return build(Category.TRANSIENT)
+
+
+# The AKS built-in role that lets the connector read and write Secrets and ServiceAccounts in a namespace
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/containers).
+AKS_RBAC_WRITER_ROLE = "Azure Kubernetes Service RBAC Writer"
+
+
+def _aks_rbac_mitigation(scope: str | None) -> str:
+    where = f"'{scope}'" if scope else "the cluster"
+    return (
+        f"Grant the identity the connector runs as the '{AKS_RBAC_WRITER_ROLE}' role on the scope {where} "
+        "(or '<cluster id>/namespaces/<namespace>' for one namespace) when the cluster uses Azure RBAC for "
+        "Kubernetes; otherwise bind it a Kubernetes Role that allows the same. If access was recently "
+        "granted, retry."
+    )
 
 
 def _status_code_name(status: int) -> str:

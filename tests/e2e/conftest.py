@@ -371,6 +371,7 @@ def e2e(
         monkeypatch.delenv("ARM_STATIC_TOKEN", raising=False)
         bundle = ca_bundle(tmp_path / "entra-ca-bundle.pem", entra.ca_file, storage_ca or "")
         environment |= entra_app.environment(bundle)
+        arm.credential = entra_app.credential()  # the tests' own ARM clients need Entra tokens too
         verification = verified_by(entra_app.trust(), arm.emulator, arm.kube.emulator)
         verification.__enter__()
         request.addfinalizer(lambda: verification.__exit__(None, None, None))

@@ -196,7 +196,7 @@ def test_kubernetes_status_reasons(status: int, reason: str, category: Category)
     )
     error = classify_kube(status, reason, message, resource="default/secrets/sc-conn-secret")
     assert error.category is category
-    assert error.code == f"Kubernetes{reason}"
+    assert error.code == ("AuthorizationFailed" if status == 403 else f"Kubernetes{reason}")
     assert error.resource == "default/secrets/sc-conn-secret"
 
 
