@@ -75,6 +75,20 @@ Name = Annotated[str | None, typer.Option("--name", "-n", help="The cluster's na
 Subscription = Annotated[
     str | None, typer.Option("--subscription", help="Subscription of -g/-n [env AZURE_SUBSCRIPTION_ID].")
 ]
+# ---- auth and settings, as create and update take them ---------------------------------------------------
+SecretAuth = Annotated[bool, typer.Option("--secret", help="Secret auth: [name=<user> secret=<password>].")]
+SecretPairs = Annotated[list[str] | None, typer.Option("--secret-pair", hidden=True)]
+WorkloadIdentity = Annotated[
+    str | None, typer.Option("--workload-identity", help="Workload identity: the identity's client id.")
+]
+ServicePrincipal = Annotated[
+    bool, typer.Option("--service-principal", help="client-id=<id> object-id=<id> secret=<secret>.")
+]
+ServicePrincipalPairs = Annotated[list[str] | None, typer.Option("--service-principal-pair", hidden=True)]
+CustomizedKeys = Annotated[
+    list[str] | None, typer.Option("--customized-keys", "--customized-key", help="key=name pairs.")
+]
+VaultId = Annotated[str | None, typer.Option("--vault-id", help="Key Vault storing the secret.")]
 
 
 @dataclass
@@ -211,19 +225,11 @@ def create(
     server: Annotated[str | None, typer.Option("--server", help="Database or Redis server name.")] = None,
     app_config: Annotated[str | None, typer.Option("--app-config", help="App Configuration name.")] = None,
     database: Annotated[str | None, typer.Option("--database", help="Database name.")] = None,
-    secret: Annotated[
-        bool, typer.Option("--secret", help="Secret auth: [name=<user> secret=<password>].")
-    ] = False,
-    secret_pair: Annotated[list[str] | None, typer.Option("--secret-pair", hidden=True)] = None,
-    workload_identity: Annotated[
-        str | None, typer.Option("--workload-identity", help="Workload identity: the identity's client id.")
-    ] = None,
-    service_principal: Annotated[
-        bool, typer.Option("--service-principal", help="client-id=<id> object-id=<id> secret=<secret>.")
-    ] = False,
-    service_principal_pair: Annotated[
-        list[str] | None, typer.Option("--service-principal-pair", hidden=True)
-    ] = None,
+    secret: SecretAuth = False,
+    secret_pair: SecretPairs = None,
+    workload_identity: WorkloadIdentity = None,
+    service_principal: ServicePrincipal = False,
+    service_principal_pair: ServicePrincipalPairs = None,
     enable_csi: Annotated[
         bool, typer.Option("--enable-csi", help="Key Vault through the CSI driver.")
     ] = False,
@@ -231,10 +237,8 @@ def create(
     kube_namespace: Annotated[
         str, typer.Option("--kube-namespace", help="Namespace the Secret is written to.")
     ] = "default",
-    customized_key: Annotated[
-        list[str] | None, typer.Option("--customized-keys", "--customized-key", help="key=name pairs.")
-    ] = None,
-    vault_id: Annotated[str | None, typer.Option("--vault-id", help="Key Vault storing the secret.")] = None,
+    customized_key: CustomizedKeys = None,
+    vault_id: VaultId = None,
     no_wait: NoWait = False,
     output: Output = OutputFormat.JSON,
     query: Query = None,
@@ -274,29 +278,19 @@ def update(
     resource_group: ResourceGroup = None,
     name: Name = None,
     subscription: Subscription = None,
-    secret: Annotated[
-        bool, typer.Option("--secret", help="Secret auth: [name=<user> secret=<password>].")
-    ] = False,
-    secret_pair: Annotated[list[str] | None, typer.Option("--secret-pair", hidden=True)] = None,
-    workload_identity: Annotated[
-        str | None, typer.Option("--workload-identity", help="Workload identity: the identity's client id.")
-    ] = None,
-    service_principal: Annotated[
-        bool, typer.Option("--service-principal", help="client-id=<id> object-id=<id> secret=<secret>.")
-    ] = False,
-    service_principal_pair: Annotated[
-        list[str] | None, typer.Option("--service-principal-pair", hidden=True)
-    ] = None,
+    secret: SecretAuth = False,
+    secret_pair: SecretPairs = None,
+    workload_identity: WorkloadIdentity = None,
+    service_principal: ServicePrincipal = False,
+    service_principal_pair: ServicePrincipalPairs = None,
     client_type: Annotated[
         str | None, typer.Option("--client-type", help="The workload's client type.")
     ] = None,
     kube_namespace: Annotated[
         str | None, typer.Option("--kube-namespace", help="Move the Secret here.")
     ] = None,
-    customized_key: Annotated[
-        list[str] | None, typer.Option("--customized-keys", "--customized-key", help="key=name pairs.")
-    ] = None,
-    vault_id: Annotated[str | None, typer.Option("--vault-id", help="Key Vault storing the secret.")] = None,
+    customized_key: CustomizedKeys = None,
+    vault_id: VaultId = None,
     no_wait: NoWait = False,
     output: Output = OutputFormat.JSON,
     query: Query = None,
