@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -56,6 +57,11 @@ DEMO_IDENTITY = (
     "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-demo-workload"
 )
 DEMO_CLUSTERS = ("aks-demo-1", "aks-demo-2")
+# The product's application in the Entra stand-in: the demo seed grants this object id the AKS RBAC Writer
+# role on the Entra-integrated aks-demo-3 (emulators/seeds/README.md). Its secret is made afresh every run.
+PRODUCT_CLIENT_ID = "5c0a0000-0000-4000-8000-00000000c11e"
+PRODUCT_OBJECT_ID = "5c0a0000-0000-4000-8000-0000000000b1"
+ARM_SCOPE = "https://management.azure.com/.default"
 READY_TIMEOUT = 60.0
 # What --keep-state keeps: the task hub (devhost's SQLite store) and Azurite's folder (the registry table).
 TASK_HUB_FILES = ("taskhub.sqlite", "taskhub.sqlite-wal", "taskhub.sqlite-shm")
@@ -183,10 +189,61 @@ def seed_file(state_dir: Path, fast: bool) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class EntraStandIn:
+    """The running Entra stand-in and the product's application registered in it."""
+
+    url: str
+    tenant: str
+    ca_file: Path
+    client_secret: str = field(repr=False)
+
+    @property
+    def authority(self) -> str:
+        """The tenant's authority URL (what the emulators verify tokens against)."""
+        return f"{self.url}/{self.tenant}"
+
+    def settings(self) -> dict[str, str]:
+        """The app settings azure-identity's DefaultAzureCredential reads (client secret credential)."""
+        return {
+            "AZURE_CLIENT_ID": PRODUCT_CLIENT_ID,
+            "AZURE_CLIENT_SECRET": self.client_secret,
+            "AZURE_TENANT_ID": self.tenant,
+            "AZURE_AUTHORITY_HOST": self.url,
+            "REQUESTS_CA_BUNDLE": str(self.ca_file),  # MSAL's HTTPS client trusts the stand-in's CA
+            "ARM_STATIC_TOKEN": "",  # the fallback is off: the emulators verify Entra tokens
+        }
+
+    def token(self, scope: str = ARM_SCOPE) -> str:
+        """A token for the product's application, from the stand-in, through azure-identity."""
+        from azure.identity import ClientSecretCredential
+
+        credential = ClientSecretCredential(
+            self.tenant,
+            PRODUCT_CLIENT_ID,
+            self.client_secret,
+            authority=self.url,
+            disable_instance_discovery=True,
+            connection_verify=str(self.ca_file),
+        )
+        return str(credential.get_token(scope).token)
+
+
 def app_settings(
-    *, arm_url: str, arm_ca: Path, storage: str, servicebus: str, fast: bool, public_url: str
+    *,
+    arm_url: str,
+    arm_ca: Path,
+    storage: str,
+    servicebus: str,
+    fast: bool,
+    public_url: str,
+    entra: EntraStandIn | None = None,
 ) -> dict[str, str]:
-    """Every app setting from local.settings.sample.json, with the emulators' endpoints filled in."""
+    """Every app setting from local.settings.sample.json, with the emulators' endpoints filled in.
+
+    With the Entra stand-in (the default) the product signs in with azure-identity; without it
+    (`--static-token`), with the sample's ARM_STATIC_TOKEN, which the emulators then accept unverified.
+    """
     sample = json.loads(SAMPLE_SETTINGS.read_text(encoding="utf-8"))
     values: dict[str, str] = {k: str(v) for k, v in sample["Values"].items()}
     values.update(
@@ -198,6 +255,8 @@ def app_settings(
             "PUBLIC_BASE_URL": public_url,  # operation URLs name devhost's bound address, not a caller's Host
         }
     )
+    if entra is not None:
+        values.update(entra.settings())
     if fast:
         values.update(
             {
@@ -219,24 +278,28 @@ class DemoFacts:
     kubeconfig: Path  # every demo cluster, one context each, named after the cluster
 
 
-def arm_call(arm_url: str, arm_ca: Path, method: str, path: str, api_version: str) -> Any:
-    """One call to the ARM emulator with the static token the app uses; the parsed JSON answer."""
+def arm_call(
+    arm_url: str, arm_ca: Path, method: str, path: str, api_version: str, token: str | None = None
+) -> Any:
+    """One call to the ARM emulator with the app's token (default: the static one); the parsed JSON answer."""
     request = urllib.request.Request(f"{arm_url}{path}?api-version={api_version}", method=method, data=None)
-    request.add_header("Authorization", "Bearer " + str(sample_values()["ARM_STATIC_TOKEN"]))
+    request.add_header("Authorization", "Bearer " + (token or str(sample_values()["ARM_STATIC_TOKEN"])))
     context = ssl.create_default_context(cafile=str(arm_ca))
     with urllib.request.urlopen(request, timeout=10, context=context) as response:
         return json.loads(response.read())
 
 
-def demo_facts(arm_url: str, arm_ca: Path, servicebus: str, state_dir: Path) -> DemoFacts:
+def demo_facts(
+    arm_url: str, arm_ca: Path, servicebus: str, state_dir: Path, token: str | None = None
+) -> DemoFacts:
     """Read the demo identity's client id and write each demo cluster's kubeconfig into the state dir."""
-    identity = arm_call(arm_url, arm_ca, "GET", DEMO_IDENTITY, "2024-11-30")
+    identity = arm_call(arm_url, arm_ca, "GET", DEMO_IDENTITY, "2024-11-30", token)
     cluster_group = DEMO_CLUSTER.rsplit("/", 1)[0]
     kubeconfigs: dict[str, Path] = {}
     parsed: dict[str, dict[str, Any]] = {}
     for name in DEMO_CLUSTERS:
         path = f"{cluster_group}/{name}/listClusterUserCredential"
-        credentials = arm_call(arm_url, arm_ca, "POST", path, "2024-01-01")
+        credentials = arm_call(arm_url, arm_ca, "POST", path, "2024-01-01", token)
         text = base64.b64decode(credentials["kubeconfigs"][0]["value"])
         target = state_dir / f"kubeconfig-{name}.yaml"
         target.write_bytes(text)
@@ -398,8 +461,13 @@ def start_everything(
         azurite_args += ["--location", str(state / AZURITE_FOLDER)]
     azurite = stack.start("azurite", azurite_args)
     storage = wait_for_line(azurite, r"connection_string=(\S+)", stopping=stopping).group(1)
+    entra = None if args.static_token else start_entra(stack, stopping)
+    # The ARM and kube emulators verify the stand-in's tokens (without it: any bearer token, the fallback).
+    trust = ["--entra-authority", entra.authority, "--entra-ca-file", str(entra.ca_file)] if entra else []
     kube_ca = state / "kube-ca.pem"
-    kube = stack.start("kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca)])
+    kube = stack.start(
+        "kube", [python, "-m", "emulators.kube", "--port", "0", "--ca-file", str(kube_ca), *trust]
+    )
     kube_url = wait_for_line(kube, r"kube emulator ready on (\S+)", stopping=stopping).group(1)
     arm_ca = state / "arm-ca.pem"
     arm = stack.start(
@@ -418,6 +486,7 @@ def start_everything(
             kube_url,
             "--kube-ca-file",
             str(kube_ca),
+            *trust,
         ],
     )
     arm_url = wait_for_line(arm, r"arm emulator ready on (\S+)", stopping=stopping).group(1)
@@ -448,6 +517,7 @@ def start_everything(
             servicebus=sb_connection,
             fast=args.fast,
             public_url=url,
+            entra=entra,
         ),
     }
     keys_file = state / "keys.json"
@@ -470,7 +540,19 @@ def start_everything(
         to_terminal=args.devhost_logs,
     )
     wait_for_http(f"{url}/api/health", devhost, stopping=stopping)
-    return url, host_key(keys_file), demo_facts(arm_url, arm_ca, sb_connection, state)
+    token = entra.token() if entra else None
+    return url, host_key(keys_file), demo_facts(arm_url, arm_ca, sb_connection, state, token)
+
+
+def start_entra(stack: Stack, stopping: threading.Event) -> EntraStandIn:
+    """Start the Entra stand-in over HTTPS with the product's application (a fresh secret each run)."""
+    ca_file = stack.state_dir / "entra-ca.pem"
+    secret = secrets.token_urlsafe(24)
+    argv = [sys.executable, "-m", "emulators.entra", "--port", "0", "--tls", "--ca-file", str(ca_file)]
+    argv += ["--application", f"{PRODUCT_CLIENT_ID}:{PRODUCT_OBJECT_ID}"]
+    entra = stack.start("entra", argv, env={**os.environ, "ENTRA_APPLICATION_SECRET": secret})
+    ready = wait_for_line(entra, r"entra ready url=(\S+) tenant=(\S+)", stopping=stopping)
+    return EntraStandIn(ready.group(1), ready.group(2), ca_file, secret)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -493,6 +575,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="devhost_logs",
         action="store_false",
         help="send devhost's log to the state dir instead of this terminal",
+    )
+    parser.add_argument(
+        "--static-token",
+        action="store_true",
+        help="no Entra stand-in: the app uses ARM_STATIC_TOKEN and the emulators accept any bearer token",
     )
     return parser.parse_args(argv)
 

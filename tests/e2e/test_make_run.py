@@ -74,7 +74,7 @@ def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_pa
     try:
         output = _read_until_ready(process)
         pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", output)]
-        assert len(pids) == 5
+        assert len(pids) == 6  # azurite, entra, kube, arm, servicebus, devhost
         key = re.search(r"^  KEY=(\S+)$", output, re.MULTILINE)
         put = re.search(r"curl -sS -i -X PUT '(\S+)'", output)
         body = re.search(r"-d '(\{.*\})'$", output, re.MULTILINE)
