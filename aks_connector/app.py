@@ -361,7 +361,7 @@ def show(
     key: Key = None,
     scope: Scope = None,
 ) -> None:
-    """Show a connection (with its last error when it failed)."""
+    """Show a connection (`diagnose` shows why a failed one failed)."""
     with _command(endpoint, key, scope, output, query) as ctx:
         _, linker = ids.linker_id(connection_id, connection, source_id, resource_group, name, subscription)
         ctx.show(ctx.api.call("GET", _linker_path(linker)).body, linker_rows)

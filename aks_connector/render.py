@@ -23,7 +23,6 @@ def linker_rows(data: Any) -> list[dict[str, Any]]:
         props = _properties(item)
         target = as_dict(props.get("targetService"))
         auth = as_dict(props.get("authInfo"))
-        error = as_dict(props.get("lastError"))
         rows.append(
             {
                 "Name": (item or {}).get("name"),
@@ -32,7 +31,6 @@ def linker_rows(data: Any) -> list[dict[str, Any]]:
                 "AuthType": auth.get("authType"),
                 "ClientType": props.get("clientType"),
                 "Namespace": props.get("scope"),
-                "LastError": error.get("code"),
             }
         )
     return rows
