@@ -21,10 +21,9 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml
 from azure.core.credentials import AccessToken, TokenCredential
@@ -42,6 +41,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from activities.connection_settings import IdentityCredentialChoice, ServiceBusConnection
+from activities.credentials import default_credential
 from activities.failures import raise_for_arm_response
 from activities.scope_guard import ScopeGuardPolicy
 from activities.settings import Settings
@@ -49,15 +49,6 @@ from connector.model import ClusterRef
 
 _LOG = logging.getLogger(__name__)
 
-# Authorities MSAL knows without instance discovery (public, US Government and China clouds).
-_WELL_KNOWN_AUTHORITIES = frozenset(
-    {
-        "login.microsoftonline.com",
-        "login.microsoftonline.us",
-        "login.chinacloudapi.cn",
-        "login.partner.microsoftonline.cn",
-    }
-)
 # The AKS server application: Entra-enabled clusters accept tokens for it (what kubelogin requests).
 AKS_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
 AKS_SERVER_SCOPE = f"{AKS_SERVER_APP_ID}/.default"
@@ -80,21 +71,6 @@ class StaticTokenCredential:
 
     def __repr__(self) -> str:
         return "StaticTokenCredential(<hidden>)"
-
-
-def default_credential(environ: Mapping[str, str]) -> TokenCredential:
-    """DefaultAzureCredential as on Azure: AZURE_CLIENT_ID / AZURE_CLIENT_SECRET / AZURE_TENANT_ID (and
-    AZURE_AUTHORITY_HOST), workload identity, or the managed identity, whichever the environment provides.
-
-    An authority host that is not one of Microsoft's clouds (the local Entra stand-in) cannot be confirmed by
-    MSAL's instance discovery, which asks login.microsoftonline.com; it is trusted as configured instead.
-    """
-    from azure.identity import DefaultAzureCredential
-
-    authority = urlsplit(environ.get("AZURE_AUTHORITY_HOST") or "https://login.microsoftonline.com").hostname
-    if authority not in _WELL_KNOWN_AUTHORITIES:
-        return DefaultAzureCredential(disable_instance_discovery=True)
-    return DefaultAzureCredential()
 
 
 class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]

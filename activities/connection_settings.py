@@ -56,9 +56,9 @@ class IdentityCredentialChoice:
             from azure.identity import ManagedIdentityCredential
 
             return ManagedIdentityCredential(client_id=self.client_id or None)
-        from azure.identity import DefaultAzureCredential
+        from activities.credentials import default_credential
 
-        return DefaultAzureCredential()
+        return default_credential(os.environ)
 
 
 @dataclass(frozen=True)

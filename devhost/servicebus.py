@@ -24,9 +24,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.functions.servicebus import ServiceBusMessage
 from azure.servicebus import ServiceBusReceivedMessage, ServiceBusReceiveMode
@@ -168,10 +170,25 @@ def _client(source: ServiceBusSource) -> ServiceBusClient:
     from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
     assert source.namespace is not None
+    # An authority host outside Microsoft's clouds (a local Entra stand-in) cannot pass MSAL's instance
+    # discovery, which asks login.microsoftonline.com: it is trusted as configured.
+    authority = urlsplit(
+        os.environ.get("AZURE_AUTHORITY_HOST") or "https://login.microsoftonline.com"
+    ).hostname
+    well_known = authority in (
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+    )
+    discovery = {} if well_known else {"disable_instance_discovery": True}
+    # azure-core's aiohttp transport does not read REQUESTS_CA_BUNDLE (the synchronous clients' CA bundle,
+    # which trusts a local identity endpoint or authority): it is given the same bundle.
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+    transport: dict[str, Any] = {"connection_verify": bundle} if bundle else {}
     credential: Any = (
-        ManagedIdentityCredential(client_id=source.client_id)
+        ManagedIdentityCredential(client_id=source.client_id, **transport)
         if source.managed_identity
-        else DefaultAzureCredential()
+        else DefaultAzureCredential(**discovery, **transport)
     )
     # The local emulator speaks plain AMQP on its own port, as with `UseDevelopmentEmulator=true`.
     emulator: dict[str, Any] = {"use_tls": False} if _is_local_emulator(source.namespace) else {}
