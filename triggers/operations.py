@@ -362,6 +362,8 @@ class Caller:
 # who holds it: an HTTP caller is recorded as a key, the kind ARM's systemData documents for key-authenticated
 # callers, named for what authenticated it (assumption, written here only).
 FUNCTION_KEY_CALLER = Caller("function key", "Key")
+# A Service Bus request comes from an application that can send to the requests queue (same assumption).
+SERVICE_BUS_CALLER = Caller("service bus requests queue", "Application")
 
 
 def system_data(record: dict[str, Any] | None, caller: Caller, now: datetime) -> dict[str, str]:

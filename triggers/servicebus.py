@@ -113,7 +113,12 @@ async def handle_request(
                     violation.field,
                 )
             started = await ops.submit_connect(
-                client, connection, settings, record=record, operation_id=operation_id
+                client,
+                connection,
+                settings,
+                record=record,
+                operation_id=operation_id,
+                caller=ops.SERVICE_BUS_CALLER,
             )
     except RequestValidationError as invalid:
         raise Rejected(invalid.code, invalid.message, invalid.target) from None

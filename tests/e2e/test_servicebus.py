@@ -88,6 +88,11 @@ def test_a_message_creates_a_connection(e2e: E2E) -> None:
     linker = _wait_for_linker(e2e, "sbconn", "Succeeded")
 
     assert linker["properties"]["targetService"]["id"] == BLOB
+    # Who asked, as ARM's systemData names it: an application that sends to the requests queue.
+    assert (linker["systemData"]["createdByType"], linker["systemData"]["lastModifiedByType"]) == (
+        "Application",
+        "Application",
+    )
     assert e2e.kube_secret(CLUSTER, "default", "sc-sbconn-secret") is not None
     _queue_drained(e2e)
     assert e2e.servicebus.dead_letter_count(e2e.requests_queue) == 0
