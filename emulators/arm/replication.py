@@ -7,8 +7,10 @@ symptom "PrincipalNotFound") says: assigning a role to a principal created momen
 it (e.g. https://luke.geek.nz/azure/PrincpalNotFound-bicep-roleassignment/, principal id without hyphens).
 
 Modelled: identities created through the API remember when (emulator clock); an assignment WITHOUT
-`principalType` to such an identity's principal within `principalReplicationSeconds` gets that 400. Seeded
-identities count as long replicated. 0 (the default) turns the delay off.
+`principalType` to such an identity's principal within `principalReplicationSeconds` gets that 400. Users also
+report the error with `principalType` set (MicrosoftDocs/azure-docs#103085; Azure/azure-powershell#2286):
+`principalReplicationTypedSeconds` is that shorter or equal window, which a client can only wait out. Seeded
+identities count as long replicated. 0 (the default) turns each delay off.
 """
 
 from __future__ import annotations
@@ -39,9 +41,15 @@ def principal_not_found(principal_id: str, tenant_id: str) -> ArmError:
 
 
 def check_replicated(state: ArmState, principal_id: str, principal_type: object) -> None:
-    """Raise PrincipalNotFound for an untyped assignment to a principal still replicating."""
-    window = state.settings.principal_replication_seconds
-    if window <= 0 or principal_type:
+    """Raise PrincipalNotFound for an assignment to a principal still replicating (an untyped one, or a typed
+    one within the typed window)."""
+    settings = state.settings
+    window = (
+        settings.principal_replication_typed_seconds
+        if principal_type
+        else settings.principal_replication_seconds
+    )
+    if window <= 0:
         return
     for identity in state.of_type(IDENTITY_TYPE):
         created = identity.extra.get(CREATED_AT)

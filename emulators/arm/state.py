@@ -63,6 +63,7 @@ class Settings:
     fic_write_latency: float = 0.02  # real seconds a federated credential write holds its identity
     fic_limit: int = 20
     principal_replication_seconds: float = 0.0  # PrincipalNotFound window (emulators/arm/replication.py)
+    principal_replication_typed_seconds: float = 0.0  # the same window even with principalType set
     list_page_size: int = 100  # items per ARM list page before a nextLink (handlers/common.py page())
 
     def update(self, values: dict[str, Any]) -> None:
@@ -75,6 +76,7 @@ class Settings:
             "ficWriteLatencySeconds": "fic_write_latency",
             "ficLimit": "fic_limit",
             "principalReplicationSeconds": "principal_replication_seconds",  # replication window
+            "principalReplicationTypedSeconds": "principal_replication_typed_seconds",
             "listPageSize": "list_page_size",  # items per ARM list page
         }
         for key, value in values.items():
@@ -93,6 +95,7 @@ class Settings:
             "ficWriteLatencySeconds": self.fic_write_latency,
             "ficLimit": self.fic_limit,
             "principalReplicationSeconds": self.principal_replication_seconds,  # replication window
+            "principalReplicationTypedSeconds": self.principal_replication_typed_seconds,
             "listPageSize": self.list_page_size,  # items per ARM list page
         }
 
