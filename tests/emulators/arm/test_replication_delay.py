@@ -30,7 +30,12 @@ WINDOW = 20.0
 
 
 def _new_identity(arm: ArmHarness) -> Identity:
-    arm.admin.call("POST", "/arm/settings", {"principalReplicationSeconds": WINDOW})
+    # Only the untyped window: the demo seed also lags typed assignments (test_fresh_identity covers that).
+    arm.admin.call(
+        "POST",
+        "/arm/settings",
+        {"principalReplicationSeconds": WINDOW, "principalReplicationTypedSeconds": 0},
+    )
     msi = arm.mgmt_client(ManagedServiceIdentityClient)
     created: Identity = msi.user_assigned_identities.create_or_update(
         RG, f"id-new-{uuid.uuid4().hex[:6]}", Identity(location="eastus")
@@ -95,7 +100,12 @@ def test_seeded_principals_and_the_default_setting_have_no_delay(arm: ArmHarness
     seeded = arm.mgmt_client(ManagedServiceIdentityClient).user_assigned_identities.get(
         RG, "id-demo-workload"
     )
-    arm.admin.call("POST", "/arm/settings", {"principalReplicationSeconds": WINDOW})
+    # Only the untyped window: the demo seed also lags typed assignments (test_fresh_identity covers that).
+    arm.admin.call(
+        "POST",
+        "/arm/settings",
+        {"principalReplicationSeconds": WINDOW, "principalReplicationTypedSeconds": 0},
+    )
     _assign(arm, str(seeded.principal_id))  # seeded: long replicated
     arm.admin.call("POST", "/arm/settings", {"principalReplicationSeconds": 0})
     fresh = arm.mgmt_client(ManagedServiceIdentityClient).user_assigned_identities.create_or_update(
