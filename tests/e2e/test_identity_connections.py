@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from azure.servicebus import ServiceBusClient
 
-from emulators.entra import EntraEmulator
 from tests.e2e.conftest import API, CLUSTER, E2E, REPO, blob_secret_body
 from tests.fixtures.azurite import OAuthAzurite
+from tests.fixtures.entra import ProductApplication
 
 LINKERS = f"{CLUSTER}/providers/Microsoft.ServiceLinker/linkers"
 IDENTITY_ONLY = pytest.mark.parametrize("connections", ["identity"], indirect=True)
@@ -37,8 +37,9 @@ def _events(e2e: E2E, timeout: float = 20) -> list[dict[str, Any]]:
 
 @IDENTITY_ONLY
 def test_a_connection_with_identity_based_storage_and_service_bus(
-    e2e: E2E, entra_emulator: EntraEmulator, azurite_oauth: OAuthAzurite
+    e2e: E2E, entra_product: ProductApplication, azurite_oauth: OAuthAzurite
 ) -> None:
+    entra_emulator = entra_product.emulator  # the stand-in the e2e fixture points the product at
     assert "AzureWebJobsStorage" not in os.environ and "SERVICEBUS_CONNECTION" not in os.environ
     storage_identity = dict(os.environ)["AzureWebJobsStorage__clientId"]
     grants_before = len(entra_emulator.grants())
@@ -48,12 +49,18 @@ def test_a_connection_with_identity_based_storage_and_service_bus(
     assert status == 201, body
     assert e2e.wait_operation(headers["Azure-AsyncOperation"])["status"] == "Succeeded"
 
-    # The outcome event went out on a token the broker verified, for the app's system-assigned identity.
+    # The outcome event went out on a token the broker verified, for the identity DefaultAzureCredential finds
+    # first: the client secret the environment names (the e2e default), else the managed identity.
     assert [(e["type"], e["provisioningState"]) for e in _events(e2e)] == [
         ("ConnectionOperationCompleted", "Succeeded")
     ]
+    app_identity = (
+        os.environ["AZURE_CLIENT_ID"]
+        if os.environ.get("AZURE_CLIENT_SECRET")
+        else entra_emulator.system_client_id
+    )
     jwt_puts = [p for p in e2e.servicebus.put_tokens()[puts_before:] if p.token_type == "jwt"]
-    assert jwt_puts and all(p.granted and p.client_id == entra_emulator.system_client_id for p in jwt_puts)
+    assert jwt_puts and all(p.granted and p.client_id == app_identity for p in jwt_puts)
     # The registry was reached with tokens for the user-assigned identity that __clientId names.
     grants = entra_emulator.grants()[grants_before:]
     assert {(g.resource, g.client_id) for g in grants} >= {("https://storage.azure.com", storage_identity)}

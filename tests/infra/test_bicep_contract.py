@@ -27,6 +27,7 @@ UNSET_ON_AZURE = {
     "ARM_ENDPOINT": "emulator override; empty: public ARM",
     "ARM_CA_BUNDLE": "emulator override; empty: the system's CA store",
     "ARM_STATIC_TOKEN": "emulator override; empty: DefaultAzureCredential",
+    "AZURE_AUTHORITY_HOST": "azure-identity's own setting; empty: the public cloud's login host",
     "PUBLIC_BASE_URL": "empty: https://WEBSITE_HOSTNAME",
     "WEBSITE_HOSTNAME": "set by App Service",
     "WEBSITE_INSTANCE_ID": "set by App Service",
