@@ -158,3 +158,26 @@ def test_the_get_list_and_delete_examples_replay_against_the_emulator_and_match_
 
     issues = oav.issues(replay.pairs)
     assert not issues, describe(issues)
+
+
+def test_a_paged_role_assignment_list_matches_the_spec(
+    arm: ArmHarness, replay: Replay, oav: ArmOavValidator
+) -> None:
+    arm.admin.call("POST", "/arm/settings", {"listPageSize": 1})
+    for name in ("RoleAssignments_CreateForResourceGroup.json", "RoleAssignments_CreateForResource.json"):
+        create = _example(name)
+        replay.send("PUT", _assignment(create), create["parameters"]["parameters"])
+    status, first = replay.send(
+        "GET",
+        f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.Authorization/roleAssignments",
+    )
+    assert status == 200 and len(first["value"]) == 1 and first["nextLink"]
+    response = replay.client.send_request(HttpRequest("GET", first["nextLink"]))
+    second = response.json()
+    replay.pairs.append(
+        pair("GET", first["nextLink"], None, response.status_code, dict(response.headers), second)
+    )
+    assert response.status_code == 200 and second["value"] and second["value"] != first["value"]
+
+    issues = oav.issues(replay.pairs)
+    assert not issues, describe(issues)
