@@ -1,14 +1,21 @@
-// Judges recorded responses of our ServiceLinker API with Microsoft's oav LiveValidator, the validator Azure
-// runs on specs and live traffic. It loads every vendored servicelinker.json under the spec root once (oav picks
-// the spec of each request's api-version), then reads one JSON array of {liveRequest, liveResponse} pairs (oav's
-// traffic format) per line on stdin and writes one JSON array of issues per line on stdout, each naming the
-// pair, the operation, the JSON paths in the payload and the rule (oav's error code). Requests are not judged:
-// tests send bad input on purpose, and it is the product's answer to it that has to match the spec.
+// Judges recorded responses with Microsoft's oav LiveValidator, the validator Azure runs on specs and live
+// traffic. `node oav_validate.cjs <spec root> [spec path ...]` loads the specs named (paths under the root), or
+// every vendored servicelinker.json under the root when none is named (oav picks the spec of each request's
+// api-version): our API's responses, or with named specs the ARM emulator's (tests/fixtures/oav_arm.py). It then
+// reads one JSON array of {liveRequest, liveResponse} pairs (oav's traffic format) per line on stdin and writes
+// one JSON array of issues per line on stdout, each naming the pair, the operation, the JSON paths in the
+// payload and the rule (oav's error code). Requests are not judged: tests send bad input on purpose, and it is
+// the answer to it that has to match the spec.
 "use strict";
 const fs = require("fs");
 const path = require("path");
 const readline = require("readline");
 const { LiveValidator } = require("oav");
+
+// oav logs warnings on stdout while loading some specs (authorization's "/{roleAssignmentId}" path has no
+// provider segment): keep stdout for the protocol and send everything else to stderr.
+const protocolOut = process.stdout.write.bind(process.stdout);
+process.stdout.write = process.stderr.write.bind(process.stderr);
 
 async function judge(validator, pairs) {
   const issues = [];
@@ -29,10 +36,12 @@ async function judge(validator, pairs) {
 
 async function main() {
   const specRoot = path.resolve(process.argv[2]);
-  const swaggerPaths = fs
-    .readdirSync(specRoot, { recursive: true })
-    .filter((file) => path.basename(file) === "servicelinker.json")
-    .map((file) => path.resolve(specRoot, file));
+  const named = process.argv.slice(3);
+  const swaggerPaths = (
+    named.length
+      ? named
+      : fs.readdirSync(specRoot, { recursive: true }).filter((file) => path.basename(file) === "servicelinker.json")
+  ).map((file) => path.resolve(specRoot, file));
   const validator = new LiveValidator({
     swaggerPaths,
     directory: specRoot,
@@ -45,7 +54,7 @@ async function main() {
   const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.trim()) {
-      process.stdout.write(JSON.stringify(await judge(validator, JSON.parse(line))) + "\n");
+      protocolOut(JSON.stringify(await judge(validator, JSON.parse(line))) + "\n");
     }
   }
 }
