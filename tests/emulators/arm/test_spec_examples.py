@@ -9,17 +9,15 @@ examples' request bodies are sent unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.rest import HttpRequest
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.contract.traffic import describe
 from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
-from tests.fixtures.oav_arm import EXTENSIONS_SPEC, ArmOavValidator, pair
+from tests.fixtures.oav_arm import EXTENSIONS_SPEC, ArmOavValidator, ArmReplay, dotted_keys
 
 EXAMPLES = (
     Path(__file__).resolve().parents[3] / "spec" / "specification" / Path(EXTENSIONS_SPEC).parent / "examples"
@@ -44,44 +42,12 @@ def _example(name: str) -> dict[str, Any]:
     return loaded
 
 
-def _keys(body: Any, prefix: str = "") -> set[str]:
-    """Dotted names of every object key in a body (lists are not descended: their items vary)."""
-    if not isinstance(body, dict):
-        return set()
-    names = set()
-    for key, value in body.items():
-        name = f"{prefix}{key}"
-        names.add(name)
-        if key not in ("configurationSettings", "scope"):  # free-form maps: their keys are data
-            names |= _keys(value, name + ".")
-    return names
-
-
-@pytest.fixture(scope="module")
-def oav() -> Iterator[ArmOavValidator]:
-    validator = ArmOavValidator()
-    yield validator
-    validator.close()
-
-
-class Replay:
-    """Sends example requests to the emulator and keeps each exchange for oav."""
-
-    def __init__(self, arm: ArmHarness) -> None:
-        self.client = arm.mgmt_client(ResourceManagementClient)
-        self.pairs: list[dict[str, Any]] = []
-
-    def send(self, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
-        url = path if "?" in path else f"{path}?api-version={API}"
-        response = self.client.send_request(HttpRequest(method, url, json=body))
-        payload = response.json() if response.content else None
-        headers = dict(response.headers)
-        self.pairs.append(pair(method, response.request.url, body, response.status_code, headers, payload))
-        return response.status_code, headers, payload
+# Free-form maps of the extension resource: their keys are data, not schema.
+DATA_KEYS = frozenset({"configurationSettings", "scope"})
 
 
 def _missing(example_body: dict[str, Any], body: dict[str, Any]) -> set[str]:
-    return _keys(example_body) - _keys(body) - set(NOT_EMULATED)
+    return dotted_keys(example_body, DATA_KEYS) - dotted_keys(body, DATA_KEYS) - set(NOT_EMULATED)
 
 
 def test_the_extension_examples_replay_against_the_emulator_and_match_the_spec(
@@ -90,7 +56,7 @@ def test_the_extension_examples_replay_against_the_emulator_and_match_the_spec(
     arm.seed_demo()
     arm.mgmt_client(ResourceManagementClient).providers.register("Microsoft.KubernetesConfiguration")
     arm.instant()
-    replay = Replay(arm)
+    replay = ArmReplay(arm, API)
     ext = f"{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions/ClusterMonitor"
 
     create = _example("CreateExtension.json")
@@ -140,7 +106,7 @@ def test_a_plan_given_at_create_is_kept(arm: ArmHarness, oav: ArmOavValidator) -
     arm.seed_demo()
     arm.mgmt_client(ResourceManagementClient).providers.register("Microsoft.KubernetesConfiguration")
     arm.instant()
-    replay = Replay(arm)
+    replay = ArmReplay(arm, API)
     ext = f"{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions/azureVote"
     plan = _example("ListExtensions.json")["responses"]["200"]["body"]["value"][2]["plan"]
     body = {"plan": plan, "properties": {"extensionType": "azure-vote", "autoUpgradeMinorVersion": True}}
@@ -159,7 +125,7 @@ def test_a_pinned_version_with_auto_upgrade_is_refused_and_changes_nothing(
     arm.seed_demo()
     arm.mgmt_client(ResourceManagementClient).providers.register("Microsoft.KubernetesConfiguration")
     arm.instant()
-    replay = Replay(arm)
+    replay = ArmReplay(arm, API)
     ext = f"{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions/pinned"
     props: dict[str, Any] = {"extensionType": "azure-vote", "version": "0.1.4"}
     if auto_upgrade is not None:  # absent means the spec's default, true
@@ -177,7 +143,7 @@ def test_a_patch_pinning_a_version_under_auto_upgrade_is_refused(arm: ArmHarness
     arm.seed_demo()
     arm.mgmt_client(ResourceManagementClient).providers.register("Microsoft.KubernetesConfiguration")
     arm.instant()
-    replay = Replay(arm)
+    replay = ArmReplay(arm, API)
     ext = f"{CLUSTER}/providers/Microsoft.KubernetesConfiguration/extensions/auto"
     replay.send("PUT", ext, {"properties": {"extensionType": "azure-vote"}})
     status, _, body = replay.send("PATCH", ext, {"properties": {"version": "2.0.0"}})

@@ -11,17 +11,14 @@ names are sent unchanged.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.rest import HttpRequest
-from azure.mgmt.resource.resources import ResourceManagementClient
 
 from tests.contract.traffic import describe
 from tests.fixtures.arm import DEMO_SUBSCRIPTION, ArmHarness
-from tests.fixtures.oav_arm import AUTHORIZATION_SPEC, ArmOavValidator, pair
+from tests.fixtures.oav_arm import AUTHORIZATION_SPEC, ArmOavValidator, ArmReplay, dotted_keys
 
 EXAMPLES = (
     Path(__file__).resolve().parents[3]
@@ -53,41 +50,8 @@ def _example(name: str) -> dict[str, Any]:
     return loaded
 
 
-def _keys(body: Any, prefix: str = "") -> set[str]:
-    """Dotted names of every object key in a body (lists are not descended)."""
-    if not isinstance(body, dict):
-        return set()
-    names = set()
-    for key, value in body.items():
-        names.add(f"{prefix}{key}")
-        names |= _keys(value, f"{prefix}{key}.")
-    return names
-
-
 def _missing(example_body: dict[str, Any], body: dict[str, Any]) -> set[str]:
-    return _keys(example_body) - _keys(body)
-
-
-@pytest.fixture(scope="module")
-def oav() -> Iterator[ArmOavValidator]:
-    validator = ArmOavValidator()
-    yield validator
-    validator.close()
-
-
-class Replay:
-    """Sends example requests to the emulator and keeps each exchange for oav."""
-
-    def __init__(self, arm: ArmHarness) -> None:
-        self.client = arm.mgmt_client(ResourceManagementClient)
-        self.pairs: list[dict[str, Any]] = []
-
-    def send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        response = self.client.send_request(HttpRequest(method, f"{path}?api-version={API}", json=body))
-        payload = response.json() if response.content else None
-        headers = dict(response.headers)
-        self.pairs.append(pair(method, response.request.url, body, response.status_code, headers, payload))
-        return response.status_code, payload
+    return dotted_keys(example_body) - dotted_keys(body)
 
 
 def _assignment(example: dict[str, Any]) -> str:
@@ -98,28 +62,28 @@ def _assignment(example: dict[str, Any]) -> str:
 
 
 @pytest.fixture
-def replay(arm: ArmHarness) -> Replay:
+def replay(arm: ArmHarness) -> ArmReplay:
     arm.seed_demo()
     arm.instant()
-    return Replay(arm)
+    return ArmReplay(arm, API)
 
 
 @pytest.mark.parametrize(
     "name", ["RoleAssignments_CreateForResourceGroup.json", "RoleAssignments_CreateForResource.json"]
 )
 def test_the_create_examples_replay_against_the_emulator_and_match_the_spec(
-    replay: Replay, oav: ArmOavValidator, name: str
+    replay: ArmReplay, oav: ArmOavValidator, name: str
 ) -> None:
     create = _example(name)
     assignment = _assignment(create)
     request = create["parameters"]["parameters"]
-    status, body = replay.send("PUT", assignment, request)
+    status, _, body = replay.send("PUT", assignment, request)
     assert status == 201 and _missing(create["responses"]["201"]["body"], body) == set()
     expected = create["responses"]["201"]["body"]
     assert (body["id"], body["name"], body["type"]) == (expected["id"], expected["name"], expected["type"])
     assert body["properties"]["scope"] == expected["properties"]["scope"]
     assert body["properties"]["principalType"] == "User"
-    status, _ = replay.send("PUT", assignment, request)  # the same again
+    status, _, _ = replay.send("PUT", assignment, request)  # the same again
     assert str(status) in create["responses"]
 
     issues = oav.issues(replay.pairs)
@@ -127,7 +91,7 @@ def test_the_create_examples_replay_against_the_emulator_and_match_the_spec(
 
 
 def test_the_get_list_and_delete_examples_replay_against_the_emulator_and_match_the_spec(
-    replay: Replay, oav: ArmOavValidator
+    replay: ArmReplay, oav: ArmOavValidator
 ) -> None:
     get = _example("RoleAssignments_Get.json")
     assignment = _assignment(get)
@@ -138,22 +102,22 @@ def test_the_get_list_and_delete_examples_replay_against_the_emulator_and_match_
     request["properties"]["principalType"] = "User"
     assert replay.send("PUT", assignment, request)[0] == 201
 
-    status, body = replay.send("GET", assignment)
+    status, _, body = replay.send("GET", assignment)
     assert status == 200 and _missing(get["responses"]["200"]["body"], body) == set()
 
     listed = _example("RoleAssignments_ListForScope.json")
     scope = "/" + listed["parameters"]["scope"]
-    status, body = replay.send("GET", f"{scope}/providers/Microsoft.Authorization/roleAssignments")
+    status, _, body = replay.send("GET", f"{scope}/providers/Microsoft.Authorization/roleAssignments")
     assert status == 200 and get["parameters"]["roleAssignmentName"] in [a["name"] for a in body["value"]]
     mine = next(a for a in body["value"] if a["name"] == get["parameters"]["roleAssignmentName"])
     assert _missing(listed["responses"]["200"]["body"]["value"][0], mine) == set()
 
     delete = _example("RoleAssignments_Delete.json")
-    status, body = replay.send("DELETE", assignment)
+    status, _, body = replay.send("DELETE", assignment)
     assert status == 200 and _missing(delete["responses"]["200"]["body"], body) == set()
-    status, _ = replay.send("DELETE", assignment)
+    status, _, _ = replay.send("DELETE", assignment)
     assert status == 204 and str(status) in delete["responses"]
-    status, body = replay.send("GET", assignment)
+    status, _, body = replay.send("GET", assignment)
     assert status == 404 and body["error"]["code"] == "RoleAssignmentNotFound"
 
     issues = oav.issues(replay.pairs)
@@ -161,23 +125,19 @@ def test_the_get_list_and_delete_examples_replay_against_the_emulator_and_match_
 
 
 def test_a_paged_role_assignment_list_matches_the_spec(
-    arm: ArmHarness, replay: Replay, oav: ArmOavValidator
+    arm: ArmHarness, replay: ArmReplay, oav: ArmOavValidator
 ) -> None:
     arm.admin.call("POST", "/arm/settings", {"listPageSize": 1})
     for name in ("RoleAssignments_CreateForResourceGroup.json", "RoleAssignments_CreateForResource.json"):
         create = _example(name)
         replay.send("PUT", _assignment(create), create["parameters"]["parameters"])
-    status, first = replay.send(
+    status, _, first = replay.send(
         "GET",
         f"/subscriptions/{DEMO_SUBSCRIPTION}/resourceGroups/rg-demo/providers/Microsoft.Authorization/roleAssignments",
     )
     assert status == 200 and len(first["value"]) == 1 and first["nextLink"]
-    response = replay.client.send_request(HttpRequest("GET", first["nextLink"]))
-    second = response.json()
-    replay.pairs.append(
-        pair("GET", first["nextLink"], None, response.status_code, dict(response.headers), second)
-    )
-    assert response.status_code == 200 and second["value"] and second["value"] != first["value"]
+    status, _, second = replay.send("GET", first["nextLink"])
+    assert status == 200 and second["value"] and second["value"] != first["value"]
 
     issues = oav.issues(replay.pairs)
     assert not issues, describe(issues)
