@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -16,7 +14,7 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.make_run import alive, read_until_ready, spawn
 
 
 def _call(method: str, url: str, key: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
@@ -31,48 +29,11 @@ def _call(method: str, url: str, key: str, body: Any = None) -> tuple[int, dict[
         return error.code, dict(error.headers), json.loads(error.read() or b"null")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _read_until_ready(process: subprocess.Popen[str], timeout: float = 120) -> str:
-    assert process.stdout is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.strip() == "Ready.":
-            return "".join(seen)
-    raise AssertionError("run_local.py did not get ready:\n" + "".join(seen))
-
-
 @pytest.mark.slow
 def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "scripts/run_local.py",
-            "--port",
-            "0",
-            "--fast",
-            "--quiet-devhost",
-            "--state-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = spawn(tmp_path)
     try:
-        output = _read_until_ready(process)
+        output = read_until_ready(process)
         pids = [int(p) for p in re.findall(r"started \w+ \(pid (\d+)\)", output)]
         assert len(pids) == 6  # azurite, entra, kube, arm, servicebus, devhost
         key = re.search(r"^  KEY=(\S+)$", output, re.MULTILINE)
@@ -103,7 +64,7 @@ def test_make_run_serves_the_readme_curl_flow_and_ctrl_c_stops_everything(tmp_pa
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
-        assert [pid for pid in [*pids, int(azurite_node.group(1))] if _alive(pid)] == []
+        assert [pid for pid in [*pids, int(azurite_node.group(1))] if alive(pid)] == []
     finally:
         if process.poll() is None:
             process.kill()

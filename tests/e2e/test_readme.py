@@ -14,12 +14,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.make_run import read_until_ready, spawn
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -106,27 +107,13 @@ class Stack:
 
 def start_stack(state_dir: Path, *extra: str) -> Stack:
     """Start `make run --fast` on a free port with its state in `state_dir`; return once it is Ready."""
-    argv = [sys.executable, "scripts/run_local.py", "--port", "0", "--fast", "--quiet-devhost"]
-    process = subprocess.Popen(
-        [*argv, "--state-dir", str(state_dir), *extra],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    seen: list[str] = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.strip() == "Ready.":
-            return Stack(process, "".join(seen), state_dir)
-    process.kill()
-    process.wait(10)
-    raise AssertionError("run_local.py did not get ready:\n" + "".join(seen))
+    process = spawn(state_dir, *extra)
+    try:
+        return Stack(process, read_until_ready(process), state_dir)
+    except AssertionError:
+        process.kill()
+        process.wait(10)
+        raise
 
 
 @pytest.fixture

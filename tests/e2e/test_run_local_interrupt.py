@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.e2e.make_run import alive, spawn
 
 
 @pytest.mark.slow
 def test_ctrl_c_during_startup_stops_at_once_without_starting_the_rest(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "scripts/run_local.py",
-            "--port",
-            "0",
-            "--fast",
-            "--quiet-devhost",
-            "--state-dir",
-            str(tmp_path),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = spawn(tmp_path)
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
@@ -56,7 +30,7 @@ def test_ctrl_c_during_startup_stops_at_once_without_starting_the_rest(tmp_path:
         assert "started devhost" not in output
         assert "Ready." not in output
         assert "stopped azurite" in output
-        assert not _alive(int(started.group(1)))
+        assert not alive(int(started.group(1)))
     finally:
         if process.poll() is None:
             process.kill()
