@@ -23,6 +23,6 @@ Client: `emulators.kube.link.KubeLink(admin_url, ca_file)` and `kubeconfig(key, 
 """
 
 from .emulator import KubeEmulator
-from .link import KubeLink, kubeconfig, kubeconfig_for_clusters, kubeconfig_yaml
+from .link import KubeLink, kubeconfig, kubeconfig_yaml
 
-__all__ = ["KubeEmulator", "KubeLink", "kubeconfig", "kubeconfig_for_clusters", "kubeconfig_yaml"]
+__all__ = ["KubeEmulator", "KubeLink", "kubeconfig", "kubeconfig_yaml"]

@@ -106,22 +106,3 @@ def entra_kubeconfig(
 def kubeconfig_yaml(key: str, cluster_info: dict[str, str]) -> str:
     """The same kubeconfig as YAML text (what AKS's listClusterUserCredential returns, base64-encoded)."""
     return yaml.safe_dump(kubeconfig(key, cluster_info), sort_keys=False)
-
-
-def kubeconfig_for_clusters(clusters: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """One kubeconfig with a context per cluster, each named after it (`{name: cluster_info}`), as
-    `az aks get-credentials` merges them: what a user points kubectl at (`--context aks-demo-1`)."""
-    merged: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [],
-        "users": [],
-        "contexts": [],
-    }
-    for name, info in clusters.items():
-        single = kubeconfig(name, info)
-        for section in ("clusters", "users", "contexts"):
-            merged[section] += single[section]
-    merged["current-context"] = next(iter(clusters), "")
-    merged["preferences"] = {}
-    return merged

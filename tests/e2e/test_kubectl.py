@@ -14,7 +14,7 @@ import yaml
 
 from emulators.arm.handlers.aks import kube_key
 from emulators.arm.kube_effects import DEFAULT_FAILURE_LOGS
-from emulators.kube import kubeconfig_for_clusters
+from emulators.kube import kubeconfig
 from tests.e2e.conftest import CLUSTER, CLUSTER_2, E2E, blob_secret_body
 
 API = "2024-04-01"
@@ -47,24 +47,26 @@ def test_the_troubleshooting_flow_works_with_kubectl(e2e: E2E, tmp_path: Path) -
     e2e.arm.admin.call("POST", "/arm/install-failures", {"clusterId": CLUSTER_2})
     assert _connect(e2e, CLUSTER, "blobconn")["status"] == "Succeeded"
     assert _connect(e2e, CLUSTER_2, "blobconn")["status"] == "Failed"
-    contexts = {
-        cluster.rsplit("/", 1)[-1]: e2e.arm.kube.cluster(kube_key(cluster))
-        for cluster in (CLUSTER, CLUSTER_2)
-    }
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(yaml.safe_dump(kubeconfig_for_clusters(contexts)), encoding="utf-8")
+    # One kubeconfig per cluster, its context named after the cluster (make run's merged file is
+    # test_make_run's).
+    kubeconfigs: dict[str, Path] = {}
+    for cluster in (CLUSTER, CLUSTER_2):
+        name = cluster.rsplit("/", 1)[-1]
+        kubeconfigs[name] = tmp_path / f"kubeconfig-{name}"
+        config = kubeconfig(name, e2e.arm.kube.cluster(kube_key(cluster)))
+        kubeconfigs[name].write_text(yaml.safe_dump(config), encoding="utf-8")
 
-    namespaces = _kubectl(kubeconfig, "aks-demo-1", "get", "ns")
+    namespaces = _kubectl(kubeconfigs["aks-demo-1"], "aks-demo-1", "get", "ns")
     assert "default" in namespaces and "sc-system" in namespaces
     secret = yaml.safe_load(
-        _kubectl(kubeconfig, "aks-demo-1", "get", "secret", "sc-blobconn-secret", "-o", "yaml")
+        _kubectl(kubeconfigs["aks-demo-1"], "aks-demo-1", "get", "secret", "sc-blobconn-secret", "-o", "yaml")
     )
     value = base64.b64decode(secret["data"]["AZURE_STORAGEBLOB_CONNECTIONSTRING"]).decode()
     assert "AccountName=stdemo0001" in value
 
-    jobs = _kubectl(kubeconfig, "aks-demo-2", "get", "job", "-n", "sc-system")
+    jobs = _kubectl(kubeconfigs["aks-demo-2"], "aks-demo-2", "get", "job", "-n", "sc-system")
     assert "sc-job" in jobs
-    described = _kubectl(kubeconfig, "aks-demo-2", "describe", "job/sc-job", "-n", "sc-system")
+    described = _kubectl(kubeconfigs["aks-demo-2"], "aks-demo-2", "describe", "job/sc-job", "-n", "sc-system")
     assert "BackoffLimitExceeded" in described and "batch.kubernetes.io/controller-uid" in described
-    logs = _kubectl(kubeconfig, "aks-demo-2", "logs", "job/sc-job", "-n", "sc-system")
+    logs = _kubectl(kubeconfigs["aks-demo-2"], "aks-demo-2", "logs", "job/sc-job", "-n", "sc-system")
     assert logs == DEFAULT_FAILURE_LOGS
